@@ -1,0 +1,51 @@
+# The one command surface of lac-gateway. Needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8080
+
+.PHONY: help install run sandbox test unit lint typecheck imports fmt clean
+
+help:
+	@echo "make run        start Redis, the LAC sandbox and the gateway (demo)"
+	@echo "make sandbox    start the LAC sandbox alone on port 8090"
+	@echo "make test       install everything, lint, typecheck, check imports, run every test"
+	@echo "make lint | typecheck | imports | fmt | clean"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m gateway demo --port $(PORT)
+
+sandbox: $(STAMP)
+	$(BIN)/python -m gateway sandbox --port 8090
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests
+	$(BIN)/ruff format --check gateway tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+test: lint typecheck imports
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+fmt: $(STAMP)
+	$(BIN)/ruff format gateway tests
+	$(BIN)/ruff check --fix gateway tests
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info

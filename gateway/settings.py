@@ -1,0 +1,164 @@
+"""Gateway configuration: environment (prefix ``LACGW_``, nested ``__``), optional TOML file.
+
+Precedence, highest first: constructor arguments, environment, secret files
+(``LACGW_SECRETS_DIR``), the TOML file named by ``LACGW_CONFIG``, defaults.
+``Settings()`` is constructed only in ``__main__`` and in test fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LAC_HOST = "https://license.x-formation.com"
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class HttpSettings(BaseModel):
+    """The gateway's own HTTP server."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0, description="request body limit")
+    default_wait: float = Field(default=10.0, ge=0, le=300, description="Prefer: wait default")
+    max_wait: float = Field(default=60.0, ge=0, le=600, description="longest long-poll allowed")
+    shutdown_timeout: Seconds = 20.0
+
+
+class RedisSettings(BaseModel):
+    """The Redis shared by every replica."""
+
+    url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    socket_timeout: Seconds = 2.0
+    connect_timeout: Seconds = 2.0
+    key_prefix: str = Field(default="lacgw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class LacSettings(BaseModel):
+    """How to reach LAC (or the sandbox)."""
+
+    transport: Literal["soap", "rest"] = "soap"
+    soap_url: str = f"{LAC_HOST}/soap/type/enduser/version/2"
+    vendor_soap_url: str = f"{LAC_HOST}/soap/type/vendor/version/4"
+    rest_url: str = f"{LAC_HOST}/rest/v2"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    connect_timeout: Seconds = 5.0
+    read_timeout: Seconds = 20.0
+    total_timeout: Seconds = 30.0
+    max_concurrency: int = Field(default=32, gt=0)
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    allow_plain_http: bool = Field(
+        default=False, description="permit http:// LAC URLs (the sandbox and demo set this)"
+    )
+    token_ttl: Seconds = Field(default=3 * 3600.0, description="LAC vendor token lifetime")
+    token_refresh_margin: Seconds = 600.0
+
+    @model_validator(mode="after")
+    def _no_plain_http(self) -> LacSettings:
+        if self.allow_plain_http:
+            return self
+        for name in ("soap_url", "vendor_soap_url", "rest_url"):
+            if getattr(self, name).startswith("http://"):
+                msg = f"lac.{name} is plain http://; set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow"
+                raise ValueError(msg)
+        return self
+
+
+class JobSettings(BaseModel):
+    """Polling of pending generations (LAC_PLEASE_WAIT)."""
+
+    first_poll: Seconds = 2.0
+    backoff_factor: float = Field(default=2.0, ge=1.0)
+    max_interval: Seconds = 30.0
+    jitter: float = Field(default=0.1, ge=0, le=1, description="fraction of the interval")
+    deadline: Seconds = 15 * 60.0
+    lease: Seconds = 30.0
+    poll_tick: Seconds = Field(default=0.5, description="how often a poller looks for due jobs")
+    batch: int = Field(default=64, gt=0, description="jobs claimed per tick")
+
+
+class CacheSettings(BaseModel):
+    """Redis caches."""
+
+    license_ttl: Seconds = 7 * 24 * 3600.0
+    negative_ttl: Seconds = 60.0
+    order_ttl: Seconds = 60.0
+    idempotency_ttl: Seconds = 24 * 3600.0
+
+
+class ApiKey(BaseModel):
+    """One caller's API key, stored as the SHA-256 hex of the key."""
+
+    name: str = Field(min_length=1, max_length=64)
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    admin: bool = False
+
+    @field_validator("sha256")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class AuthSettings(BaseModel):
+    """Caller authentication."""
+
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON file with more keys, same shape as api_keys"
+    )
+
+
+class LogSettings(BaseModel):
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+    access_log: bool = True
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LACGW_",
+        env_nested_delimiter="__",
+        secrets_dir=os.environ.get("LACGW_SECRETS_DIR"),
+        extra="forbid",
+    )
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    lac: LacSettings = Field(default_factory=LacSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, file_secret_settings]
+        config_file = os.environ.get("LACGW_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                msg = f"LACGW_CONFIG names {config_file!r}, which is not a readable file"
+                raise ValueError(msg)
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
