@@ -1,0 +1,230 @@
+"""The gateway's one exception tree and its RFC 9457 problem+json rendering.
+
+Everything the gateway tells a caller about a failure is a ``GatewayError``; one middleware turns
+it into an ``application/problem+json`` body with ``problem_body``::
+
+    GatewayError                 status, title, detail, type slug, LAC code/name, Retry-After
+    ├── BadRequest               400  malformed request (not JSON, bad query string)
+    ├── Unauthorized             401  missing or unknown API key
+    ├── Forbidden                403  key lacks the right (admin routes)
+    ├── NotFound                 404  unknown route, activation or license
+    ├── Conflict                 409  state conflict (idempotency key in use)
+    ├── PayloadTooLarge          413  body over the configured limit
+    ├── InvalidInput             422  well-formed but invalid; ``errors`` names each field
+    ├── RateLimited              429  per-client limit; always carries Retry-After
+    ├── ServiceUnavailable       503  the gateway itself cannot serve (Redis down, draining)
+    └── LacProblem               any  what LAC said, mapped through the code table
+                                      (``lac_problem``; lac-api.md section 7)
+
+Bodies carry only what the caller may see: no passwords, tokens or license text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gateway.codes import CodeClass, lookup
+
+PROBLEM_TYPE_BASE = "tag:lac-gateway,2026:problems/"
+"""Problem types are tag URIs (RFC 4151): stable identifiers that do not pretend to resolve."""
+
+RETRY_AFTER_SECONDS = {CodeClass.RETRY: 5, CodeClass.WAIT: 2}
+TIMEOUT_STATUS = 504
+NETWORK_CODES = frozenset({900, 901})
+MAX_DETAIL_CHARS = 500  # LAC generator failures carry raw generator output; keep bodies small
+
+
+def problem_type(slug: str) -> str:
+    """The URI naming the problem type ``slug``."""
+    return PROBLEM_TYPE_BASE + slug
+
+
+class GatewayError(Exception):
+    """A failure reported to the caller as problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        type_: str = "error",
+        lac_code: int | None = None,
+        lac_name: str | None = None,
+        retry_after: int | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {title}" + (f": {detail}" if detail else ""))
+        self.status = status
+        self.title = title
+        self.detail = detail[:MAX_DETAIL_CHARS]
+        self.type_ = type_
+        self.lac_code = lac_code
+        self.lac_name = lac_name
+        self.retry_after = retry_after
+        self.errors = errors
+
+    @property
+    def type_uri(self) -> str:
+        """The problem type as a URI."""
+        return problem_type(self.type_)
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that belong with this error (Retry-After)."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(self.retry_after)}
+
+
+class _Fixed(GatewayError):
+    """A GatewayError whose status, title and type come from the class."""
+
+    status_code: ClassVar[int] = 500
+    default_title: ClassVar[str] = "Error"
+    slug: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        title: str | None = None,
+        type_: str | None = None,
+        lac_code: int | None = None,
+        lac_name: str | None = None,
+        retry_after: int | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(
+            self.status_code,
+            title or self.default_title,
+            detail,
+            type_=type_ or self.slug,
+            lac_code=lac_code,
+            lac_name=lac_name,
+            retry_after=retry_after,
+            errors=errors,
+        )
+
+
+class BadRequest(_Fixed):
+    """400: the request could not be read."""
+
+    status_code = 400
+    default_title = "Bad request"
+    slug = "bad-request"
+
+
+class Unauthorized(_Fixed):
+    """401: no valid API key."""
+
+    status_code = 401
+    default_title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class Forbidden(_Fixed):
+    """403: the API key may not do this."""
+
+    status_code = 403
+    default_title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(_Fixed):
+    """404: no such resource."""
+
+    status_code = 404
+    default_title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(_Fixed):
+    """409: the request conflicts with the resource's current state."""
+
+    status_code = 409
+    default_title = "Conflict"
+    slug = "conflict"
+
+
+class PayloadTooLarge(_Fixed):
+    """413: the body exceeds the configured limit."""
+
+    status_code = 413
+    default_title = "Payload too large"
+    slug = "payload-too-large"
+
+
+class InvalidInput(_Fixed):
+    """422: the request is well-formed but a field is invalid; ``errors`` lists each one."""
+
+    status_code = 422
+    default_title = "Invalid input"
+    slug = "invalid-input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> InvalidInput:
+        """An InvalidInput about a single field."""
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class RateLimited(_Fixed):
+    """429: the caller exceeded its rate limit."""
+
+    status_code = 429
+    default_title = "Too many requests"
+    slug = "rate-limited"
+
+
+class ServiceUnavailable(_Fixed):
+    """503: the gateway cannot serve right now."""
+
+    status_code = 503
+    default_title = "Service unavailable"
+    slug = "service-unavailable"
+
+
+class LacProblem(GatewayError):
+    """What LAC answered, in the gateway's vocabulary; built by ``lac_problem``."""
+
+
+def _slug(lac_name: str) -> str:
+    return lac_name.lower().replace("_", "-")
+
+
+def lac_problem(code: int, message: str, *, timeout: bool = False) -> GatewayError:
+    """The problem for LAC return code ``code`` (status, name and title from the code table).
+
+    ``timeout`` marks a network failure (900/901) caused by the gateway's own deadline: 504.
+    """
+    row = lookup(code)
+    status = row.http
+    if timeout and code in NETWORK_CODES:
+        status = TIMEOUT_STATUS
+    title = row.meaning[:1].upper() + row.meaning[1:]
+    return LacProblem(
+        status,
+        title,
+        message,
+        type_=_slug(row.name),
+        lac_code=row.code,
+        lac_name=row.name,
+        retry_after=RETRY_AFTER_SECONDS.get(row.klass),
+    )
+
+
+def problem_body(
+    err: GatewayError, *, request_id: str | None, instance: str | None
+) -> dict[str, Any]:
+    """The RFC 9457 body for ``err``; members without a value are left out."""
+    body: dict[str, Any] = {
+        "type": err.type_uri,
+        "title": err.title,
+        "status": err.status,
+        "detail": err.detail or None,
+        "instance": instance,
+        "request_id": request_id,
+        "lac_code": err.lac_code,
+        "lac_name": err.lac_name,
+        "errors": err.errors,
+    }
+    return {name: value for name, value in body.items() if value is not None}

@@ -1,0 +1,486 @@
+"""Domain values (HostIDs, activation keys and ids) and the JSON API's pydantic models.
+
+Canonical form: LAC treats HostID values and activation keys case-insensitively
+(lac-api.md sections 1 and 4.1), so the gateway upper-cases both. The canonical HostID set is
+what identifies a machine (``activation_id``) and what is sent to LAC (``hostid_string``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+
+from gateway.errors import InvalidInput
+
+MAX_HOSTIDS = 16
+MAX_HOSTID_VALUE = 255  # LAC's limit (lac-api.md 4.1)
+MAX_HOSTID_STRING = 2048
+MAX_BATCH_ITEMS = 100
+NOT_SPECIFIED = "NOT_SPECIFIED"
+NOT_SPECIFIED_LITERAL = "not_specified"  # the literal LAC uses for a license not locked to a host
+
+_VALUE_CHARS = re.compile(r"^[A-Za-z0-9_.*:\\-]+$")
+_USERNAME_CHARS = re.compile(r"^[A-Za-z0-9_.*:\\@-]+$")
+_ETHERNET = re.compile(r"^[0-9A-F]{12}$")
+_ETHERNET_SEPARATORS = str.maketrans("", "", "-:.")
+_ACTIVATION_KEY = re.compile(r"^[A-Z0-9]{5}(?:-[A-Z0-9]{5}){3}$")
+ACTIVATION_ID_PATTERN = r"^act_[a-z2-7]{26}$"
+_ACTIVATION_ID = re.compile(ACTIVATION_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HostId:
+    """One canonical HostID: an upper-case type token and its canonical value."""
+
+    type: str
+    value: str
+
+    @property
+    def lac(self) -> str:
+        """The ``TYPE=value`` form LAC expects (``not_specified`` for an unlocked license)."""
+        if self.type == NOT_SPECIFIED:
+            return NOT_SPECIFIED_LITERAL
+        return f"{self.type}={self.value}"
+
+
+def _plain(value: str) -> str:
+    if not _VALUE_CHARS.match(value):
+        raise ValueError("allowed characters are A-Z a-z 0-9 _ . * : \\ -")
+    return value.upper()
+
+
+def _username(value: str) -> str:
+    if not _USERNAME_CHARS.match(value):
+        raise ValueError("allowed characters are A-Z a-z 0-9 _ . * : \\ - @")
+    return value.upper()
+
+
+def _ethernet(value: str) -> str:
+    digits = _plain(value).translate(_ETHERNET_SEPARATORS)
+    if len(digits) == 16:
+        raise ValueError("the 16-character encrypted Ethernet form is no longer accepted by LAC")
+    if not _ETHERNET.match(digits):
+        raise ValueError("an Ethernet address is 12 hex digits (separators - : . allowed)")
+    return digits
+
+
+def _ip_address(value: str) -> str:
+    _plain(value)
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError("not a valid IPv4 or IPv6 address") from None
+    return str(address).upper()
+
+
+def _empty(value: str) -> str:
+    if value:
+        raise ValueError("not_specified takes no value")
+    return value
+
+
+# HostID types (lac-api.md 4.2): token -> value check returning the canonical value.
+HOSTID_TYPES: dict[str, Callable[[str], str]] = {
+    "HOSTNAME": _plain,
+    "ETHERNET": _ethernet,
+    "IPADDRESS": _ip_address,
+    "CUSTOM": _plain,
+    "USERNAME": _username,
+    "HARDDISK": _plain,
+    "BIOS": _plain,
+    "LONG": _plain,
+    "DONGLE_HASPHL": _plain,
+    "WIN_PRODUCT_ID": _plain,
+    "AWS_INSTANCE_ID": _plain,
+    "GCE_ID": _plain,
+    "AZURE_ID": _plain,
+    "RPI_SN": _plain,
+}
+
+# Spellings callers plausibly send for the same types; mapped to the LAC token.
+HOSTID_ALIASES: dict[str, str] = {
+    "IP_ADDRESS": "IPADDRESS",
+    "IP": "IPADDRESS",
+    "HARD_DISK": "HARDDISK",
+    "MAC": "ETHERNET",
+    "DONGLE_HASP_HL": "DONGLE_HASPHL",
+    "WINDOWS_PRODUCT_ID": "WIN_PRODUCT_ID",
+    "GCE_INSTANCE_ID": "GCE_ID",
+    "AZURE_INSTANCE_ID": "AZURE_ID",
+}
+
+
+def make_hostid(type_: str, value: str) -> HostId:
+    """One canonical HostId from a type and a value; ValueError says what is wrong."""
+    token = type_.strip().upper()
+    token = HOSTID_ALIASES.get(token, token)
+    value = value.strip()
+    if token == NOT_SPECIFIED:
+        return HostId(NOT_SPECIFIED, _empty(value))
+    check = HOSTID_TYPES.get(token)
+    if check is None:
+        raise ValueError(f"unknown HostID type {token[:32]!r}")
+    if not value:
+        raise ValueError("the HostID value is empty")
+    if len(value) > MAX_HOSTID_VALUE:
+        raise ValueError(f"a HostID value is at most {MAX_HOSTID_VALUE} characters")
+    return HostId(token, check(value))
+
+
+def _parse_string(text: str) -> list[HostId]:
+    text = text.strip()
+    if text.lower() == NOT_SPECIFIED_LITERAL:
+        return [HostId(NOT_SPECIFIED, "")]
+    if not text:
+        raise ValueError("the HostID string is empty")
+    found: list[HostId] = []
+    for part in text.split(","):
+        type_, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError("expected TYPE=value (comma-separated for several)")
+        found.append(make_hostid(type_, value))
+    return found
+
+
+def _parse_object(item: Mapping[str, object]) -> list[HostId]:
+    unknown = set(item) - {"type", "value"}
+    if unknown:
+        raise ValueError("a HostID object has exactly the members type and value")
+    type_, value = item.get("type"), item.get("value", "")
+    if not isinstance(type_, str) or not isinstance(value, str):
+        raise ValueError("type and value must be strings")
+    return [make_hostid(type_, value)]
+
+
+def _parse_item(item: object) -> list[HostId]:
+    if isinstance(item, str):
+        return _parse_string(item)
+    if isinstance(item, HostIdObject):
+        return [make_hostid(item.type, item.value)]
+    if isinstance(item, Mapping):
+        return _parse_object(item)
+    raise ValueError("a HostID is a TYPE=value string or a {type, value} object")
+
+
+def _check_set(hostids: tuple[HostId, ...]) -> None:
+    if not hostids:
+        raise InvalidInput.field("hostids", "HostID is missing: give at least one")
+    if len(hostids) > MAX_HOSTIDS:
+        raise InvalidInput.field("hostids", f"at most {MAX_HOSTIDS} HostIDs")
+    if len(hostids) > 1 and any(h.type == NOT_SPECIFIED for h in hostids):
+        raise InvalidInput.field("hostids", "not_specified cannot be combined with HostIDs")
+    if len(hostid_string(hostids)) > MAX_HOSTID_STRING:
+        raise InvalidInput.field("hostids", f"at most {MAX_HOSTID_STRING} characters in all")
+
+
+def normalise_hostids(
+    items: Sequence[str | Mapping[str, object] | HostIdObject],
+) -> tuple[HostId, ...]:
+    """The canonical HostID set: validated, duplicates dropped, sorted.
+
+    Raises InvalidInput naming every offending item (``hostids[2]``).
+    """
+    if isinstance(items, str):
+        items = [items]
+    found: set[HostId] = set()
+    problems: list[dict[str, str]] = []
+    for index, item in enumerate(items[: MAX_HOSTIDS + 1]):
+        try:
+            found.update(_parse_item(item))
+        except ValueError as exc:
+            problems.append({"field": f"hostids[{index}]", "message": str(exc)})
+    if len(items) > MAX_HOSTIDS:
+        problems.append({"field": "hostids", "message": f"at most {MAX_HOSTIDS} HostIDs"})
+    if problems:
+        raise InvalidInput("invalid HostID", errors=problems)
+    hostids = tuple(sorted(found))
+    _check_set(hostids)
+    return hostids
+
+
+def hostid_string(hostids: Iterable[HostId]) -> str:
+    """The canonical LAC string ``T1=v1,T2=v2`` (sorted, so order-independent)."""
+    return ",".join(h.lac for h in sorted(set(hostids)))
+
+
+def normalise_activation_key(raw: str) -> str:
+    """The canonical activation key: four groups of five alphanumerics, upper-case."""
+    key = raw.strip().upper()
+    if not _ACTIVATION_KEY.match(key):
+        raise InvalidInput.field(
+            "activation_key", "expected four groups of five letters or digits, like AAAAA-BBBBB-…"
+        )
+    return key
+
+
+def activation_id(activation_key: str, hostids: Iterable[HostId]) -> str:
+    """The stable, URL-safe id of one (activation key, HostID set) pair."""
+    material = f"{activation_key}\n{hostid_string(hostids)}".encode()
+    digest = base64.b32encode(hashlib.sha256(material).digest()).decode("ascii")
+    return "act_" + digest[:26].lower()
+
+
+def is_activation_id(text: str) -> bool:
+    """Whether ``text`` has the shape of an activation id (for route parameters)."""
+    return _ACTIVATION_ID.match(text) is not None
+
+
+def mask_key(activation_key: str) -> str:
+    """The activation key as it may appear in logs: first and last group only."""
+    groups = activation_key.strip().split("-")
+    if len(groups) == 4 and all(len(g) == 5 for g in groups):
+        return f"{groups[0]}-*****-*****-{groups[3]}"
+    return "*****"
+
+
+def host_hash(hostids: Iterable[HostId]) -> str:
+    """A short digest of the HostID set, for logs and audit without the values."""
+    return hashlib.sha256(hostid_string(hostids).encode()).hexdigest()[:16]
+
+
+# --- JSON API models -------------------------------------------------------------------------
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+_OUT = ConfigDict(extra="forbid")
+
+_KEY_EXAMPLE = "9EFJK-TVJM0-MCDET-EZKXJ"
+_ID_EXAMPLE = "act_aarjjopecsae4rvcmoqjvluih7"
+
+
+class HostIdObject(BaseModel):
+    """A HostID as an object."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"type": "HOSTNAME", "value": "build01"}]},
+    )
+
+    type: str = Field(
+        min_length=1,
+        max_length=32,
+        description="HostID type token, case-insensitive (HOSTNAME, ETHERNET, IPADDRESS, ...)",
+        examples=["HOSTNAME"],
+    )
+    value: str = Field(
+        max_length=MAX_HOSTID_VALUE,
+        description="HostID value; no blanks; A-Z a-z 0-9 _ . * : \\ - (and @ for USERNAME)",
+        examples=["build01"],
+    )
+
+
+def _hostid_kind(value: Any) -> str:
+    return "string" if isinstance(value, str) else "object"
+
+
+HostIdInput = Annotated[
+    Annotated[
+        str,
+        Tag("string"),
+        Field(
+            max_length=MAX_HOSTID_STRING,
+            description="LAC HostID string: TYPE=value, or several comma-separated",
+            examples=["ETHERNET=AABBCCDDEEFF,IPADDRESS=10.0.0.5"],
+        ),
+    ]
+    | Annotated[HostIdObject, Tag("object")],
+    Discriminator(_hostid_kind),
+]
+_UNION_TAGS = frozenset({"string", "object"})
+
+HostIdList = Annotated[
+    list[HostIdInput],
+    Field(
+        min_length=1,
+        max_length=MAX_HOSTIDS,
+        description="The machine's HostIDs; normalised to an order-independent set",
+        examples=[["HOSTNAME=build01"], [{"type": "ETHERNET", "value": "48-2C-6A-1E-59-3D"}]],
+    ),
+]
+
+
+class ActivationRequest(BaseModel):
+    """Activate a license for one machine."""
+
+    model_config = _STRICT
+
+    activation_key: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The license order's activation key (case-insensitive)",
+        examples=[_KEY_EXAMPLE],
+    )
+    hostids: HostIdList
+
+
+class BatchRequest(BaseModel):
+    """Several activations at once; the configured batch limit may be lower than the schema's."""
+
+    model_config = _STRICT
+
+    items: list[ActivationRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS, description="The activations to perform"
+    )
+
+
+class RemovalConfirmRequest(BaseModel):
+    """The host removed its license file."""
+
+    model_config = _STRICT
+
+    hostids: HostIdList
+
+
+class LicenseBody(BaseModel):
+    """An issued license file."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    content: str = Field(description="The license file text (LM-X format)")
+    filename: str = Field(
+        description="Suggested file name", examples=["license_2024_01_01-12_00.lic"]
+    )
+    activated_at: datetime | None = Field(default=None, description="When LAC activated it")
+    expires_at: date | None = Field(default=None, description="Expiry date, if any")
+    maintenance_end: date | None = Field(default=None, description="End of maintenance, if any")
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    model_config = _OUT
+
+    field: str = Field(description="Path of the field", examples=["hostids[0]"])
+    message: str = Field(description="What is wrong with it")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail (media type application/problem+json)."""
+
+    model_config = _OUT
+
+    type: str = Field(
+        description="URI naming the problem type",
+        examples=["tag:lac-gateway,2026:problems/lac-activation-key-invalid"],
+    )
+    title: str = Field(description="Short summary of the problem type")
+    status: int = Field(description="The HTTP status", examples=[404])
+    detail: str | None = Field(default=None, description="What happened in this occurrence")
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = Field(default=None, description="Echo of X-Request-ID")
+    lac_code: int | None = Field(default=None, description="LAC return code", examples=[101])
+    lac_name: str | None = Field(
+        default=None, description="LAC return code name", examples=["LAC_ACTIVATION_KEY_INVALID"]
+    )
+    errors: list[FieldError] | None = Field(default=None, description="Invalid fields (422)")
+
+
+class ActivationResponse(BaseModel):
+    """Where one activation stands."""
+
+    model_config = _OUT
+
+    state: Literal["pending", "ready", "failed"] = Field(description="Activation state")
+    id: str = Field(description="Activation id", examples=[_ID_EXAMPLE])
+    license: LicenseBody | None = Field(default=None, description="The license when ready")
+    source: Literal["cache", "lac"] | None = Field(
+        default=None, description="Where the license came from"
+    )
+    stale: bool = Field(
+        default=False, description="Served from cache past its freshness while LAC is unreachable"
+    )
+    error: Problem | None = Field(default=None, description="Why the activation failed")
+
+
+class BatchItemResult(BaseModel):
+    """The outcome of one batch item."""
+
+    model_config = _OUT
+
+    index: int = Field(ge=0, description="Position of the item in the request")
+    status: int = Field(description="The HTTP status this item would have had alone")
+    body: ActivationResponse | Problem = Field(description="The item's response body")
+
+
+class BatchResponse(BaseModel):
+    """One result per batch item, in request order."""
+
+    model_config = _OUT
+
+    results: list[BatchItemResult]
+
+
+class OrderResponse(BaseModel):
+    """A license order summary."""
+
+    model_config = _OUT
+
+    activation_key: str = Field(examples=[_KEY_EXAMPLE])
+    product: str | None = Field(default=None, description="Product name")
+    activations_used: int | None = Field(default=None, description="Licenses activated")
+    activations_allowed: int | None = Field(default=None, description="Activations allowed")
+    enabled: bool = Field(description="Whether the order may be activated")
+
+
+class RemovalStatus(BaseModel):
+    """Whether the vendor asked this host to remove its license."""
+
+    model_config = _OUT
+
+    removal_requested: bool
+
+
+class JobView(BaseModel):
+    """A pending generation being polled (admin)."""
+
+    model_config = _OUT
+
+    id: str = Field(examples=[_ID_EXAMPLE])
+    state: str = Field(description="pending (waiting for its next poll) or leased (polling)")
+    attempts: int = Field(ge=0, description="Polls started so far")
+    created_at: datetime
+    next_poll_at: datetime
+    deadline_at: datetime
+
+
+class JobList(BaseModel):
+    """Jobs in flight (admin)."""
+
+    model_config = _OUT
+
+    total: int = Field(ge=0)
+    jobs: list[JobView]
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in _UNION_TAGS:
+            path += f".{part}" if path else part
+    return path or "body"
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """A pydantic validation failure as a 422 naming each field (input values left out)."""
+    errors = [
+        {"field": _field_path(err["loc"]), "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    return InvalidInput("the request body does not match the schema", errors=errors)
