@@ -1,0 +1,172 @@
+"""The one place LAC requests are sent: timeouts, TLS, the concurrency cap, metrics, error mapping.
+
+Transport failures become ``LacUnavailable`` here and nowhere else (lac-api.md section 7 notes):
+
+- nothing sent (connection refused, DNS, connect timeout)             -> 900
+- sent, no usable answer (timeout, reset, HTTP 5xx, malformed reply)  -> 901, raised as
+  ``LacAmbiguous`` for mutating calls, which may have reached LAC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aiohttp
+import structlog
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from gateway.lac.base import COMM_ERROR, NETWORK_ERROR, LacAmbiguous, LacError, LacUnavailable
+from gateway.metrics import Metrics
+from gateway.settings import LacSettings
+
+T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
+
+# A license file is a few KiB; anything near this is not a LAC answer.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer from LAC, fully read."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    url: URL
+
+
+def client_timeout(settings: LacSettings) -> aiohttp.ClientTimeout:
+    """Timeouts from settings, never the library defaults."""
+    return aiohttp.ClientTimeout(
+        total=settings.total_timeout,
+        connect=settings.connect_timeout,
+        sock_connect=settings.connect_timeout,
+        sock_read=settings.read_timeout,
+    )
+
+
+def ssl_context(settings: LacSettings) -> ssl.SSLContext | bool:
+    """Verification on by default, against the system store or ``ca_bundle``."""
+    if not settings.verify_tls:
+        return False
+    cafile = str(settings.ca_bundle) if settings.ca_bundle is not None else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+class LacHttp:
+    """Sends requests to LAC through a session owned by the application."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: LacSettings,
+        *,
+        transport: str,
+        metrics: Metrics | None = None,
+        slots: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.transport = transport
+        self.metrics = metrics
+        self._timeout = client_timeout(settings)
+        self._ssl = ssl_context(settings)
+        self._slots = slots if slots is not None else asyncio.Semaphore(settings.max_concurrency)
+
+    def for_transport(self, transport: str) -> LacHttp:
+        """The same session and concurrency cap, labelled for another transport in metrics."""
+        return LacHttp(
+            self.session,
+            self.settings,
+            transport=transport,
+            metrics=self.metrics,
+            slots=self._slots,
+        )
+
+    async def call(
+        self,
+        operation: str,
+        method: str,
+        url: URL,
+        decode: Callable[[Reply], tuple[int, T]],
+        *,
+        mutating: bool,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> T:
+        """Send one request and decode the answer; ``decode`` returns (LAC code, result)."""
+        started = time.perf_counter()
+        label = "cancelled"
+        try:
+            reply = await self._send(method, url, data, headers)
+            code, result = decode(reply)
+            label = str(code)
+        except LacUnavailable as exc:
+            label = str(exc.code)
+            log.warning(
+                "lac_call_failed",
+                op=operation,
+                code=exc.code,
+                reason=exc.message,
+                transport=self.transport,
+            )
+            # Only a failure after sending leaves a mutating call's effect unknown.
+            if mutating and exc.code == COMM_ERROR and not isinstance(exc, LacAmbiguous):
+                raise LacAmbiguous(exc.code, exc.message, operation=operation) from exc
+            raise
+        except LacError as exc:
+            label = str(exc.code)
+            # Never the text LAC sent back: it may echo caller data.
+            log.info("lac_call_failed", op=operation, code=exc.code, transport=self.transport)
+            raise
+        finally:
+            self._record(operation, label, time.perf_counter() - started)
+        return result
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> Reply:
+        try:
+            async with (
+                self._slots,
+                self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=self._timeout,
+                    ssl=self._ssl,
+                    allow_redirects=False,
+                ) as response,
+            ):
+                length = response.content_length
+                if length is not None and length > MAX_REPLY_BYTES:
+                    raise LacUnavailable(COMM_ERROR, "reply too large")
+                body = await response.read()
+                reply = Reply(response.status, response.headers, body, response.url)
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # Nothing was sent: LAC was not reached, even by a mutating call.
+            raise LacUnavailable(NETWORK_ERROR, type(exc).__name__) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise LacUnavailable(COMM_ERROR, type(exc).__name__) from exc
+        if reply.status >= 500:
+            raise LacUnavailable(COMM_ERROR, f"HTTP {reply.status}")
+        return reply
+
+    def _record(self, operation: str, code: str, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.lac_calls.labels(operation, self.transport, code).inc()
+        self.metrics.lac_latency.labels(operation, self.transport).observe(seconds)

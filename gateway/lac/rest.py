@@ -1,0 +1,281 @@
+"""The LAC adapter over end-user REST v2: PUT, then license-queue until a 303 (lac-api.md s5).
+
+REST has no removal-flag calls, so ``removal_requested`` / ``removal_confirm`` go through the
+end-user SOAP client given as ``removal`` (the same LAC, another door); without one they are
+refused with code 41 (``LAC_SERVICE_DOESNT_EXIST``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from gateway.codes import code_table
+from gateway.lac.base import (
+    COMM_ERROR,
+    PLEASE_WAIT,
+    IssuedLicense,
+    Lac,
+    LacRejected,
+    LacUnavailable,
+    OrderSummary,
+    PollResult,
+    PollState,
+)
+from gateway.lac.http import LacHttp, Reply
+from gateway.lac.license_text import parse_date, parse_license, parse_timestamp
+from gateway.metrics import Metrics
+from gateway.settings import LacSettings
+
+TRANSPORT = "rest"
+SERVICE_DOESNT_EXIST = 41
+INVALID_DATA = 108
+ORDER_CONFIGURATION = 60
+ACTIVATION_KEY_INVALID = 101
+RECORD_DOESNT_EXIST = 105
+CANNOT_DEACTIVATE = 111
+ORDER_DISABLED = 202
+NOT_ACTIVATED = 205
+NEVER_REQUESTED = 300
+GENERATOR_FAILED = 400
+UNKNOWN_ERROR = 1000
+
+_ACCEPT = {"Accept": "application/hal+json, application/json"}
+
+# What an HTTP status means when the body carries no REST code we know, per call
+# (lac-api.md section 5 status tables).
+_CREATE_STATUS = {400: INVALID_DATA, 403: ORDER_CONFIGURATION, 404: ACTIVATION_KEY_INVALID}
+_QUEUE_STATUS = {403: ORDER_DISABLED, 404: NEVER_REQUESTED}
+_FETCH_STATUS = {403: ORDER_DISABLED, 404: RECORD_DOESNT_EXIST}
+_DELETE_STATUS = {403: CANNOT_DEACTIVATE, 404: NOT_ACTIVATED}
+_ORDER_STATUS = {403: ORDER_DISABLED, 404: ACTIVATION_KEY_INVALID}
+
+
+def rest_code_map() -> dict[tuple[int, int], int]:
+    """(REST status, REST v2 code) -> LAC code, from the one code table; first row wins."""
+    mapping: dict[tuple[int, int], int] = {}
+    for row in code_table().values():
+        if row.rest_status is not None and row.rest_code is not None:
+            mapping.setdefault((row.rest_status, row.rest_code), row.code)
+    return mapping
+
+
+_REST_CODES = rest_code_map()
+
+
+def hostid_segment(hostid: str) -> str:
+    """Standard Base64 with padding of the HostID string; ``+`` and ``/`` percent-encoded."""
+    encoded = base64.b64encode(hostid.encode("utf-8")).decode("ascii")
+    return quote(encoded, safe="=")
+
+
+def _json(reply: Reply) -> dict[str, Any]:
+    try:
+        body = orjson.loads(reply.body) if reply.body else {}
+    except orjson.JSONDecodeError as exc:
+        raise LacUnavailable(COMM_ERROR, f"malformed JSON (HTTP {reply.status})") from exc
+    if not isinstance(body, dict):
+        raise LacUnavailable(COMM_ERROR, f"unexpected JSON (HTTP {reply.status})")
+    return body
+
+
+def rest_error(reply: Reply, by_status: Mapping[int, int], operation: str) -> LacRejected:
+    """The LAC code for a REST 4xx: the body's v2 code if known, else what the status means."""
+    try:
+        body = _json(reply)
+    except LacUnavailable:
+        body = {}
+    message = body.get("message")
+    text = message if isinstance(message, str) else f"HTTP {reply.status}"
+    rest_code = body.get("code")
+    code = _REST_CODES.get((reply.status, rest_code)) if isinstance(rest_code, int) else None
+    if code is None:
+        code = by_status.get(reply.status, UNKNOWN_ERROR)
+    return LacRejected(code, text, operation=operation)
+
+
+def _unexpected(reply: Reply, operation: str) -> LacUnavailable:
+    return LacUnavailable(COMM_ERROR, f"unexpected HTTP {reply.status}", operation=operation)
+
+
+def license_from_json(body: Mapping[str, Any]) -> IssuedLicense:
+    """An ``IssuedLicense`` from a REST license body, the file text filling what it lacks."""
+    content = body.get("content")
+    if not isinstance(content, str) or not content:
+        raise LacUnavailable(COMM_ERROR, "license body without content")
+    parsed = parse_license(content)
+    filename = body.get("filename")
+    return IssuedLicense(
+        content=content,
+        filename=filename if isinstance(filename, str) and filename else parsed.filename,
+        activated_at=parse_timestamp(body.get("activationTime")) or parsed.activated_at,
+        expires_at=parse_date(body.get("expirationDate")) or parsed.expires_at,
+        maintenance_end=parse_date(body.get("maintenanceEndDate")) or parsed.maintenance_end,
+    )
+
+
+def order_from_json(activation_key: str, body: Mapping[str, Any]) -> OrderSummary:
+    """An ``OrderSummary`` from a REST license-order body."""
+    product = body.get("product")
+    name = product.get("name") if isinstance(product, dict) else None
+    used = body.get("activatedLicenses")
+    allowed = body.get("bulkMax")
+    return OrderSummary(
+        activation_key=str(body.get("activationKey") or activation_key),
+        product=name if isinstance(name, str) else None,
+        activations_used=used if isinstance(used, int) else None,
+        activations_allowed=allowed if isinstance(allowed, int) else None,
+        enabled=True,
+    )
+
+
+class LacRestClient:
+    """The ``Lac`` port over end-user REST v2."""
+
+    transport = TRANSPORT
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: LacSettings,
+        metrics: Metrics | None = None,
+        *,
+        removal: Lac | None = None,
+        http: LacHttp | None = None,
+    ) -> None:
+        self._http = http or LacHttp(session, settings, transport=TRANSPORT, metrics=metrics)
+        self._base = settings.rest_url.rstrip("/")
+        self._removal = removal
+
+    def _url(self, collection: str, activation_key: str, hostid: str | None = None) -> URL:
+        path = f"{self._base}/{collection}/{quote(activation_key, safe='')}"
+        if hostid is not None:
+            path += f"/{hostid_segment(hostid)}"
+        # Already percent-encoded: yarl must not encode %2B / %2F a second time.
+        return URL(path, encoded=True)
+
+    async def create(self, activation_key: str, hostid: str) -> None:
+        """PUT /licenses/{ak}/{hostids}: 202 means queued for generation."""
+
+        def decode(reply: Reply) -> tuple[int, None]:
+            if reply.status in (200, 201, 202):
+                return 0, None
+            if 400 <= reply.status < 500:
+                raise rest_error(reply, _CREATE_STATUS, "create")
+            raise _unexpected(reply, "create")
+
+        url = self._url("licenses", activation_key, hostid)
+        await self._http.call("create", "PUT", url, decode, mutating=True, headers=_ACCEPT)
+
+    async def poll(self, activation_key: str, hostid: str) -> PollResult:
+        """GET /license-queue/...: 200 pending; 303 to the license or to its errors."""
+
+        def decode(reply: Reply) -> tuple[int, str | None]:
+            if reply.status == 200:
+                return PLEASE_WAIT, None
+            if reply.status in (301, 302, 303, 307):
+                return 0, URL(reply.headers.get("Location", "")).path
+            if 400 <= reply.status < 500:
+                raise rest_error(reply, _QUEUE_STATUS, "poll")
+            raise _unexpected(reply, "poll")
+
+        url = self._url("license-queue", activation_key, hostid)
+        target = await self._http.call("poll", "GET", url, decode, mutating=False, headers=_ACCEPT)
+        if target is None:
+            return PollResult(PollState.PENDING)
+        if "/license-errors/" in target:
+            raise await self._generation_errors(activation_key, hostid)
+        if "/licenses/" not in target:
+            raise LacUnavailable(COMM_ERROR, "queue redirected elsewhere", operation="poll")
+        # The new URL is built from our own base, not taken from Location, so a reply cannot
+        # send the gateway to another host.
+        issued = await self.fetch(activation_key, hostid)
+        if issued is None:
+            raise LacUnavailable(COMM_ERROR, "queue pointed at a missing license", operation="poll")
+        return PollResult(PollState.READY, issued)
+
+    async def _generation_errors(self, activation_key: str, hostid: str) -> LacRejected:
+        def decode(reply: Reply) -> tuple[int, str]:
+            if reply.status == 200:
+                errors = _json(reply).get("errors")
+                items = errors if isinstance(errors, list) else []
+                texts = [str(e.get("message", "")) for e in items if isinstance(e, dict)]
+                return GENERATOR_FAILED, "; ".join(t for t in texts if t)
+            if reply.status == 404:
+                return GENERATOR_FAILED, ""
+            if 400 <= reply.status < 500:
+                raise rest_error(reply, _FETCH_STATUS, "license_errors")
+            raise _unexpected(reply, "license_errors")
+
+        url = self._url("license-errors", activation_key, hostid)
+        messages = await self._http.call(
+            "license_errors", "GET", url, decode, mutating=False, headers=_ACCEPT
+        )
+        return LacRejected(
+            GENERATOR_FAILED, messages or "license generation failed", operation="poll"
+        )
+
+    async def fetch(self, activation_key: str, hostid: str) -> IssuedLicense | None:
+        """GET /licenses/...: the license, or None on 404."""
+
+        def decode(reply: Reply) -> tuple[int, IssuedLicense | None]:
+            if reply.status == 200:
+                return 0, license_from_json(_json(reply))
+            if reply.status == 404:
+                return RECORD_DOESNT_EXIST, None
+            if 400 <= reply.status < 500:
+                raise rest_error(reply, _FETCH_STATUS, "fetch")
+            raise _unexpected(reply, "fetch")
+
+        url = self._url("licenses", activation_key, hostid)
+        return await self._http.call("fetch", "GET", url, decode, mutating=False, headers=_ACCEPT)
+
+    async def deactivate(self, activation_key: str, hostid: str) -> None:
+        """DELETE /licenses/...: 204 done; 403 refused (111, or 202 if disabled); 404 -> 205."""
+
+        def decode(reply: Reply) -> tuple[int, None]:
+            if reply.status in (200, 202, 204):
+                return 0, None
+            if 400 <= reply.status < 500:
+                raise rest_error(reply, _DELETE_STATUS, "deactivate")
+            raise _unexpected(reply, "deactivate")
+
+        url = self._url("licenses", activation_key, hostid)
+        await self._http.call("deactivate", "DELETE", url, decode, mutating=True, headers=_ACCEPT)
+
+    async def order(self, activation_key: str) -> OrderSummary:
+        """GET /license-orders/{ak}; a disabled order is reported, not raised."""
+
+        def decode(reply: Reply) -> tuple[int, OrderSummary]:
+            if reply.status == 200:
+                return 0, order_from_json(activation_key, _json(reply))
+            if 400 <= reply.status < 500:
+                error = rest_error(reply, _ORDER_STATUS, "order")
+                if error.code == ORDER_DISABLED:
+                    return ORDER_DISABLED, OrderSummary(activation_key, None, None, None, False)
+                raise error
+            raise _unexpected(reply, "order")
+
+        url = self._url("license-orders", activation_key)
+        return await self._http.call("order", "GET", url, decode, mutating=False, headers=_ACCEPT)
+
+    async def removal_requested(self, activation_key: str, hostid: str) -> bool:
+        """Asked over end-user SOAP: REST has no removal-flag call."""
+        return await self._removal_client().removal_requested(activation_key, hostid)
+
+    async def removal_confirm(self, activation_key: str, hostid: str) -> None:
+        """Confirmed over end-user SOAP: REST has no removal-flag call."""
+        await self._removal_client().removal_confirm(activation_key, hostid)
+
+    def _removal_client(self) -> Lac:
+        if self._removal is None:
+            raise LacRejected(
+                SERVICE_DOESNT_EXIST, "removal needs end-user SOAP", operation="removal"
+            )
+        return self._removal
