@@ -1,0 +1,549 @@
+"""Every Redis key of the gateway, behind one class: caches, token, locks, jobs, idempotency.
+
+Key layout (``P`` is the configured prefix; the part in braces is the Redis Cluster hash tag, so
+keys that one command or script touches together live in one slot)::
+
+    P:{<aid>}:license          string  cached license JSON        fresh TTL + stale window
+    P:{<aid>}:negative         string  LAC rejection (code, text)  cache.negative_ttl
+    P:{<aid>}:lock             string  single-flight owner token   caller's ttl
+    P:{<aid>}:outcome          channel job outcome for waiters (pub/sub)
+    P:{order.<sha>}:order      string  order summary JSON          cache.order_ttl
+    P:{vendor}:token           string  LAC vendor login token      caller's ttl
+    P:{vendor}:token-lock      string  coalesces token refreshes   caller's ttl
+    P:{jobs}:due               zset    job id -> next poll time (or lease end while claimed)
+    P:{jobs}:job:<aid>         hash    one pending generation      deadline span + retention
+    P:{idem.<sha>}:idempotency hash    one Idempotency-Key record  lock TTL, then idempotency_ttl
+
+Activation keys and idempotency keys appear in key names only as SHA-256 digests. Times are
+epoch seconds passed in by the caller, so the job logic can be driven by a test clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from gateway.models import LicenseBody
+from gateway.settings import CacheSettings
+
+DEFAULT_STALE_WINDOW = 3 * 24 * 3600.0  # how long past freshness a license may be served stale
+IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed request by more
+JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
+JOB_PENDING = "pending"
+JOB_LEASED = "leased"
+
+# Deletes KEYS[1] only while it still holds ARGV[1]: nobody removes a lock or token they
+# do not own (the holder may have expired and been replaced meanwhile).
+_COMPARE_AND_DELETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_CREATE_JOB = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
+# Job hashes are addressed from ARGV[1] (their common prefix): they share the {jobs} hash tag
+# with KEYS[1], so on a cluster they live in the same slot as the declared key.
+_CLAIM_JOBS = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+local claimed = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[1] .. id
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+    redis.call('HSET', key, 'owner', ARGV[5], 'lease_until', ARGV[3], 'state', 'leased')
+    redis.call('HINCRBY', key, 'attempts', 1)
+    claimed[#claimed + 1] = redis.call('HGETALL', key)
+  end
+end
+return claimed
+"""
+
+_RESCHEDULE_JOB = """
+if redis.call('HGET', KEYS[2], 'owner') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'owner', '', 'lease_until', '0', 'state', 'pending',
+           'due_at', ARGV[3], 'interval', ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+_FINISH_JOB = """
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], 'owner') ~= ARGV[2] then return 0 end
+local removed = redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return removed
+"""
+
+# Walks every job: graceful shutdown is rare and the number of pending generations is small.
+_RELEASE_JOBS = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local released = 0
+for _, id in ipairs(ids) do
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'owner') == ARGV[2] then
+    redis.call('HSET', key, 'owner', '', 'lease_until', '0', 'state', 'pending', 'due_at', ARGV[3])
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+    released = released + 1
+  end
+end
+return released
+"""
+
+_IDEM_BEGIN = """
+local rec = redis.call('HMGET', KEYS[1], 'state', 'fp', 'status', 'headers', 'body')
+if not rec[1] then
+  redis.call('HSET', KEYS[1], 'state', 'in_progress', 'fp', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {'new'}
+end
+if rec[2] ~= ARGV[1] then return {'mismatch'} end
+if rec[1] ~= 'done' then return {'in_progress'} end
+return {'done', rec[3], rec[4], rec[5]}
+"""
+
+_IDEM_COMPLETE = """
+local fp = redis.call('HGET', KEYS[1], 'fp')
+if fp and fp ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done', 'fp', ARGV[1], 'status', ARGV[2],
+           'headers', ARGV[3], 'body', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+_IDEM_ABANDON = """
+if redis.call('HGET', KEYS[1], 'state') == 'in_progress' then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+class Keys:
+    """Builds every key and channel name; the one place the layout above is spelled out."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.due = f"{prefix}:{{jobs}}:due"
+        self.job_prefix = f"{prefix}:{{jobs}}:job:"
+        self.token = f"{prefix}:{{vendor}}:token"
+        self.token_lock = f"{prefix}:{{vendor}}:token-lock"
+
+    def license(self, aid: str) -> str:
+        """The cached license of an activation."""
+        return f"{self.prefix}:{{{aid}}}:license"
+
+    def negative(self, aid: str) -> str:
+        """The cached LAC rejection of an activation."""
+        return f"{self.prefix}:{{{aid}}}:negative"
+
+    def lock(self, aid: str) -> str:
+        """The cross-replica single-flight lock of an activation."""
+        return f"{self.prefix}:{{{aid}}}:lock"
+
+    def outcome(self, aid: str) -> str:
+        """The pub/sub channel announcing an activation's outcome."""
+        return f"{self.prefix}:{{{aid}}}:outcome"
+
+    def job(self, aid: str) -> str:
+        """The hash of an activation's pending job."""
+        return self.job_prefix + aid
+
+    def order(self, activation_key: str) -> str:
+        """The cached summary of an order."""
+        return f"{self.prefix}:{{order.{_digest(activation_key)}}}:order"
+
+    def idempotency(self, scope: str, key: str) -> str:
+        """The record of one Idempotency-Key within a caller's scope."""
+        return f"{self.prefix}:{{idem.{_digest(scope, key)}}}:idempotency"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedLicense:
+    """A license read from the cache; ``fresh`` is False inside the stale window."""
+
+    license: LicenseBody
+    stored_at: float
+    fresh: bool
+
+
+@dataclass(slots=True)
+class Job:
+    """A pending license generation that a poller drives to completion."""
+
+    id: str
+    activation_key: str
+    hostid: str
+    created_at: float
+    due_at: float
+    deadline_at: float
+    attempts: int = 0
+    interval: float = 0.0
+    owner: str = ""
+    lease_until: float = 0.0
+    state: str = JOB_PENDING
+
+    def to_fields(self) -> list[str]:
+        """Flat field/value list for HSET."""
+        out: list[str] = []
+        for name, value in asdict(self).items():
+            out += [name, _num(value) if isinstance(value, float) else str(value)]
+        return out
+
+    @classmethod
+    def from_fields(cls, raw: Mapping[Any, Any]) -> Job:
+        """The Job stored in a hash (bytes or str field names and values)."""
+        f = {_text(k): _text(v) for k, v in raw.items()}
+        return cls(
+            id=f["id"],
+            activation_key=f["activation_key"],
+            hostid=f["hostid"],
+            created_at=float(f["created_at"]),
+            due_at=float(f["due_at"]),
+            deadline_at=float(f["deadline_at"]),
+            attempts=int(f.get("attempts") or 0),
+            interval=float(f.get("interval") or 0),
+            owner=f.get("owner", ""),
+            lease_until=float(f.get("lease_until") or 0),
+            state=f.get("state") or JOB_PENDING,
+        )
+
+
+class IdemKind(StrEnum):
+    """What ``begin_idempotent`` found."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    MISMATCH = "mismatch"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The response kept for a completed idempotent request."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdemState:
+    """The state of an Idempotency-Key; ``response`` is set when ``kind`` is DONE."""
+
+    kind: IdemKind
+    response: StoredResponse | None = None
+
+
+def _expiry_epoch(expires_at: date | None) -> float | None:
+    # A license is valid through its END date, so it is cacheable until that day is over (UTC).
+    if expires_at is None:
+        return None
+    end = datetime(expires_at.year, expires_at.month, expires_at.day, tzinfo=UTC)
+    return (end + timedelta(days=1)).timestamp()
+
+
+def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+class Store:
+    """The gateway's Redis: every read and write goes through here."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        cache: CacheSettings,
+        *,
+        stale_window: float = DEFAULT_STALE_WINDOW,
+        idempotency_lock_ttl: float = IDEMPOTENCY_LOCK_TTL,
+    ) -> None:
+        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+            # Idempotent responses and license JSON are stored as bytes; decoding would mangle them.
+            raise ValueError("Store needs a Redis client with decode_responses=False")
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.cache = cache
+        self.stale_window = stale_window
+        self.idempotency_lock_ttl = idempotency_lock_ttl
+        self._cad = redis.register_script(_COMPARE_AND_DELETE)
+        self._create_job = redis.register_script(_CREATE_JOB)
+        self._claim = redis.register_script(_CLAIM_JOBS)
+        self._reschedule = redis.register_script(_RESCHEDULE_JOB)
+        self._finish = redis.register_script(_FINISH_JOB)
+        self._release = redis.register_script(_RELEASE_JOBS)
+        self._idem_begin = redis.register_script(_IDEM_BEGIN)
+        self._idem_complete = redis.register_script(_IDEM_COMPLETE)
+        self._idem_abandon = redis.register_script(_IDEM_ABANDON)
+
+    # --- licenses ------------------------------------------------------------------------
+
+    async def get_license(self, aid: str, *, now: float | None = None) -> CachedLicense | None:
+        """The cached license (fresh or stale), in one round trip; None on a miss."""
+        raw = await self.redis.get(self.keys.license(aid))
+        if raw is None:
+            return None
+        now = time.time() if now is None else now
+        try:
+            record = orjson.loads(raw)
+            body = LicenseBody.model_validate(record["license"])
+            return CachedLicense(body, float(record["stored_at"]), now < record["fresh_until"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
+            return None  # an unreadable entry is a miss; the next put overwrites it
+
+    async def put_license(
+        self,
+        aid: str,
+        lic: LicenseBody | Mapping[str, Any],
+        ttl: float | None = None,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Cache a license: fresh for ``ttl``, then stale for the stale window, never past expiry.
+
+        Returns False (and caches nothing) when the license has already expired.
+        """
+        body = lic if isinstance(lic, LicenseBody) else LicenseBody.model_validate(lic)
+        now = time.time() if now is None else now
+        fresh = self.cache.license_ttl if ttl is None else ttl
+        keep = fresh + self.stale_window
+        expiry = _expiry_epoch(body.expires_at)
+        if expiry is not None:
+            fresh, keep = min(fresh, expiry - now), min(keep, expiry - now)
+        if keep <= 0:
+            await self.redis.delete(self.keys.license(aid))
+            return False
+        record = {"license": body.model_dump(mode="json"), "stored_at": now}
+        record["fresh_until"] = now + fresh
+        await self.redis.set(self.keys.license(aid), orjson.dumps(record), px=_ms(keep))
+        return True
+
+    async def drop_license(self, aid: str) -> None:
+        """Forget the cached license."""
+        await self.redis.delete(self.keys.license(aid))
+
+    # --- negative cache -------------------------------------------------------------------
+
+    async def get_negative(self, aid: str) -> tuple[int, str] | None:
+        """The LAC rejection cached for this activation, as (code, message)."""
+        raw = await self.redis.get(self.keys.negative(aid))
+        if raw is None:
+            return None
+        try:
+            record = orjson.loads(raw)
+            return int(record["code"]), str(record["message"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+    async def put_negative(
+        self, aid: str, code: int, message: str, ttl: float | None = None
+    ) -> None:
+        """Remember a permanent LAC rejection for a short while."""
+        ttl = self.cache.negative_ttl if ttl is None else ttl
+        value = orjson.dumps({"code": code, "message": message})
+        await self.redis.set(self.keys.negative(aid), value, px=_ms(ttl))
+
+    async def drop_negative(self, aid: str) -> None:
+        """Forget the cached rejection."""
+        await self.redis.delete(self.keys.negative(aid))
+
+    async def purge(self, aid: str) -> int:
+        """Drop the license and rejection cached for an activation; the number removed."""
+        return int(await self.redis.delete(self.keys.license(aid), self.keys.negative(aid)))
+
+    # --- orders ---------------------------------------------------------------------------
+
+    async def get_order(self, activation_key: str) -> dict[str, Any] | None:
+        """The cached order summary."""
+        raw = await self.redis.get(self.keys.order(activation_key))
+        if raw is None:
+            return None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def put_order(
+        self, activation_key: str, data: Mapping[str, Any] | BaseModel, ttl: float | None = None
+    ) -> None:
+        """Cache an order summary."""
+        ttl = self.cache.order_ttl if ttl is None else ttl
+        plain = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data)
+        await self.redis.set(self.keys.order(activation_key), orjson.dumps(plain), px=_ms(ttl))
+
+    # --- vendor token (gateway.lac.base.TokenCache) ---------------------------------------
+
+    async def get_token(self) -> str | None:
+        """The cached vendor token."""
+        raw = await self.redis.get(self.keys.token)
+        return None if raw is None else _text(raw)
+
+    async def set_token(self, token: str, ttl: float) -> None:
+        """Store the vendor token for ``ttl`` seconds."""
+        await self.redis.set(self.keys.token, token, px=_ms(ttl))
+
+    async def drop_token(self, token: str) -> None:
+        """Forget ``token`` unless another replica already replaced it."""
+        await self._cad(keys=[self.keys.token], args=[token])
+
+    async def acquire_token_lock(self, owner: str, ttl: float) -> bool:
+        """Become the one replica refreshing the token, for at most ``ttl`` seconds."""
+        return bool(await self.redis.set(self.keys.token_lock, owner, nx=True, px=_ms(ttl)))
+
+    async def release_token_lock(self, owner: str) -> bool:
+        """Give up the token lock if ``owner`` still holds it."""
+        return bool(await self._cad(keys=[self.keys.token_lock], args=[owner]))
+
+    # --- single flight --------------------------------------------------------------------
+
+    async def acquire_activation_lock(self, aid: str, owner: str, ttl: float) -> bool:
+        """Become the one caller talking to LAC for this activation, for at most ``ttl``."""
+        return bool(await self.redis.set(self.keys.lock(aid), owner, nx=True, px=_ms(ttl)))
+
+    async def release_activation_lock(self, aid: str, owner: str) -> bool:
+        """Release the activation lock if ``owner`` still holds it."""
+        return bool(await self._cad(keys=[self.keys.lock(aid)], args=[owner]))
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    async def create_job(self, job: Job) -> bool:
+        """Store and schedule ``job`` unless one exists for the same activation."""
+        retention = max(job.deadline_at - job.created_at, 0.0) + JOB_RETENTION
+        args: list[EncodableT] = [job.id, _num(job.due_at), _ms(retention), *job.to_fields()]
+        created = await self._create_job(keys=[self.keys.due, self.keys.job(job.id)], args=args)
+        return bool(created)
+
+    async def get_job(self, aid: str) -> Job | None:
+        """The job of an activation, if one is pending."""
+        raw = await self.redis.hgetall(self.keys.job(aid))
+        return Job.from_fields(raw) if raw else None
+
+    async def claim_due_jobs(self, owner: str, now: float, lease: float, limit: int) -> list[Job]:
+        """Atomically lease up to ``limit`` due jobs to ``owner`` until ``now + lease``.
+
+        A claimed job's due time becomes the lease end, so if ``owner`` dies the job is simply
+        due again then. Each claim counts as an attempt.
+        """
+        args: list[EncodableT] = [self.keys.job_prefix, _num(now), _num(now + lease), limit, owner]
+        rows = await self._claim(keys=[self.keys.due], args=args)
+        return [Job.from_fields(_pairs(row)) for row in rows]
+
+    async def reschedule_job(self, aid: str, owner: str, due_at: float, interval: float) -> bool:
+        """Schedule the next poll, only if ``owner`` still holds the job's lease."""
+        if not owner:
+            raise ValueError("owner must not be empty")
+        keys = [self.keys.due, self.keys.job(aid)]
+        args = [aid, owner, _num(due_at), _num(interval)]
+        return bool(await self._reschedule(keys=keys, args=args))
+
+    async def finish_job(self, aid: str, owner: str | None = None) -> bool:
+        """Remove a job (done or failed); with ``owner``, only if that owner holds it."""
+        keys = [self.keys.due, self.keys.job(aid)]
+        return bool(await self._finish(keys=keys, args=[aid, owner or ""]))
+
+    async def release_jobs(self, owner: str, now: float) -> int:
+        """Make every job leased by ``owner`` due at ``now`` (graceful shutdown)."""
+        if not owner:
+            raise ValueError("owner must not be empty")
+        args = [self.keys.job_prefix, owner, _num(now)]
+        return int(await self._release(keys=[self.keys.due], args=args))
+
+    async def list_jobs(self, limit: int = 100) -> list[Job]:
+        """Up to ``limit`` jobs, soonest due first."""
+        ids = cast(list[bytes], await self.redis.zrange(self.keys.due, 0, max(limit, 1) - 1))
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for aid in ids:
+                pipe.hgetall(self.keys.job(_text(aid)))
+            rows = await pipe.execute()
+        return [Job.from_fields(row) for row in rows if row]
+
+    async def count_jobs(self) -> int:
+        """How many jobs are pending or leased."""
+        return int(await self.redis.zcard(self.keys.due))
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def outcome_channel(self, aid: str) -> str:
+        """The pub/sub channel on which an activation's outcome is announced."""
+        return self.keys.outcome(aid)
+
+    async def publish_outcome(self, aid: str, payload: bytes) -> int:
+        """Announce an outcome to every waiter on every replica; how many received it."""
+        return int(await self.redis.publish(self.keys.outcome(aid), payload))
+
+    # --- idempotency ----------------------------------------------------------------------
+
+    async def begin_idempotent(self, scope: str, key: str, fingerprint: str) -> IdemState:
+        """Start a request under an Idempotency-Key, or say why it cannot start."""
+        keys = [self.keys.idempotency(scope, key)]
+        args: list[EncodableT] = [fingerprint, _ms(self.idempotency_lock_ttl)]
+        reply = await self._idem_begin(keys=keys, args=args)
+        kind = IdemKind(_text(reply[0]))
+        if kind is not IdemKind.DONE:
+            return IdemState(kind)
+        headers = {str(k): str(v) for k, v in orjson.loads(reply[2]).items()}
+        body = reply[3] if isinstance(reply[3], bytes) else _text(reply[3]).encode()
+        return IdemState(kind, StoredResponse(int(reply[1]), headers, body))
+
+    async def complete_idempotent(  # noqa: PLR0917 - positional order mirrors the HTTP response
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> bool:
+        """Keep the response for ``cache.idempotency_ttl``; False if the key has another body."""
+        keys = [self.keys.idempotency(scope, key)]
+        ttl = _ms(self.cache.idempotency_ttl)
+        args: list[EncodableT] = [fingerprint, status, orjson.dumps(dict(headers)), body, ttl]
+        return bool(await self._idem_complete(keys=keys, args=args))
+
+    async def abandon_idempotent(self, scope: str, key: str) -> bool:
+        """Release an in-progress key (the request failed before producing an answer)."""
+        return bool(await self._idem_abandon(keys=[self.keys.idempotency(scope, key)]))
+
+    # --- health ---------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        """Whether Redis answers."""
+        return bool(await self.redis.ping())
