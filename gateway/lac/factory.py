@@ -1,0 +1,48 @@
+"""Builds the configured ``Lac`` adapter and loads the shipped WSDLs off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from gateway.lac.base import Lac
+from gateway.lac.http import LacHttp
+from gateway.lac.rest import TRANSPORT as REST
+from gateway.lac.rest import LacRestClient
+from gateway.lac.soap import TRANSPORT as SOAP
+from gateway.lac.soap import LacSoapClient
+from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
+from gateway.metrics import Metrics
+from gateway.settings import LacSettings
+
+
+async def load_codec(path: Path) -> SoapCodec:
+    """Parse a WSDL in a worker thread: zeep's loading blocks."""
+    return await asyncio.to_thread(SoapCodec.load, path)
+
+
+async def load_enduser_codec() -> SoapCodec:
+    """The end-user SOAP v2 codec from the WSDL shipped in the package."""
+    return await load_codec(ENDUSER_WSDL)
+
+
+async def load_vendor_codec() -> SoapCodec:
+    """The vendor SOAP v4 codec from the WSDL shipped in the package."""
+    return await load_codec(VENDOR_WSDL)
+
+
+def create_lac(
+    session: aiohttp.ClientSession,
+    settings: LacSettings,
+    codec: SoapCodec,
+    metrics: Metrics | None = None,
+) -> Lac:
+    """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls."""
+    if settings.transport == SOAP:
+        return LacSoapClient(session, settings, codec, metrics)
+    # One concurrency cap toward LAC whichever door a call goes through.
+    http = LacHttp(session, settings, transport=REST, metrics=metrics)
+    removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
+    return LacRestClient(session, settings, metrics, removal=removal, http=http)

@@ -1,0 +1,144 @@
+"""The LAC adapter over end-user SOAP v2: zeep builds and parses (``SoapCodec``), aiohttp sends."""
+
+from __future__ import annotations
+
+import aiohttp
+from yarl import URL
+
+from gateway.lac.base import (
+    PLEASE_WAIT,
+    IssuedLicense,
+    LacRejected,
+    PollResult,
+    PollState,
+)
+from gateway.lac.http import LacHttp, Reply
+from gateway.lac.license_text import parse_license
+from gateway.lac.soap_codec import SoapCodec, SoapResult
+from gateway.lac.soap_ops import (
+    REMOVAL_NEVER_GENERATED,
+    REMOVAL_NO,
+    REMOVAL_YES,
+    SOAP_OPS,
+    Op,
+)
+from gateway.metrics import Metrics
+from gateway.settings import LacSettings
+
+TRANSPORT = "soap"
+RECORD_DOESNT_EXIST = 105
+REMOVAL_NOT_REQUESTED = 204
+NOT_ACTIVATED = 205
+NEVER_REQUESTED = 300
+# GetLicense codes that mean "LAC holds no license for this host" rather than a failure.
+NO_LICENSE = frozenset({PLEASE_WAIT, RECORD_DOESNT_EXIST, NOT_ACTIVATED, NEVER_REQUESTED})
+
+
+async def soap_call(
+    http: LacHttp, codec: SoapCodec, url: URL, op: Op, **args: str | int
+) -> SoapResult:
+    """Send ``op`` to ``url`` and return LAC's parsed answer, whatever its code."""
+    spec = SOAP_OPS[op]
+    body = codec.build(op, **args)
+
+    def decode(reply: Reply) -> tuple[int, SoapResult]:
+        # LAC answers errors in-band with HTTP 200; whatever the status, the body decides.
+        result = codec.parse(op, reply.body)
+        return result.result_code, result
+
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": codec.soap_action(op)}
+    return await http.call(
+        spec.name,
+        "POST",
+        url,
+        decode,
+        mutating=spec.mutating,
+        data=body,
+        headers=headers,
+    )
+
+
+def rejected(op: Op, result: SoapResult) -> LacRejected:
+    """LAC's in-band refusal as an exception."""
+    return LacRejected(result.result_code, result.result_string or "", operation=SOAP_OPS[op].name)
+
+
+class LacSoapClient:
+    """The ``Lac`` port over end-user SOAP v2."""
+
+    transport = TRANSPORT
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: LacSettings,
+        codec: SoapCodec,
+        metrics: Metrics | None = None,
+        *,
+        http: LacHttp | None = None,
+    ) -> None:
+        self._http = http or LacHttp(session, settings, transport=TRANSPORT, metrics=metrics)
+        self._codec = codec
+        self._url = URL(settings.soap_url)
+
+    async def _call(self, op: Op, activation_key: str, hostid: str) -> SoapResult:
+        return await soap_call(
+            self._http, self._codec, self._url, op, activation_key=activation_key, hostid=hostid
+        )
+
+    async def create(self, activation_key: str, hostid: str) -> None:
+        """CreateLicenseRequest: code 0 means queued for generation."""
+        result = await self._call(Op.CREATE, activation_key, hostid)
+        if result.result_code != 0:
+            raise rejected(Op.CREATE, result)
+
+    async def poll(self, activation_key: str, hostid: str) -> PollResult:
+        """GetLicense: 0 with the license text is READY, 1 is PENDING."""
+        result = await self._call(Op.GET_LICENSE, activation_key, hostid)
+        if result.result_code == PLEASE_WAIT:
+            return PollResult(PollState.PENDING)
+        return PollResult(PollState.READY, self._issued(result))
+
+    async def fetch(self, activation_key: str, hostid: str) -> IssuedLicense | None:
+        """GetLicense: the license, or None when LAC holds none for this host (yet)."""
+        result = await self._call(Op.GET_LICENSE, activation_key, hostid)
+        if result.result_code in NO_LICENSE:
+            return None
+        return self._issued(result)
+
+    def _issued(self, result: SoapResult) -> IssuedLicense:
+        if result.result_code != 0:
+            raise rejected(Op.GET_LICENSE, result)
+        if not result.result_string:
+            raise LacRejected(
+                RECORD_DOESNT_EXIST, "empty license text", operation=SOAP_OPS[Op.GET_LICENSE].name
+            )
+        return parse_license(result.result_string)
+
+    async def deactivate(self, activation_key: str, hostid: str) -> None:
+        """DeactivateLicense: code 0 (result_string nil or SUCCESS)."""
+        result = await self._call(Op.DEACTIVATE, activation_key, hostid)
+        if result.result_code != 0:
+            raise rejected(Op.DEACTIVATE, result)
+
+    async def removal_requested(self, activation_key: str, hostid: str) -> bool:
+        """LicenseRemovalRequested; both documented encodings of "no" are accepted (s3.4)."""
+        result = await self._call(Op.REMOVAL_REQUESTED, activation_key, hostid)
+        text = (result.result_string or "").strip().upper()
+        if result.result_code == REMOVAL_NOT_REQUESTED or text == REMOVAL_NO:
+            return False
+        if result.result_code == NEVER_REQUESTED or text == REMOVAL_NEVER_GENERATED:
+            raise LacRejected(
+                NEVER_REQUESTED,
+                REMOVAL_NEVER_GENERATED,
+                operation=SOAP_OPS[Op.REMOVAL_REQUESTED].name,
+            )
+        if result.result_code != 0:
+            raise rejected(Op.REMOVAL_REQUESTED, result)
+        return text == REMOVAL_YES
+
+    async def removal_confirm(self, activation_key: str, hostid: str) -> None:
+        """LicenseRemovalConfirm: code 0."""
+        result = await self._call(Op.REMOVAL_CONFIRM, activation_key, hostid)
+        if result.result_code != 0:
+            raise rejected(Op.REMOVAL_CONFIRM, result)

@@ -1,0 +1,209 @@
+"""The only module that touches zeep: SOAP envelopes built and replies parsed from a shipped WSDL.
+
+zeep never opens a socket here (its transport refuses anything but local files); aiohttp sends
+the bytes. zeep is untyped, so its values are turned into plain dicts and lists before they
+leave this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeAlias
+from urllib.parse import urlparse
+
+import zeep
+import zeep.exceptions
+import zeep.helpers
+from lxml import etree
+from zeep.transports import Transport
+
+from gateway.lac.base import COMM_ERROR, LacRejected, LacUnavailable
+from gateway.lac.soap_ops import (
+    RESULT_ARRAY,
+    RESULT_CODE,
+    RESULT_OBJECT,
+    RESULT_STRING,
+    SOAP_OPS,
+    TOKEN,
+    Op,
+)
+
+WSDL_DIR = Path(__file__).resolve().parent.parent / "data" / "wsdl"
+ENDUSER_WSDL = WSDL_DIR / "enduser_v2.wsdl"
+VENDOR_WSDL = WSDL_DIR / "vendor_v4.wsdl"
+
+# zeep has no type information: these two names keep its Any inside this module.
+_Client: Any = zeep.Client
+_serialize: Any = zeep.helpers.serialize_object
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_BODY = f"{{{SOAP_ENV}}}Body"
+_ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
+_FAULT = f"{{{SOAP_ENV}}}Fault"
+SERVICE_DOESNT_EXIST = 41
+INVALID_DATA = 108
+
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
+JsonObject: TypeAlias = dict[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class SoapResult:
+    """A parsed ``Soap_Response*``: the two common fields and whichever payload it carries."""
+
+    result_code: int
+    result_string: str | None = None
+    token: str | None = None
+    result_object: JsonObject | None = None
+    result_array: list[JsonObject] | None = None
+
+
+class _LocalOnly(Transport):
+    """A zeep transport that reads local files and refuses the network."""
+
+    def __init__(self) -> None:
+        super().__init__(cache=None)  # type: ignore[no-untyped-call]  # zeep is untyped
+
+    def load(self, url: str) -> bytes:
+        if urlparse(url).scheme not in ("", "file"):
+            msg = f"the shipped WSDL refers to {url}; zeep may not fetch it"
+            raise ValueError(msg)
+        data: bytes = super().load(url)  # type: ignore[no-untyped-call]
+        return data
+
+
+def _scalar(value: Any) -> JsonValue:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _plain(value: Any) -> JsonValue:
+    """zeep values (objects, dates, decimals) as JSON-able Python."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__values__"):  # a zeep CompoundValue
+        return _plain(_serialize(value, dict))
+    return _scalar(value)
+
+
+def _items(value: JsonValue) -> list[JsonObject]:
+    # SOAP-ENC arrays may arrive as a list or wrapped as {"item": [...]}.
+    if isinstance(value, dict) and set(value) == {"item"}:
+        value = value["item"]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, dict)]
+
+
+def _result(plain: JsonValue) -> SoapResult:
+    if not isinstance(plain, dict):
+        raise LacUnavailable(COMM_ERROR, "SOAP reply without a result structure")
+    code = plain.get(RESULT_CODE)
+    if isinstance(code, str) and code.lstrip("-").isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise LacUnavailable(COMM_ERROR, "SOAP reply without result_code")
+    text, token, obj = plain.get(RESULT_STRING), plain.get(TOKEN), plain.get(RESULT_OBJECT)
+    array = plain.get(RESULT_ARRAY)
+    return SoapResult(
+        result_code=code,
+        result_string=text if isinstance(text, str) else None,
+        token=token if isinstance(token, str) else None,
+        result_object=obj if isinstance(obj, dict) else None,
+        result_array=_items(array) if array is not None else None,
+    )
+
+
+class SoapCodec:
+    """Builds request envelopes and parses replies for the operations in ``SOAP_OPS``."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._binding = client.service._binding
+        self._operations: dict[Op, Any] = {}
+        # Replies are parsed without DTDs, entities or network access.
+        self._parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SoapCodec:
+        """Read a WSDL file; blocking: run it off the event loop (``asyncio.to_thread``)."""
+        # zeep logs the raw value of a field it cannot convert, which could be license text.
+        logging.getLogger("zeep.xsd.types.simple").setLevel(logging.CRITICAL)
+        settings = zeep.Settings(strict=False, xml_huge_tree=False)
+        client = _Client(str(path), transport=_LocalOnly(), settings=settings)
+        return cls(client)
+
+    def _operation(self, op: Op) -> Any:
+        found = self._operations.get(op)
+        if found is None:
+            name = SOAP_OPS[op].name
+            try:
+                found = self._binding.get(name)
+            except ValueError as exc:
+                raise LacRejected(
+                    SERVICE_DOESNT_EXIST, f"{name} is not in the WSDL", operation=name
+                ) from exc
+            self._operations[op] = found
+        return found
+
+    def has(self, op: Op) -> bool:
+        """Whether the loaded WSDL defines ``op``."""
+        try:
+            self._operation(op)
+        except LacRejected:
+            return False
+        return True
+
+    def soap_action(self, op: Op) -> str:
+        """The SOAPAction header value the WSDL gives ``op`` (LAC ignores it; send it anyway)."""
+        action = self._operation(op).soapaction
+        return f'"{action}"' if action else '""'
+
+    def build(self, op: Op, **args: str | int) -> bytes:
+        """The request envelope for ``op``; ``args`` use the logical names of ``SOAP_OPS``."""
+        spec = SOAP_OPS[op]
+        self._operation(op)
+        wire = {spec.fields[name]: value for name, value in args.items()}
+        try:
+            envelope = self._client.create_message(self._client.service, spec.name, **wire)
+            data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        except (ValueError, TypeError, zeep.exceptions.Error) as exc:
+            # Only values XML cannot carry get here (e.g. control characters in a HostID).
+            raise LacRejected(INVALID_DATA, "value not representable in SOAP") from exc
+        return data
+
+    def parse(self, op: Op, body: bytes) -> SoapResult:
+        """The typed result of a reply; malformed XML and SOAP Faults are ``LacUnavailable``."""
+        operation = self._operation(op)
+        try:
+            envelope = etree.fromstring(body, parser=self._parser)
+        except etree.XMLSyntaxError as exc:
+            raise LacUnavailable(COMM_ERROR, "malformed XML reply") from exc
+        if envelope.tag != _ENVELOPE:
+            raise LacUnavailable(COMM_ERROR, "reply is not a SOAP envelope")
+        fault = envelope.find(f"{_BODY}/{_FAULT}")
+        if fault is not None:
+            reason = fault.findtext("faultstring") or "SOAP Fault"
+            raise LacUnavailable(COMM_ERROR, f"SOAP Fault: {reason[:200]}")
+        try:
+            value = operation.process_reply(envelope)
+        except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise LacUnavailable(COMM_ERROR, "SOAP reply does not match the WSDL") from exc
+        return _result(_plain(value))

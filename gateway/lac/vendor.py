@@ -1,0 +1,155 @@
+"""The vendor SOAP v4 client: a cached Login token, activation counters and order lookups.
+
+The token lives in the ``TokenCache`` (Redis, shared by replicas) for ``token_ttl`` minus the
+refresh margin, so it is replaced before LAC's 3-hour expiry. Logins are coalesced in process:
+callers that find no token wait on one lock, and the first one through logs in. On code 50
+(``LAC_WRONG_TOKEN``) the token is dropped, a fresh one obtained and the call replayed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from yarl import URL
+
+from gateway.lac.base import LacRejected, OrderSummary, TokenCache
+from gateway.lac.http import LacHttp
+from gateway.lac.soap import rejected, soap_call
+from gateway.lac.soap_codec import JsonObject, JsonValue, SoapCodec, SoapResult
+from gateway.lac.soap_ops import (
+    ORDER_ACTIVATED,
+    ORDER_ENABLED,
+    ORDER_KEY,
+    PAGE_SIZE,
+    SOAP_OPS,
+    Op,
+)
+from gateway.metrics import Metrics
+from gateway.settings import LacSettings
+
+TRANSPORT = "vendor_soap"
+WRONG_TOKEN = 50
+TOKEN_ERROR = 30
+# FindLicenseOrderByActivationKey matches partially; an exact key is expected within a few pages.
+MAX_ORDER_PAGES = 10
+
+
+def _plain_value(value: JsonValue) -> JsonValue:
+    # SOAP arrays arrive as {"item": [...]}; callers want the list.
+    if isinstance(value, dict):
+        if set(value) == {"item"}:
+            return _plain_value(value["item"])
+        return {k: _plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_value(v) for v in value]
+    return value
+
+
+def order_from_soap(row: JsonObject) -> OrderSummary:
+    """An ``OrderSummary`` from a ``Soap_LicenseOrder``; SOAP gives no product name or quota."""
+    used = row.get(ORDER_ACTIVATED)
+    enabled = row.get(ORDER_ENABLED)
+    return OrderSummary(
+        activation_key=str(row.get(ORDER_KEY) or ""),
+        product=None,
+        activations_used=used if isinstance(used, int) and not isinstance(used, bool) else None,
+        activations_allowed=None,
+        enabled=enabled is not False,
+    )
+
+
+class LacVendorClient:
+    """Vendor SOAP v4 calls behind one cached, shared login token."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: LacSettings,
+        codec: SoapCodec,
+        tokens: TokenCache,
+        metrics: Metrics | None = None,
+        *,
+        http: LacHttp | None = None,
+    ) -> None:
+        self._http = http or LacHttp(session, settings, transport=TRANSPORT, metrics=metrics)
+        self._codec = codec
+        self._tokens = tokens
+        self._metrics = metrics
+        self._url = URL(settings.vendor_soap_url)
+        self._username = settings.username
+        self._password = settings.password
+        self._token_ttl = max(settings.token_ttl - settings.token_refresh_margin, 1.0)
+        self._login_lock = asyncio.Lock()
+
+    async def _login(self, reason: str) -> str:
+        result = await soap_call(
+            self._http,
+            self._codec,
+            self._url,
+            Op.LOGIN,
+            username=self._username,
+            password=self._password.get_secret_value(),
+        )
+        if result.result_code != 0 or not result.token:
+            # Code 0 without a token is LAC failing to make one.
+            code = result.result_code or TOKEN_ERROR
+            raise LacRejected(code, result.result_string or "", operation=SOAP_OPS[Op.LOGIN].name)
+        if self._metrics is not None:
+            self._metrics.token_refreshes.labels(reason).inc()
+        await self._tokens.set_token(result.token, self._token_ttl)
+        return result.token
+
+    async def _token(self, stale: str | None = None) -> str:
+        """A valid token: the cached one unless it is ``stale``, else a fresh login."""
+        cached = await self._tokens.get_token()
+        if cached is not None and cached != stale:
+            return cached
+        async with self._login_lock:
+            # Whoever held the lock before may have logged in already (here or on a replica).
+            cached = await self._tokens.get_token()
+            if cached is not None and cached != stale:
+                return cached
+            return await self._login("expired" if stale else "missing")
+
+    async def _call(self, op: Op, **args: str | int) -> SoapResult:
+        token = await self._token()
+        result = await soap_call(self._http, self._codec, self._url, op, token=token, **args)
+        if result.result_code == WRONG_TOKEN:
+            await self._tokens.drop_token(token)
+            token = await self._token(stale=token)
+            result = await soap_call(self._http, self._codec, self._url, op, token=token, **args)
+        if result.result_code != 0:
+            raise rejected(op, result)
+        return result
+
+    async def activation_counters(self) -> dict[str, JsonValue]:
+        """``GetActivationCounters`` as plain JSON-able data."""
+        result = await self._call(Op.ACTIVATION_COUNTERS)
+        counters = _plain_value(result.result_object or {})
+        return counters if isinstance(counters, dict) else {}
+
+    async def find_order(self, activation_key: str) -> OrderSummary | None:
+        """The order with exactly this key (LAC searches partially), or None."""
+        wanted = activation_key.strip().upper()
+        for page in range(MAX_ORDER_PAGES):
+            result = await self._call(
+                Op.FIND_ORDER, activation_key=activation_key, offset=page * PAGE_SIZE
+            )
+            rows = result.result_array or []
+            for row in rows:
+                if str(row.get(ORDER_KEY) or "").strip().upper() == wanted:
+                    return order_from_soap(row)
+            if len(rows) < PAGE_SIZE:
+                break
+        return None
+
+    async def logout(self) -> None:
+        """End the cached session at LAC and forget the token."""
+        token = await self._tokens.get_token()
+        if token is None:
+            return
+        await self._tokens.drop_token(token)
+        result = await soap_call(self._http, self._codec, self._url, Op.LOGOUT, token=token)
+        if result.result_code not in (0, WRONG_TOKEN):
+            raise rejected(Op.LOGOUT, result)
