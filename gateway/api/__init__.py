@@ -1,0 +1,38 @@
+"""The HTTP layer: routes, middlewares, idempotency and the OpenAPI document.
+
+``setup_api(app)`` needs ``app[SETTINGS]``, ``app[METRICS]``, ``app[SERVICE]`` and
+``app[IDEMPOTENCY_STORE]`` (keys from ``gateway.api.keys``). The application should be created
+with ``client_max_size=settings.http.max_body_bytes``; bodies are also checked against that limit
+here, so a larger ``client_max_size`` only costs memory, never correctness.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from gateway.api.auth import KeyRing
+from gateway.api.idempotency import idempotency_middleware
+from gateway.api.keys import KEY_RING, SETTINGS
+from gateway.api.middleware import auth_middleware, context_middleware, error_middleware
+from gateway.api.openapi import install_document
+from gateway.api.routes import setup_routes
+
+__all__ = ["setup_api"]
+
+
+def _version() -> str:
+    try:
+        return version("lac-gateway")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def setup_api(app: web.Application) -> None:
+    """Install the middlewares (outermost first), the routes and the OpenAPI document."""
+    app[KEY_RING] = KeyRing.from_settings(app[SETTINGS].auth)
+    app.middlewares.extend(
+        [context_middleware, error_middleware, auth_middleware, idempotency_middleware]
+    )
+    install_document(app, setup_routes(app), _version())

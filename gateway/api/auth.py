@@ -1,0 +1,72 @@
+"""Caller API keys: loaded from settings and the keys file, checked by their SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from gateway.settings import ApiKey, AuthSettings
+
+_KEY_LIST = TypeAdapter(list[ApiKey])
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made a request, as far as the API key tells."""
+
+    name: str
+    admin: bool
+
+
+class KeyRing:
+    """Every accepted API key, held only as SHA-256 hex digests."""
+
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.admin)) for key in keys]
+
+    @classmethod
+    def from_settings(cls, auth: AuthSettings) -> KeyRing:
+        """The keys of the settings plus those of ``auth.api_keys_file`` if one is named."""
+        keys = list(auth.api_keys)
+        if auth.api_keys_file is not None:
+            keys.extend(load_keys_file(auth.api_keys_file))
+        return cls(keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def identify(self, token: str) -> Caller | None:
+        """The caller whose key is ``token``, or None."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+        presented = digest.encode("ascii")
+        found: Caller | None = None
+        # Every key is compared, match or not, so the time taken does not tell which one matched.
+        for stored, caller in self._keys:
+            if hmac.compare_digest(presented, stored) and found is None:
+                found = caller
+        return found
+
+
+def load_keys_file(path: Path) -> list[ApiKey]:
+    """Keys from a JSON file shaped like ``auth.api_keys``; raises ValueError when unusable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        msg = f"auth.api_keys_file {str(path)!r} cannot be read: {exc.strerror}"
+        raise ValueError(msg) from exc
+    return _KEY_LIST.validate_json(raw)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token

@@ -1,0 +1,23 @@
+"""Typed application keys for every object the gateway's application shares."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from gateway.api.auth import KeyRing
+from gateway.api.ports import ActivationService, IdempotencyStore
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+REDIS = web.AppKey("redis", Redis)
+HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+# Protocols cannot be passed as the runtime type, so these keys are typed by annotation only.
+SERVICE: web.AppKey[ActivationService] = web.AppKey("service")
+IDEMPOTENCY_STORE: web.AppKey[IdempotencyStore] = web.AppKey("idempotency_store")
+# Set by setup_api itself.
+KEY_RING = web.AppKey("key_ring", KeyRing)
+OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)

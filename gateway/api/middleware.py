@@ -1,0 +1,184 @@
+"""Request middlewares: request id, access log and metrics, problem+json errors, API-key auth."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+import structlog
+from aiohttp import web
+
+from gateway import errors
+from gateway.api.auth import Caller, bearer_token
+from gateway.api.keys import KEY_RING, METRICS, SETTINGS
+from gateway.models import ActivationResponse, mask_key
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+PROBLEM_JSON = "application/problem+json"
+AUTH_CHALLENGE = 'Bearer realm="lac-gateway"'
+PROTECTED_PREFIX = "/v1/"
+ADMIN_PREFIX = "/v1/admin/"
+UNMATCHED_ROUTE = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Headers of aiohttp's own HTTP errors that the problem response must keep.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+CALLER = web.RequestKey("caller", Caller)
+ACTIVATION_KEY = web.RequestKey("activation_key", str)
+"""Set by handlers that learn the activation key from the body, for the access log."""
+
+log = structlog.get_logger("gateway.api")
+
+
+def request_id_for(request: web.Request) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a new random one."""
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    if _SANE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return secrets.token_hex(16)
+
+
+def _optional(request: web.Request, key: web.RequestKey[str]) -> str | None:
+    value: str | None = request.get(key, None)
+    return value
+
+
+def route_template(request: web.Request) -> str:
+    """The route the request matched, as a template: never the raw path with its keys."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+@web.middleware
+async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id in, out and in every log line; one access-log line and metrics per request."""
+    request_id = request_id_for(request)
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    status = 499  # what the access log says when the client went away mid-request
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared:
+                response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        finally:
+            _observe(request, status, time.perf_counter() - started)
+
+
+def _observe(request: web.Request, status: int, elapsed: float) -> None:
+    route = route_template(request)
+    method = request.method if request.method in KNOWN_METHODS else "OTHER"
+    metrics = request.app[METRICS]
+    metrics.http_requests.labels(method, route, str(status)).inc()
+    metrics.http_latency.labels(method, route).observe(elapsed)
+    if not request.app[SETTINGS].log.access_log:
+        return
+    caller = request.get(CALLER, None)
+    key = request.match_info.get("activation_key") or _optional(request, ACTIVATION_KEY)
+    log.info(
+        "http_request",
+        method=request.method,
+        route=route,
+        status=status,
+        duration_ms=round(elapsed * 1000, 2),
+        caller=caller.name if caller is not None else None,
+        activation_key=mask_key(key) if key else None,
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as problem+json: GatewayError as it says, aiohttp's errors, others 500."""
+    try:
+        return await handler(request)
+    except errors.GatewayError as exc:
+        return problem_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
+        return problem_response(request, _from_http(exc), kept)
+    except Exception:
+        # The one place that turns surprises into a bare 500; the traceback goes to the log only.
+        log.exception("unhandled_error", route=route_template(request))
+        internal = errors.GatewayError(500, "Internal server error", type_="internal-error")
+        return problem_response(request, internal)
+
+
+def _from_http(exc: web.HTTPException) -> errors.GatewayError:
+    if exc.status == 404:
+        return errors.NotFound("no such route")
+    if exc.status == 405:
+        detail = (
+            f"{exc.method} is not allowed here" if isinstance(exc, web.HTTPMethodNotAllowed) else ""
+        )
+        return errors.GatewayError(405, "Method not allowed", detail, type_="method-not-allowed")
+    if exc.status == 413:
+        return errors.PayloadTooLarge("the request body is too large")
+    # Others come from aiohttp's request parsing (bad headers, bad multipart): the caller's doing.
+    return errors.GatewayError(exc.status, exc.reason, type_=f"http-{exc.status}")
+
+
+def problem_response(
+    request: web.Request, err: errors.GatewayError, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The application/problem+json response for ``err``."""
+    body = errors.problem_body(
+        err, request_id=_optional(request, REQUEST_ID), instance=request.path
+    )
+    all_headers = {**(headers or {}), **err.headers()}
+    if err.status == 401:
+        all_headers.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
+    return web.Response(
+        status=err.status,
+        body=orjson.dumps(body),
+        content_type=PROBLEM_JSON,
+        headers=all_headers,
+    )
+
+
+def failed_activation_response(request: web.Request, result: ActivationResponse) -> web.Response:
+    """A failed activation as the problem+json its error describes."""
+    if result.error is None or result.error.status < 400:
+        # A failure without a usable status is the upstream's fault as far as the caller knows.
+        err = errors.GatewayError(502, "Activation failed", type_="activation-failed")
+        return problem_response(request, err)
+    body = result.error.model_dump(exclude_none=True)
+    body["instance"] = request.path
+    body["request_id"] = _optional(request, REQUEST_ID)
+    return web.Response(
+        status=result.error.status, body=orjson.dumps(body), content_type=PROBLEM_JSON
+    )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``/v1`` needs a known ``Authorization: Bearer`` key and ``/v1/admin`` an admin one."""
+    if not (request.path + "/").startswith(PROTECTED_PREFIX):
+        return await handler(request)
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <API key>")
+    caller = request.app[KEY_RING].identify(token)
+    if caller is None:
+        raise errors.Unauthorized("the API key is not known")
+    request[CALLER] = caller
+    if (request.path + "/").startswith(ADMIN_PREFIX) and not caller.admin:
+        raise errors.Forbidden("this route needs an admin API key")
+    return await handler(request)
+
+
+def caller_of(request: web.Request) -> Caller:
+    """The authenticated caller; only routes under the auth middleware have one."""
+    if CALLER not in request:
+        raise errors.Unauthorized("send Authorization: Bearer <API key>")
+    return request[CALLER]

@@ -1,0 +1,97 @@
+"""What the HTTP layer needs from the rest of the gateway, as protocols it depends on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from gateway.models import (
+    ActivationRequest,
+    ActivationResponse,
+    BatchRequest,
+    BatchResponse,
+    JobView,
+    OrderResponse,
+    RemovalConfirmRequest,
+)
+from gateway.store import IdemState
+
+
+class ActivationService(Protocol):
+    """The operations behind the JSON API; failures are raised as ``GatewayError``."""
+
+    async def activate(
+        self, req: ActivationRequest, *, wait: float, caller: str
+    ) -> ActivationResponse:
+        """Return the license if ready within ``wait`` seconds, else the pending activation."""
+        ...
+
+    async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
+        """State of one activation, long-polling up to ``wait``; ``NotFound`` if unknown."""
+        ...
+
+    async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
+        """The issued license for a host, from cache or LAC."""
+        ...
+
+    async def deactivate(self, activation_key: str, hostids: list[str], *, caller: str) -> None:
+        """Deactivate a host's license and forget what is cached for it."""
+        ...
+
+    async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
+        """Whether the vendor asked this host to remove its license."""
+        ...
+
+    async def removal_confirm(
+        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str
+    ) -> None:
+        """Record that the host removed its license file."""
+        ...
+
+    async def order(self, activation_key: str) -> OrderResponse:
+        """Summary of the license order behind an activation key."""
+        ...
+
+    async def batch(self, req: BatchRequest, *, wait: float, caller: str) -> BatchResponse:
+        """Several activations at once, one result per item."""
+        ...
+
+    async def jobs(self, limit: int) -> list[JobView]:
+        """Pending generations, at most ``limit``."""
+        ...
+
+    async def purge(self, activation_key: str, hostids: list[str]) -> bool:
+        """Drop the cached license of a host; True if there was one."""
+        ...
+
+    async def counters(self) -> dict[str, object]:
+        """LAC activation counters of the vendor account."""
+        ...
+
+    async def ready(self) -> dict[str, object]:
+        """Readiness detail; raises ``ServiceUnavailable`` when not ready."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Where Idempotency-Key records live (``gateway.store.Store`` in the application)."""
+
+    async def begin_idempotent(self, scope: str, key: str, fingerprint: str) -> IdemState:
+        """Start a request under a key, or report it in progress, mismatched or done."""
+        ...
+
+    async def complete_idempotent(  # noqa: PLR0917 - mirrors Store.complete_idempotent
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> bool:
+        """Keep the response so that a repeat of the request gets it again."""
+        ...
+
+    async def abandon_idempotent(self, scope: str, key: str) -> bool:
+        """Release a key whose request produced no answer worth replaying."""
+        ...
