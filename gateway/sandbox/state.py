@@ -299,6 +299,9 @@ class LacState:
         """``LicenseRemovalRequested``: 0 ``SUCCESS`` when removal was asked, else 204 or 300."""
         lic = self._existing(activation_key, hostid)
         if isinstance(lic, Result):
+            if lic.code == Code.LAC_LICENSE_GENERATION_WAS_NOT_REQUESTED:
+                # LAC words this answer as a status, not as the table's sentence.
+                return Result(lic.code, "LICENSE_GENERATION_WAS_NOT_REQUESTED")
             return lic
         if not self.orders[lic.activation_key].removal:
             return Result(Code.LAC_LICENSE_REMOVAL_NOT_REQUESTED, "LICENSE_REMOVAL_NOT_REQUESTED")
@@ -391,7 +394,12 @@ class LacState:
         return Result(Code.LAC_SUCCESS, account=self.vendor)
 
     def find_orders(
-        self, token: str | None, fragment: str | None, offset: str | int | None
+        self,
+        token: str | None,
+        fragment: str | None,
+        offset: str | int | None,
+        *,
+        disabled_only: bool = False,
     ) -> Result:
         """``FindLicenseOrderByActivationKey``: partial, case-insensitive, pages of 100."""
         if self.check_token(token) != Code.LAC_SUCCESS:
@@ -400,7 +408,12 @@ class LacState:
         if start is None:
             return fail(Code.LAC_INVALID_DATA)
         needle = (fragment or "").strip().upper()
-        matches = sorted(k for k in self.orders if needle in k)[start : start + PAGE_SIZE]
+        keys = sorted(
+            key
+            for key, order in self.orders.items()
+            if needle in key and not (disabled_only and order.spec.enabled)
+        )
+        matches = keys[start : start + PAGE_SIZE]
         orders = tuple(self.orders[k] for k in matches)
         for order in orders:
             self.settle_order(order)
