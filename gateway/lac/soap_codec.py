@@ -44,6 +44,7 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 _BODY = f"{{{SOAP_ENV}}}Body"
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _FAULT = f"{{{SOAP_ENV}}}Fault"
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 SERVICE_DOESNT_EXIST = 41
 INVALID_DATA = 108
 
@@ -196,12 +197,21 @@ class SoapCodec:
             envelope = etree.fromstring(body, parser=self._parser)
         except etree.XMLSyntaxError as exc:
             raise LacUnavailable(COMM_ERROR, "malformed XML reply") from exc
+        if envelope.getroottree().docinfo.internalDTD is not None:
+            # SOAP 1.1 forbids a DTD in a message; one here is an attack or a broken proxy.
+            raise LacUnavailable(COMM_ERROR, "DTD in SOAP reply")
         if envelope.tag != _ENVELOPE:
             raise LacUnavailable(COMM_ERROR, "reply is not a SOAP envelope")
         fault = envelope.find(f"{_BODY}/{_FAULT}")
         if fault is not None:
             reason = fault.findtext("faultstring") or "SOAP Fault"
             raise LacUnavailable(COMM_ERROR, f"SOAP Fault: {reason[:200]}")
+        # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
+        # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
+        # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.
+        for element in envelope.iter():
+            if _XSI_TYPE in element.attrib:
+                del element.attrib[_XSI_TYPE]
         try:
             value = operation.process_reply(envelope)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, IndexError) as exc:
