@@ -249,12 +249,14 @@ class LacRestClient:
         url = self._url("licenses", activation_key, hostid)
         await self._http.call("deactivate", "DELETE", url, decode, mutating=True, headers=_ACCEPT)
 
-    async def order(self, activation_key: str) -> OrderSummary:
-        """GET /license-orders/{ak}; a disabled order is reported, not raised."""
+    async def order(self, activation_key: str) -> OrderSummary | None:
+        """GET /license-orders/{ak}: None on 404; a disabled order is reported, not raised."""
 
-        def decode(reply: Reply) -> tuple[int, OrderSummary]:
+        def decode(reply: Reply) -> tuple[int, OrderSummary | None]:
             if reply.status == 200:
                 return 0, order_from_json(activation_key, _json(reply))
+            if reply.status == 404:
+                return ACTIVATION_KEY_INVALID, None
             if 400 <= reply.status < 500:
                 error = rest_error(reply, _ORDER_STATUS, "order")
                 if error.code == ORDER_DISABLED:

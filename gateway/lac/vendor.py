@@ -144,6 +144,10 @@ class LacVendorClient:
                 break
         return None
 
+    async def order(self, activation_key: str) -> OrderSummary | None:
+        """The order behind ``activation_key`` (the service's order source), or None."""
+        return await self.find_order(activation_key)
+
     async def logout(self) -> None:
         """End the cached session at LAC and forget the token."""
         token = await self._tokens.get_token()
