@@ -422,7 +422,7 @@ class BatchResponse(BaseModel):
 
     model_config = _OUT
 
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(description="One result per item")
 
 
 class OrderResponse(BaseModel):
@@ -430,7 +430,7 @@ class OrderResponse(BaseModel):
 
     model_config = _OUT
 
-    activation_key: str = Field(examples=[_KEY_EXAMPLE])
+    activation_key: str = Field(description="The order's activation key", examples=[_KEY_EXAMPLE])
     product: str | None = Field(default=None, description="Product name")
     activations_used: int | None = Field(default=None, description="Licenses activated")
     activations_allowed: int | None = Field(default=None, description="Activations allowed")
@@ -442,7 +442,7 @@ class RemovalStatus(BaseModel):
 
     model_config = _OUT
 
-    removal_requested: bool
+    removal_requested: bool = Field(description="True when the host should delete its license")
 
 
 class JobView(BaseModel):
@@ -450,12 +450,12 @@ class JobView(BaseModel):
 
     model_config = _OUT
 
-    id: str = Field(examples=[_ID_EXAMPLE])
+    id: str = Field(description="Activation id", examples=[_ID_EXAMPLE])
     state: str = Field(description="pending (waiting for its next poll) or leased (polling)")
     attempts: int = Field(ge=0, description="Polls started so far")
-    created_at: datetime
-    next_poll_at: datetime
-    deadline_at: datetime
+    created_at: datetime = Field(description="When LAC answered LAC_PLEASE_WAIT")
+    next_poll_at: datetime = Field(description="Next poll (or lease end while being polled)")
+    deadline_at: datetime = Field(description="When the gateway gives up polling")
 
 
 class JobList(BaseModel):
@@ -463,8 +463,8 @@ class JobList(BaseModel):
 
     model_config = _OUT
 
-    total: int = Field(ge=0)
-    jobs: list[JobView]
+    total: int = Field(ge=0, description="Jobs pending in all")
+    jobs: list[JobView] = Field(description="The soonest due jobs")
 
 
 def _field_path(loc: Sequence[int | str]) -> str:

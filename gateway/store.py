@@ -460,6 +460,8 @@ class Store:
         A claimed job's due time becomes the lease end, so if ``owner`` dies the job is simply
         due again then. Each claim counts as an attempt.
         """
+        if limit <= 0:
+            return []  # Redis reads a zero or negative LIMIT count as "no limit"
         args: list[EncodableT] = [self.keys.job_prefix, _num(now), _num(now + lease), limit, owner]
         rows = await self._claim(keys=[self.keys.due], args=args)
         return [Job.from_fields(_pairs(row)) for row in rows]

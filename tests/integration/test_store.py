@@ -249,6 +249,8 @@ async def test_claim_respects_the_limit(store: Store) -> None:
         await store.create_job(a_job(f"act_{i}"))
     assert len(await store.claim_due_jobs("w", T0, lease=30, limit=3)) == 3
     assert len(await store.claim_due_jobs("w", T0, lease=30, limit=3)) == 2
+    await store.create_job(a_job("act_5"))
+    assert await store.claim_due_jobs("w", T0, lease=30, limit=0) == []
 
 
 async def test_concurrent_claimers_each_job_claimed_exactly_once(

@@ -144,6 +144,12 @@ def test_hostids_are_a_sorted_set() -> None:
     assert hostids == (HostId("CUSTOM", "Z"), HostId("HOSTNAME", "A"), HostId("HOSTNAME", "B"))
 
 
+def test_hostid_string_is_canonical_whatever_order_it_is_given() -> None:
+    given = [HostId("HOSTNAME", "B"), HostId("CUSTOM", "A"), HostId("HOSTNAME", "B")]
+    assert hostid_string(given) == "CUSTOM=A,HOSTNAME=B"
+    assert activation_id(KEY, given) == activation_id(KEY, reversed(given))
+
+
 def test_validated_request_objects_normalise_like_mappings() -> None:
     request = ActivationRequest.model_validate(
         {"activation_key": KEY, "hostids": [{"type": "hostname", "value": "x"}, "CUSTOM=1"]}
