@@ -89,6 +89,7 @@ def _observe(request: web.Request, status: int, elapsed: float) -> None:
         method=request.method,
         route=route,
         status=status,
+        request_id=_optional(request, REQUEST_ID),
         duration_ms=round(elapsed * 1000, 2),
         caller=caller.name if caller is not None else None,
         activation_key=mask_key(key) if key else None,

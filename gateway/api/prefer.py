@@ -54,4 +54,5 @@ def _seconds(raw: str | None) -> float | None:
 
 
 def _fmt(seconds: float) -> str:
+    seconds = float(seconds)  # an int maximum from a caller would lack is_integer on 3.11
     return str(int(seconds)) if seconds.is_integer() else f"{seconds:g}"
