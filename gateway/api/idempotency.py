@@ -26,7 +26,7 @@ METHODS = frozenset({"POST", "DELETE"})
 KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "Preference-Applied")
 IN_PROGRESS_RETRY_AFTER = 1
 # The draft makes the key a structured-field string; a bare token is accepted as well.
-_KEY = re.compile(r'"?([\x21\x23-\x7e]{1,255})"?')
+_KEY = re.compile(r'"([\x21\x23-\x7e]{1,255})"|([\x21\x23-\x7e]{1,255})')
 
 log = structlog.get_logger("gateway.api")
 
@@ -39,7 +39,7 @@ def idempotency_key(raw: str) -> str:
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
             type_="idempotency-key-invalid",
         )
-    return match.group(1)
+    return match.group(1) or match.group(2)
 
 
 def fingerprint(method: str, path_qs: str, body: bytes) -> str:
