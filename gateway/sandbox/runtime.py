@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from gateway.sandbox.counters import CallCounters
-from gateway.sandbox.faults import Faults
+from gateway.sandbox.faults import Fault, Faults
 from gateway.sandbox.state import LacState
 
 
@@ -18,3 +19,26 @@ class Sandbox:
     faults: Faults = field(default_factory=Faults)
     vendor_requires_https: bool = False
     """Answer vendor SOAP over plain HTTP with code 40, as LAC does."""
+    seed_faults: tuple[Fault, ...] = ()
+    seed_vendor_requires_https: bool = False
+
+    def __post_init__(self) -> None:
+        self.seed_vendor_requires_https = self.vendor_requires_https
+        for fault in self.seed_faults:
+            self.faults.add(copy.copy(fault))
+
+    def reset(self, *, counters_only: bool = False) -> None:
+        """Zero the counters; unless ``counters_only``, also return to the seed.
+
+        Back to the seed means: seeded orders without licenses, no tokens, the seed's faults
+        and settings, and the clock offset at zero.
+        """
+        self.counters.reset()
+        if counters_only:
+            return
+        self.state.reset()
+        self.state.clock.offset = 0.0
+        self.vendor_requires_https = self.seed_vendor_requires_https
+        self.faults.clear()
+        for fault in self.seed_faults:
+            self.faults.add(copy.copy(fault))
