@@ -1,0 +1,86 @@
+"""Shared by the sandbox tests: demo order keys, the running-sandbox handle, a zeep wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import zeep
+import zeep.helpers
+from aiohttp import web
+from zeep.transports import Transport
+
+from gateway.sandbox.clock import Clock
+from gateway.sandbox.keys import SANDBOX
+from gateway.sandbox.runtime import Sandbox
+
+SEED_FILE = Path(__file__).resolve().parents[2] / "config" / "sandbox.toml"
+FROZEN_EPOCH = 1_800_000_000.0
+"""2027-01-15 08:00:00 UTC: sandbox time stands still unless a test advances it."""
+
+# Demo orders of config/sandbox.toml used across the tests.
+SINGLE = "SNGLE-HOST1-DEMO0-00001"
+BULK5 = "BULK5-SEATS-DEMO0-00002"
+BENCH = "BENCH-BULKX-DEMO0-00003"
+DISABLED = "DSBLD-ORDER-DEMO0-00004"
+ETHERNET_ONLY = "ETHER-POLCY-DEMO0-00005"
+NOT_LOCKED = "NOTLK-ORDER-DEMO0-00006"
+DELAYED = "DELAY-2SECS-DEMO0-00007"
+GENERATOR_FAILS = "GENFL-ORDER-DEMO0-00008"
+NO_GENERATOR = "NOGEN-ORDER-DEMO0-00009"
+REMOVAL = "RMVAL-ORDER-DEMO0-00010"
+DEACTIVATE_ONCE = "DEACT-ONCE0-DEMO0-00011"
+BAD_CONFIG = "BADCF-ORDER-DEMO0-00012"
+UNKNOWN = "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class RunningSandbox:
+    """A sandbox listening on 127.0.0.1 and the objects behind it."""
+
+    url: str
+    app: web.Application
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """State machine, counters and faults of this sandbox."""
+        return self.app[SANDBOX]
+
+    @property
+    def clock(self) -> Clock:
+        """The sandbox's (frozen) clock."""
+        return self.sandbox.state.clock
+
+    def soap_url(self, kind: str = "enduser", version: int = 2) -> str:
+        """The SOAP endpoint URL for ``kind`` and ``version``."""
+        return f"{self.url}/soap/type/{kind}/version/{version}"
+
+
+class ZeepService:
+    """A zeep client on a served WSDL; calls run in a thread (zeep is synchronous)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @classmethod
+    async def load(cls, wsdl_url: str, session: requests.Session) -> ZeepService:
+        """Fetch and read the WSDL at ``wsdl_url``."""
+        transport = Transport(session=session, cache=None)  # type: ignore[no-untyped-call]
+        client = await asyncio.to_thread(zeep.Client, wsdl_url, transport=transport)
+        return cls(client)
+
+    @property
+    def address(self) -> str:
+        """The ``soap:address`` of the loaded WSDL."""
+        return str(self._client.service._binding_options["address"])
+
+    async def call(self, operation: str, *args: object) -> dict[str, Any]:
+        """Call ``operation`` and return its ``return`` structure as plain dicts."""
+        method = getattr(self._client.service, operation)
+        reply = await asyncio.to_thread(method, *args)
+        plain = zeep.helpers.serialize_object(reply, dict)  # type: ignore[no-untyped-call]
+        assert isinstance(plain, dict)
+        return plain
