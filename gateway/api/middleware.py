@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway import errors
 from gateway.api.auth import Caller, bearer_token
 from gateway.api.keys import KEY_RING, METRICS, SETTINGS
+from gateway.lac.base import LacError
 from gateway.models import ActivationResponse, mask_key
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -103,6 +104,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.GatewayError as exc:
         return problem_response(request, exc)
+    except LacError as exc:
+        # The service maps LAC failures itself; one that slips through is still LAC's answer
+        # (an outage, a rejection), not a bug in the caller's request, so it keeps its code.
+        log.warning("unmapped_lac_error", route=route_template(request), code=exc.code)
+        return problem_response(request, errors.lac_problem(exc.code, exc.message))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

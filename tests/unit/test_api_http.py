@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from gateway import errors
 from gateway.api import setup_api
 from gateway.api.keys import METRICS, SERVICE, SETTINGS
+from gateway.lac.base import LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import (
     ActivationRequest,
@@ -72,6 +73,7 @@ class MemoryService:
         self.calls: list[tuple[str, object]] = []
         self.waits: list[float] = []
         self.is_ready = True
+        self.fetch_failure: Exception | None = None
 
     def _aid(self, key: str, hostids: list[str]) -> str:
         return activation_id(normalise_activation_key(key), normalise_hostids(hostids))
@@ -111,6 +113,8 @@ class MemoryService:
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
         aid = self._aid(activation_key, hostids)
+        if self.fetch_failure is not None:
+            raise self.fetch_failure
         if aid not in self.issued:
             raise errors.NotFound("no license for this host")
         return ActivationResponse(state="ready", id=aid, license=self.issued[aid], source="cache")
@@ -702,3 +706,52 @@ async def test_docs_page_is_self_contained(client: Client) -> None:
     csp = resp.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp
     assert "connect-src 'self'" in csp
+
+
+# --- nothing the caller sends is a 500 -----------------------------------------------------
+
+HOSTILE_BODIES = [
+    b"",
+    b"null",
+    b"[" * 5000 + b"]" * 5000,
+    b'{"activation_key": "' + b"A" * 1500 + b'", "hostids": ["HOSTNAME=x"]}',
+    b'{"activation_key": "\\u0000", "hostids": [{"type": "", "value": ""}]}',
+    b'{"items": [{"activation_key": 1}], "hostids": {"a": 1}}',
+    b'{"hostids": ["HOSTNAME=a,ETHERNET=zz", "not_specified", "=", ",,,"]}',
+    b"\x00\x01\x02",
+]
+HOSTILE_QUERIES = [
+    "",
+    "?hostid=",
+    "?hostid=%ff%fe",
+    "?hostid=HOSTNAME%3D%00",
+    "?wait=1e999&limit=-1",
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_BODIES)
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+async def test_no_caller_input_on_any_route_is_a_500(
+    client: Client, app: web.Application, raw: bytes, query: str
+) -> None:
+    for route in app.router.routes():
+        if route.resource is None or route.method == "HEAD":
+            continue
+        path = route.resource.canonical
+        for name in ("id", "activation_key"):
+            path = path.replace("{" + name + "}", "%00..%2F%E2%80%AE")
+        resp = await client.request(route.method, path + query, data=raw, headers=ADMIN)
+        assert resp.status < 500, (route.method, path, query, raw[:40])
+        if resp.status >= 400:
+            assert resp.content_type == PROBLEM_JSON
+
+
+async def test_a_lac_failure_the_service_did_not_map_keeps_its_lac_code(
+    client: Client, service: MemoryService
+) -> None:
+    service.fetch_failure = LacUnavailable(900, "connection refused", operation="fetch")
+    resp = await client.get(f"/v1/licenses/{KEY}?hostid={HOST}", headers=FLEET)
+    assert resp.status == 503
+    problem = await problem_of(resp)
+    assert problem["lac_code"] == 900
+    assert problem["lac_name"] == "LAC_SOAP_NO_NETWORK_HOST"
