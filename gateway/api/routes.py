@@ -116,7 +116,10 @@ async def get_activation(request: web.Request) -> web.StreamResponse:
     activation_id = request.match_info["id"]
     if not is_activation_id(activation_id):
         raise errors.NotFound("no such activation")
-    wait = number_query(request, "wait", 0.0, request.app[SETTINGS].http.max_wait)
+    http = request.app[SETTINGS].http
+    # ?wait= is the documented long-poll; Prefer: wait=N is honoured too, and neither means 0.
+    prefer = wait_preference(request.headers.getall("Prefer", []), default=0, maximum=http.max_wait)
+    wait = number_query(request, "wait", prefer.wait, http.max_wait)
     result = await request.app[SERVICE].status(activation_id, wait=wait)
     return activation_reply(request, result, created=False)
 
@@ -245,7 +248,7 @@ BATCH = Reply(200, "one result per item", BatchResponse, headers=("Preference-Ap
 TEXT_METRICS = Reply(200, "Prometheus text exposition format", media="text/plain")
 STATE = Reply(
     200,
-    "the activation: ready with its license, or pending",
+    "the activation: ready with its license, or pending (a failed one answers with its problem)",
     ActivationResponse,
     headers=("Retry-After",),
 )
@@ -293,7 +296,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             tag="activations",
             access="caller",
             replies=(STATE,),
-            params=(WAIT_QUERY,),
+            params=(WAIT_QUERY, PREFER),
             problems=LAC_FAILURES,
         ),
         Endpoint(

@@ -1,5 +1,4 @@
-"""The HTTP layer over a real socket, in front of an in-memory service: auth, problems, Prefer,
-request ids, metrics, OpenAPI and /docs."""
+"""The HTTP layer over a real socket in front of an in-memory service, route by route."""
 
 from __future__ import annotations
 
@@ -481,6 +480,10 @@ async def test_status_wait_query_is_clamped_and_validated(
     ok = await client.get(f"/v1/activations/{created['id']}?wait=99", headers=FLEET)
     assert ok.status == 200
     assert service.waits == [20]
+    service.waits.clear()
+    await client.get(f"/v1/activations/{created['id']}", headers={**FLEET, "Prefer": "wait=4"})
+    await client.get(f"/v1/activations/{created['id']}", headers=FLEET)
+    assert service.waits == [4, 0]
     bad = await client.get(f"/v1/activations/{created['id']}?wait=soon", headers=FLEET)
     assert bad.status == 422
     problem = await problem_of(bad)
