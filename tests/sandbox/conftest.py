@@ -24,7 +24,8 @@ def frozen_clock() -> Clock:
 async def running_sandbox(frozen_clock: Clock) -> AsyncIterator[RunningSandbox]:
     """The sandbox seeded from config/sandbox.toml, on a free port of 127.0.0.1."""
     app = create_sandbox_app(SandboxConfig(seed=SEED_FILE, clock=frozen_clock))
-    runner = web.AppRunner(app, access_log=None)
+    # Short shutdown: a test may leave a handler sleeping in an injected latency.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import requests
 import zeep
 import zeep.helpers
 from aiohttp import web
+from lxml import etree
 from zeep.transports import Transport
 
 from gateway.sandbox.clock import Clock
@@ -84,3 +87,77 @@ class ZeepService:
         plain = zeep.helpers.serialize_object(reply, dict)  # type: ignore[no-untyped-call]
         assert isinstance(plain, dict)
         return plain
+
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ENDUSER_NS = "https://license.x-formation.com/soap/type/enduser/version/2"
+
+
+def envelope(operation: str, namespace: str = ENDUSER_NS, **params: str | int) -> str:
+    """A minimal untyped rpc request, as LAC's own v1 example sends it."""
+    body = "".join(f"<{k}>{escape(str(v), quote=False)}</{k}>" for k, v in params.items())
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:ns="{namespace}">'
+        f'<soapenv:Body soapenv:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">'
+        f"<ns:{operation}>{body}</ns:{operation}></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SoapReply:
+    """What came back from a raw SOAP call."""
+
+    status: int
+    body: bytes
+
+    @property
+    def tree(self) -> etree._Element:
+        """The parsed reply."""
+        return etree.fromstring(self.body)
+
+    @property
+    def code(self) -> int:
+        """``result_code`` of the reply."""
+        return int(self.tree.findtext(".//return/result_code") or "-1")
+
+    @property
+    def text(self) -> str | None:
+        """``result_string`` of the reply; None when nil."""
+        node = self.tree.find(".//return/result_string")
+        if node is None or node.get(f"{{{XSI}}}nil") == "true":
+            return None
+        return node.text or ""
+
+
+async def post_soap(
+    http: aiohttp.ClientSession, url: str, xml: str, soap_action: str = '""'
+) -> SoapReply:
+    """POST a request envelope and read the reply."""
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": soap_action}
+    async with http.post(url, data=xml.encode(), headers=headers) as resp:
+        return SoapReply(resp.status, await resp.read())
+
+
+async def call(
+    http: aiohttp.ClientSession, sandbox: RunningSandbox, operation: str, **params: str | int
+) -> SoapReply:
+    """Call an end-user v2 or vendor v4 operation with an untyped envelope."""
+    vendor = operation in VENDOR_OPERATIONS
+    url = sandbox.soap_url("vendor", 4) if vendor else sandbox.soap_url()
+    namespace = url.replace(sandbox.url, "https://license.x-formation.com")
+    return await post_soap(http, url, envelope(operation, namespace, **params))
+
+
+VENDOR_OPERATIONS = frozenset(
+    {
+        "Login",
+        "Logout",
+        "GetActivationCounters",
+        "FindLicenseOrderByActivationKey",
+        "GetLicenseOrderList",
+        "GetLicenseOrderDisabled",
+        "ResetDeactivationCounter",
+        "DeactivateLicenseOrder",
+    }
+)
