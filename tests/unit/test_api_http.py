@@ -73,6 +73,7 @@ class MemoryService:
         self.waits: list[float] = []
         self.is_ready = True
         self.fetch_failure: Exception | None = None
+        self.log_context: list[dict[str, object]] = []
 
     def _aid(self, key: str, hostids: list[str]) -> str:
         return activation_id(normalise_activation_key(key), normalise_hostids(hostids))
@@ -138,6 +139,7 @@ class MemoryService:
         self.issued.pop(aid, None)
 
     async def order(self, activation_key: str) -> OrderResponse:
+        self.log_context.append(structlog.contextvars.get_contextvars())
         key = normalise_activation_key(activation_key)
         return OrderResponse(activation_key=key, product="CAD", activations_used=1, enabled=True)
 
@@ -616,6 +618,18 @@ async def test_an_insane_request_id_is_replaced(client: Client, offered: str) ->
     echoed = resp.headers["X-Request-ID"]
     assert echoed != offered
     assert re.fullmatch(r"[0-9a-f]{32}", echoed)
+
+
+async def test_the_request_id_is_bound_for_every_log_line_of_the_request(
+    client: Client, service: MemoryService
+) -> None:
+    await client.get(f"/v1/orders/{KEY}", headers={**FLEET, "X-Request-ID": "trace-77"})
+    generated = await client.get(f"/v1/orders/{KEY}", headers=FLEET)
+    assert [ctx.get("request_id") for ctx in service.log_context] == [
+        "trace-77",
+        generated.headers["X-Request-ID"],
+    ]
+    assert "request_id" not in structlog.contextvars.get_contextvars()
 
 
 async def test_each_request_gets_its_own_generated_id(client: Client) -> None:
