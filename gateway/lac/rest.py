@@ -48,13 +48,14 @@ UNKNOWN_ERROR = 1000
 
 _ACCEPT = {"Accept": "application/hal+json, application/json"}
 
-# What an HTTP status means when the body carries no REST code we know, per call
-# (lac-api.md section 5 status tables).
-_CREATE_STATUS = {400: INVALID_DATA, 403: ORDER_CONFIGURATION, 404: ACTIVATION_KEY_INVALID}
-_QUEUE_STATUS = {403: ORDER_DISABLED, 404: NEVER_REQUESTED}
-_FETCH_STATUS = {403: ORDER_DISABLED, 404: RECORD_DOESNT_EXIST}
-_DELETE_STATUS = {403: CANNOT_DEACTIVATE, 404: NOT_ACTIVATED}
-_ORDER_STATUS = {403: ORDER_DISABLED, 404: ACTIVATION_KEY_INVALID}
+# What an HTTP status means when the body carries no REST code we know: per call where
+# lac-api.md section 5 says more, else the first table row with that REST status.
+_GENERIC_STATUS = {400: INVALID_DATA, 403: ORDER_CONFIGURATION, 404: RECORD_DOESNT_EXIST}
+_CREATE_STATUS = _GENERIC_STATUS
+_QUEUE_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED, 404: NEVER_REQUESTED}
+_FETCH_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED}
+_DELETE_STATUS = {**_GENERIC_STATUS, 403: CANNOT_DEACTIVATE, 404: NOT_ACTIVATED}
+_ORDER_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED}
 
 
 def rest_code_map() -> dict[tuple[int, int], int]:
@@ -67,6 +68,15 @@ def rest_code_map() -> dict[tuple[int, int], int]:
 
 
 _REST_CODES = rest_code_map()
+# The same REST code under another status (an unknown key answers 404 on some calls).
+_REST_CODES_ANY_STATUS = {rest: lac for (_, rest), lac in reversed(_REST_CODES.items())}
+
+
+def lac_code_for(status: int, rest_code: object) -> int | None:
+    """The LAC code a REST v2 error code stands for, or None when it is not in the table."""
+    if not isinstance(rest_code, int) or isinstance(rest_code, bool):
+        return None
+    return _REST_CODES.get((status, rest_code), _REST_CODES_ANY_STATUS.get(rest_code))
 
 
 def hostid_segment(hostid: str) -> str:
@@ -93,8 +103,7 @@ def rest_error(reply: Reply, by_status: Mapping[int, int], operation: str) -> La
         body = {}
     message = body.get("message")
     text = message if isinstance(message, str) else f"HTTP {reply.status}"
-    rest_code = body.get("code")
-    code = _REST_CODES.get((reply.status, rest_code)) if isinstance(rest_code, int) else None
+    code = lac_code_for(reply.status, body.get("code"))
     if code is None:
         code = by_status.get(reply.status, UNKNOWN_ERROR)
     return LacRejected(code, text, operation=operation)

@@ -89,7 +89,8 @@ class LacSoapClient:
     async def create(self, activation_key: str, hostid: str) -> None:
         """CreateLicenseRequest: code 0 means queued for generation."""
         result = await self._call(Op.CREATE, activation_key, hostid)
-        if result.result_code != 0:
+        # PLEASE_WAIT says the generation is under way: the request was accepted too.
+        if result.result_code not in (0, PLEASE_WAIT):
             raise rejected(Op.CREATE, result)
 
     async def poll(self, activation_key: str, hostid: str) -> PollResult:

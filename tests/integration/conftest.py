@@ -1,0 +1,119 @@
+"""Integration fixtures: the LAC sandbox on a real socket, its control API, and LAC clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+from lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl
+from pydantic import SecretStr
+
+from gateway.lac.base import Lac
+from gateway.lac.factory import create_lac
+from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
+from gateway.metrics import Metrics
+from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from gateway.settings import CacheSettings, LacSettings
+from gateway.store import Store
+
+
+@pytest.fixture(scope="session")
+def enduser_codec() -> SoapCodec:
+    """The end-user SOAP v2 codec, loaded once for the session."""
+    return SoapCodec.load(ENDUSER_WSDL)
+
+
+@pytest.fixture(scope="session")
+def vendor_codec() -> SoapCodec:
+    """The vendor SOAP v4 codec, loaded once for the session."""
+    return SoapCodec.load(VENDOR_WSDL)
+
+
+@pytest.fixture
+async def sandbox_url(tmp_path: Any) -> AsyncIterator[str]:
+    """A fresh sandbox on 127.0.0.1, port chosen by the OS, seeded with one vendor login."""
+    seed = tmp_path / "sandbox.toml"
+    seed.write_text(
+        "[sandbox]\ntoken_ttl = 10800\nvendor_requires_https = false\n\n"
+        f'[vendor]\nusername = "{VENDOR_USER}"\npassword = "{VENDOR_PASSWORD}"\n'
+        "one_time_activations_left_count = 10\n"
+    )
+    server = TestServer(create_sandbox_app(SandboxConfig(seed=seed)), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """The HTTP session the application would own."""
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture
+async def control(session: aiohttp.ClientSession, sandbox_url: str) -> SandboxControl:
+    """The sandbox control API."""
+    return SandboxControl(session, sandbox_url)
+
+
+def lac_settings(sandbox_url: str, **overrides: Any) -> LacSettings:
+    """Settings pointing every LAC URL at the sandbox, with short timeouts for tests."""
+    values: dict[str, Any] = {
+        "soap_url": f"{sandbox_url}/soap/type/enduser/version/2",
+        "vendor_soap_url": f"{sandbox_url}/soap/type/vendor/version/4",
+        "rest_url": f"{sandbox_url}/rest/v2",
+        "username": VENDOR_USER,
+        "password": SecretStr(VENDOR_PASSWORD),
+        "allow_plain_http": True,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_timeout": 5.0,
+    }
+    values.update(overrides)
+    return LacSettings(**values)
+
+
+@pytest.fixture
+def settings(sandbox_url: str) -> LacSettings:
+    """LAC settings for the sandbox (SOAP transport)."""
+    return lac_settings(sandbox_url)
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    """A metrics registry of its own."""
+    return Metrics()
+
+
+@pytest.fixture(params=["soap", "rest"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each transport in turn."""
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def lac(
+    session: aiohttp.ClientSession,
+    sandbox_url: str,
+    transport: str,
+    enduser_codec: SoapCodec,
+    metrics: Metrics,
+) -> Lac:
+    """The adapter for ``transport``, built by the factory as the application does."""
+    return create_lac(
+        session, lac_settings(sandbox_url, transport=transport), enduser_codec, metrics
+    )
+
+
+@pytest.fixture
+def token_store(redis_client: aioredis.Redis) -> Store:
+    """The gateway's Redis store, as the vendor client's token cache."""
+    return Store(redis_client, "lacgw-test", CacheSettings())
