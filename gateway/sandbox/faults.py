@@ -173,8 +173,8 @@ class Faults:
 async def intercept(request: web.Request, transport: str, operation: str) -> Injection | None:
     """Count the call and apply its faults; see the module docstring.
 
-    Raises ``web.HTTPException`` for an HTTP error fault, and ``ConnectionResetError`` after
-    closing the connection for a drop fault (aiohttp then sends nothing).
+    Raises ``web.HTTPException`` for an HTTP error fault, and also for a drop fault after
+    closing the connection (aiohttp then has nowhere to send it).
     """
     sandbox = request.app[SANDBOX]
     sandbox.counters.hit(transport, operation)
@@ -186,10 +186,12 @@ async def intercept(request: web.Request, transport: str, operation: str) -> Inj
     if injection.kind is FaultKind.HTTP_ERROR:
         raise _http_error(injection.status or 500)
     if injection.kind is FaultKind.DROP:
-        transport_ = request.transport
-        if transport_ is not None:
-            transport_.abort()
-        raise ConnectionResetError("connection dropped by an injected fault")
+        connection = request.transport
+        if connection is not None:
+            connection.abort()
+        # aiohttp fails to write this on the closed transport and drops it quietly, whereas a
+        # plain exception would be logged as a handler error.
+        raise web.HTTPInternalServerError(text="connection dropped by an injected fault")
     if injection.kind is FaultKind.TOKEN_EXPIRY:
         sandbox.state.expire_tokens()
         return None
