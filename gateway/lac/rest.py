@@ -1,5 +1,9 @@
 """The LAC adapter over end-user REST v2: PUT, then license-queue until a 303 (lac-api.md s5).
 
+PUT and DELETE are idempotent in LAC's REST design (a repeated PUT returns the same license), so
+the HTTP stack may resend one once when a kept-alive connection drops before any answer
+(RFC 9112 section 9.3.1); a second failure is raised as ``LacAmbiguous``.
+
 REST has no removal-flag calls, so ``removal_requested`` / ``removal_confirm`` go through the
 end-user SOAP client given as ``removal`` (the same LAC, another door); without one they are
 refused with code 41 (``LAC_SERVICE_DOESNT_EXIST``).
@@ -174,6 +178,7 @@ class LacRestClient:
 
         def decode(reply: Reply) -> tuple[int, None]:
             if reply.status in (200, 201, 202):
+                _json(reply)  # a cut-off body means the answer cannot be trusted
                 return 0, None
             if 400 <= reply.status < 500:
                 raise rest_error(reply, _CREATE_STATUS, "create")
@@ -250,6 +255,7 @@ class LacRestClient:
 
         def decode(reply: Reply) -> tuple[int, None]:
             if reply.status in (200, 202, 204):
+                _json(reply)  # a cut-off body means the answer cannot be trusted
                 return 0, None
             if 400 <= reply.status < 500:
                 raise rest_error(reply, _DELETE_STATUS, "deactivate")

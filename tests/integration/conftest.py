@@ -9,8 +9,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
-from lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl
-from pydantic import SecretStr
+from lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl, lac_settings
 
 from gateway.lac.base import Lac
 from gateway.lac.factory import create_lac
@@ -61,23 +60,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 async def control(session: aiohttp.ClientSession, sandbox_url: str) -> SandboxControl:
     """The sandbox control API."""
     return SandboxControl(session, sandbox_url)
-
-
-def lac_settings(sandbox_url: str, **overrides: Any) -> LacSettings:
-    """Settings pointing every LAC URL at the sandbox, with short timeouts for tests."""
-    values: dict[str, Any] = {
-        "soap_url": f"{sandbox_url}/soap/type/enduser/version/2",
-        "vendor_soap_url": f"{sandbox_url}/soap/type/vendor/version/4",
-        "rest_url": f"{sandbox_url}/rest/v2",
-        "username": VENDOR_USER,
-        "password": SecretStr(VENDOR_PASSWORD),
-        "allow_plain_http": True,
-        "connect_timeout": 2.0,
-        "read_timeout": 2.0,
-        "total_timeout": 5.0,
-    }
-    values.update(overrides)
-    return LacSettings(**values)
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
+
+from gateway.settings import LacSettings
 
 VENDOR_USER = "lac-vendor"
 VENDOR_PASSWORD = "s3cret-Pa55"
@@ -56,3 +59,20 @@ class SandboxControl:
     async def advance(self, seconds: float) -> None:
         """Move the sandbox clock forward."""
         await self._json("POST", "/clock", {"advance": seconds})
+
+
+def lac_settings(sandbox_url: str, **overrides: Any) -> LacSettings:
+    """Settings pointing every LAC URL at the sandbox, with short timeouts for tests."""
+    values: dict[str, Any] = {
+        "soap_url": f"{sandbox_url}/soap/type/enduser/version/2",
+        "vendor_soap_url": f"{sandbox_url}/soap/type/vendor/version/4",
+        "rest_url": f"{sandbox_url}/rest/v2",
+        "username": VENDOR_USER,
+        "password": SecretStr(VENDOR_PASSWORD),
+        "allow_plain_http": True,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_timeout": 5.0,
+    }
+    values.update(overrides)
+    return LacSettings(**values)
