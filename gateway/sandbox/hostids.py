@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.sandbox.codetable import Code
 
@@ -74,6 +75,8 @@ def _normalise_value(kind: str, value: str) -> str:
     return value.lower()
 
 
+# A fleet repeats the same few HostID strings; parsing each once keeps polling cheap.
+@lru_cache(maxsize=65536)
 def parse_hostids(raw: str | None) -> tuple[HostId, ...]:
     """Parse ``TYPE=value[,TYPE=value...]``; raises ``HostIdError`` with LAC's code.
 
