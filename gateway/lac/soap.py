@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import structlog
 from yarl import URL
 
 from gateway.lac.base import (
@@ -26,6 +27,7 @@ from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
 TRANSPORT = "soap"
+log = structlog.get_logger(__name__)
 RECORD_DOESNT_EXIST = 105
 REMOVAL_NOT_REQUESTED = 204
 NOT_ACTIVATED = 205
@@ -58,9 +60,11 @@ async def soap_call(
     )
 
 
-def rejected(op: Op, result: SoapResult) -> LacRejected:
-    """LAC's in-band refusal as an exception."""
-    return LacRejected(result.result_code, result.result_string or "", operation=SOAP_OPS[op].name)
+def rejected(op: Op, result: SoapResult, transport: str = TRANSPORT) -> LacRejected:
+    """LAC's in-band refusal as an exception, logged once (code only, never LAC's text)."""
+    name = SOAP_OPS[op].name
+    log.info("lac_call_failed", op=name, code=result.result_code, transport=transport)
+    return LacRejected(result.result_code, result.result_string or "", operation=name)
 
 
 class LacSoapClient:

@@ -9,11 +9,12 @@ callers that find no token wait on one lock, and the first one through logs in. 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import aiohttp
 from yarl import URL
 
-from gateway.lac.base import LacRejected, OrderSummary, TokenCache
+from gateway.lac.base import OrderSummary, TokenCache
 from gateway.lac.http import LacHttp
 from gateway.lac.soap import rejected, soap_call
 from gateway.lac.soap_codec import JsonObject, JsonValue, SoapCodec, SoapResult
@@ -22,7 +23,6 @@ from gateway.lac.soap_ops import (
     ORDER_ENABLED,
     ORDER_KEY,
     PAGE_SIZE,
-    SOAP_OPS,
     Op,
 )
 from gateway.metrics import Metrics
@@ -94,7 +94,7 @@ class LacVendorClient:
         if result.result_code != 0 or not result.token:
             # Code 0 without a token is LAC failing to make one.
             code = result.result_code or TOKEN_ERROR
-            raise LacRejected(code, result.result_string or "", operation=SOAP_OPS[Op.LOGIN].name)
+            raise rejected(Op.LOGIN, replace(result, result_code=code), TRANSPORT)
         if self._metrics is not None:
             self._metrics.token_refreshes.labels(reason).inc()
         await self._tokens.set_token(result.token, self._token_ttl)
@@ -120,7 +120,7 @@ class LacVendorClient:
             token = await self._token(stale=token)
             result = await soap_call(self._http, self._codec, self._url, op, token=token, **args)
         if result.result_code != 0:
-            raise rejected(op, result)
+            raise rejected(op, result, TRANSPORT)
         return result
 
     async def activation_counters(self) -> dict[str, JsonValue]:
@@ -156,4 +156,4 @@ class LacVendorClient:
         await self._tokens.drop_token(token)
         result = await soap_call(self._http, self._codec, self._url, Op.LOGOUT, token=token)
         if result.result_code not in (0, WRONG_TOKEN):
-            raise rejected(Op.LOGOUT, result)
+            raise rejected(Op.LOGOUT, result, TRANSPORT)
