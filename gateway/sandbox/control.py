@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.sandbox.faults import FaultError, fault_from_mapping
 from gateway.sandbox.keys import SANDBOX
 from gateway.sandbox.models import License, Order
-from gateway.sandbox.seed import SeedError, order_spec
+from gateway.sandbox.seed import MAX_SECONDS, SeedError, order_spec
 from gateway.sandbox.state import normalise_key
 
 PREFIX = "/_sandbox"
@@ -221,18 +221,15 @@ async def set_clock(request: web.Request) -> web.Response:
     """``POST /_sandbox/clock`` ``{"advance": seconds}`` or ``{"offset": seconds}``."""
     body = await _body(request)
     clock = request.app[SANDBOX].state.clock
-    for name in ("advance", "offset"):
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _bad(f"{name} must be a number of seconds")
-        if name == "advance":
-            clock.advance(float(value))
-        else:
-            clock.offset = float(value)
-        return web.json_response(_clock_json(request))
-    raise _bad('give "advance" or "offset" in seconds')
+    advance, offset = body.get("advance"), body.get("offset")
+    value = advance if advance is not None else offset
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad('give "advance" or "offset" as a number of seconds')
+    target = clock.offset + value if advance is not None else value
+    if not abs(target) <= MAX_SECONDS:
+        raise _bad(f"the clock moves at most {MAX_SECONDS:.0f} seconds from wall time")
+    clock.offset = float(target)
+    return web.json_response(_clock_json(request))
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -252,7 +249,7 @@ async def patch_settings(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     ttl, https = body.get("token_ttl"), body.get("vendor_requires_https")
     if ttl is not None:
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= MAX_SECONDS:
             raise _bad("token_ttl must be a positive number of seconds")
         sandbox.state.token_ttl = float(ttl)
     if https is not None:

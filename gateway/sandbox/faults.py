@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,8 +85,8 @@ class Injection:
 
 def _number(raw: Mapping[str, object], name: str, default: float) -> float:
     value = raw.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FaultError(f"{name} must be a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FaultError(f"{name} must be a finite number")
     return float(value)
 
 

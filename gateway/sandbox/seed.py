@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from gateway.sandbox.faults import Fault, FaultError, fault_from_mapping
@@ -44,9 +44,15 @@ def _int(value: object, name: str) -> int:
     return value
 
 
+MAX_SECONDS = 10 * 365 * 86400.0
+"""Upper bound for durations, so that no setting can overflow a datetime."""
+
+
 def _float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise SeedError(f"{name} must be a non-negative number")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SeedError(f"{name} must be a number")
+    if not 0 <= value <= MAX_SECONDS:
+        raise SeedError(f"{name} must be between 0 and {MAX_SECONDS:.0f} seconds")
     return float(value)
 
 
@@ -57,6 +63,8 @@ def _bool(value: object, name: str) -> bool:
 
 
 def _date(value: object, name: str) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
     if value is None or isinstance(value, date):
         return value
     try:

@@ -72,6 +72,8 @@ async def test_order_update_can_raise_the_removal_flag(
         (NEW_KEY, {"colour": "blue"}),
         (NEW_KEY, {"hostid_types": ["TELEPATHY"]}),
         (NEW_KEY, {"features": []}),
+        (NEW_KEY, {"generation_delay": 1e300}),
+        (NEW_KEY, {"features": [{"version": "1.0"}]}),
         ("not-a-key", {}),
         (NEW_KEY, ["not", "an", "object"]),
     ],
@@ -110,6 +112,17 @@ async def test_license_state_is_readable_and_follows_the_clock(
     assert after["state"] == "success"
     assert after["filename"].startswith("license_")
     assert after["hostids"] == [{"type": "HOSTNAME", "value": "build01"}]
+
+
+@pytest.mark.parametrize(
+    "body", [{"advance": 1e300}, {"offset": float("nan")}, {"advance": "1"}, {}]
+)
+async def test_clock_refuses_moves_it_cannot_make(
+    body: dict[str, object], running_sandbox: RunningSandbox, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(f"{running_sandbox.url}/_sandbox/clock", json=body) as resp:
+        assert resp.status == 400
+    assert running_sandbox.clock.offset == 0
 
 
 async def test_unknown_license_reads_as_404(

@@ -204,6 +204,7 @@ async def test_removed_fault_no_longer_applies(
         {"kind": "latency", "latency": -1},
         {"kind": "code", "code": 1, "ratio": 0},
         {"kind": "code", "code": 1, "calls": 0},
+        {"kind": "code", "code": float("inf")},
     ],
 )
 async def test_invalid_fault_is_refused_with_400(
