@@ -88,6 +88,8 @@ _UNKNOWN_KEY: Final = _not_found(
 def decode_segment(segment: str) -> str | None:
     """The HostID string inside a Base64 path segment, or None when it is not Base64 text."""
     text = segment.strip().translate(_URL_SAFE).rstrip("=")
+    if not text:
+        return None
     text += "=" * (-len(text) % 4)
     try:
         return base64.b64decode(text, validate=True).decode("utf-8")
