@@ -139,18 +139,21 @@ class LacHttp:
         headers: Mapping[str, str] | None,
     ) -> Reply:
         try:
-            async with (
-                self._slots,
-                self.session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=self._timeout,
-                    ssl=self._ssl,
-                    allow_redirects=False,
-                ) as response,
-            ):
+            # Waiting for a slot is bounded too: a saturated cap is LAC not reached.
+            async with asyncio.timeout(self.settings.total_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise LacUnavailable(NETWORK_ERROR, "no free slot toward LAC") from exc
+        try:
+            async with self.session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+                ssl=self._ssl,
+                allow_redirects=False,
+            ) as response:
                 length = response.content_length
                 if length is not None and length > MAX_REPLY_BYTES:
                     raise LacUnavailable(COMM_ERROR, "reply too large")
@@ -161,6 +164,8 @@ class LacHttp:
             raise LacUnavailable(NETWORK_ERROR, type(exc).__name__) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise LacUnavailable(COMM_ERROR, type(exc).__name__) from exc
+        finally:
+            self._slots.release()
         if reply.status >= 500:
             raise LacUnavailable(COMM_ERROR, f"HTTP {reply.status}")
         return reply
