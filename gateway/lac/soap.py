@@ -7,9 +7,11 @@ import structlog
 from yarl import URL
 
 from gateway.lac.base import (
+    COMM_ERROR,
     PLEASE_WAIT,
     IssuedLicense,
     LacRejected,
+    LacUnavailable,
     PollResult,
     PollState,
 )
@@ -115,8 +117,9 @@ class LacSoapClient:
         if result.result_code != 0:
             raise rejected(Op.GET_LICENSE, result)
         if not result.result_string:
-            raise LacRejected(
-                RECORD_DOESNT_EXIST, "empty license text", operation=SOAP_OPS[Op.GET_LICENSE].name
+            # Success without the file is a broken answer, not a refusal: ask again later.
+            raise LacUnavailable(
+                COMM_ERROR, "license text missing", operation=SOAP_OPS[Op.GET_LICENSE].name
             )
         return parse_license(result.result_string)
 
@@ -133,11 +136,8 @@ class LacSoapClient:
         if result.result_code == REMOVAL_NOT_REQUESTED or text == REMOVAL_NO:
             return False
         if result.result_code == NEVER_REQUESTED or text == REMOVAL_NEVER_GENERATED:
-            raise LacRejected(
-                NEVER_REQUESTED,
-                REMOVAL_NEVER_GENERATED,
-                operation=SOAP_OPS[Op.REMOVAL_REQUESTED].name,
-            )
+            never = SoapResult(NEVER_REQUESTED, REMOVAL_NEVER_GENERATED)
+            raise rejected(Op.REMOVAL_REQUESTED, never)
         if result.result_code != 0:
             raise rejected(Op.REMOVAL_REQUESTED, result)
         return text == REMOVAL_YES

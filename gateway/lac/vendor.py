@@ -14,7 +14,7 @@ from dataclasses import replace
 import aiohttp
 from yarl import URL
 
-from gateway.lac.base import OrderSummary, TokenCache
+from gateway.lac.base import LacRejected, OrderSummary, TokenCache
 from gateway.lac.http import LacHttp
 from gateway.lac.soap import rejected, soap_call
 from gateway.lac.soap_codec import JsonObject, JsonValue, SoapCodec, SoapResult
@@ -31,6 +31,7 @@ from gateway.settings import LacSettings
 TRANSPORT = "vendor_soap"
 WRONG_TOKEN = 50
 TOKEN_ERROR = 30
+NO_SUCH_ORDER = frozenset({101, 105})  # LAC_ACTIVATION_KEY_INVALID, LAC_RECORD_DOESNT_EXIST
 # FindLicenseOrderByActivationKey matches partially; an exact key is expected within a few pages.
 MAX_ORDER_PAGES = 10
 
@@ -133,9 +134,15 @@ class LacVendorClient:
         """The order with exactly this key (LAC searches partially), or None."""
         wanted = activation_key.strip().upper()
         for page in range(MAX_ORDER_PAGES):
-            result = await self._call(
-                Op.FIND_ORDER, activation_key=activation_key, offset=page * PAGE_SIZE
-            )
+            try:
+                result = await self._call(
+                    Op.FIND_ORDER, activation_key=activation_key, offset=page * PAGE_SIZE
+                )
+            except LacRejected as exc:
+                # "No such key" may come as an empty list or as one of these codes.
+                if exc.code in NO_SUCH_ORDER:
+                    return None
+                raise
             rows = result.result_array or []
             for row in rows:
                 if str(row.get(ORDER_KEY) or "").strip().upper() == wanted:

@@ -171,3 +171,25 @@ async def test_logout_ends_the_session_and_the_next_call_logs_in_again(
     assert await token_store.get_token() is None
     await vendor.activation_counters()
     assert await control.count("soap", "Login") == 2
+
+
+@pytest.mark.parametrize("code", [101, 105])
+async def test_find_order_reads_no_such_key_codes_as_none(
+    vendor: LacVendorClient, control: SandboxControl, code: int
+) -> None:
+    await control.put_order(KEY)
+    await control.fault(
+        "code", transport="soap", operation="FindLicenseOrderByActivationKey", code=code
+    )
+    assert await vendor.find_order(KEY) is None
+
+
+async def test_find_order_raises_other_codes(
+    vendor: LacVendorClient, control: SandboxControl
+) -> None:
+    await control.fault(
+        "code", transport="soap", operation="FindLicenseOrderByActivationKey", code=104
+    )
+    with pytest.raises(LacRejected) as caught:
+        await vendor.find_order(KEY)
+    assert caught.value.code == 104
