@@ -9,6 +9,7 @@ import aiohttp
 
 from gateway.lac.base import Lac
 from gateway.lac.http import LacHttp
+from gateway.lac.resilience import BreakerPolicy, ResilientLac, RetryPolicy
 from gateway.lac.rest import TRANSPORT as REST
 from gateway.lac.rest import LacRestClient
 from gateway.lac.soap import TRANSPORT as SOAP
@@ -38,11 +39,23 @@ def create_lac(
     settings: LacSettings,
     codec: SoapCodec,
     metrics: Metrics | None = None,
+    *,
+    resilient: bool = False,
+    retry: RetryPolicy | None = None,
+    breaker: BreakerPolicy | None = None,
 ) -> Lac:
-    """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls."""
+    """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls.
+
+    With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker).
+    """
+    adapter: Lac
     if settings.transport == SOAP:
-        return LacSoapClient(session, settings, codec, metrics)
-    # One concurrency cap toward LAC whichever door a call goes through.
-    http = LacHttp(session, settings, transport=REST, metrics=metrics)
-    removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
-    return LacRestClient(session, settings, metrics, removal=removal, http=http)
+        adapter = LacSoapClient(session, settings, codec, metrics)
+    else:
+        # One concurrency cap toward LAC whichever door a call goes through.
+        http = LacHttp(session, settings, transport=REST, metrics=metrics)
+        removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
+        adapter = LacRestClient(session, settings, metrics, removal=removal, http=http)
+    if resilient:
+        return ResilientLac(adapter, retry, breaker)
+    return adapter

@@ -39,6 +39,10 @@ class SandboxControl:
         """Inject one fault."""
         await self._json("POST", "/faults", {"kind": kind, **fields})
 
+    async def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        await self._json("DELETE", "/faults")
+
     async def counters(self) -> dict[str, dict[str, int]]:
         """Calls received, ``{transport: {operation: count}}``."""
         result: dict[str, dict[str, int]] = await self._json("GET", "/counters")
