@@ -31,8 +31,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check gateway tests
 	$(BIN)/ruff format --check gateway tests
 
+TEST_DIRS := tests tests/unit tests/integration tests/sandbox tests/e2e
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	@for dir in $(TEST_DIRS); do \
+	  files=$$(ls $$dir/*.py 2>/dev/null); [ -z "$$files" ] && continue; \
+	  echo "mypy $$dir"; MYPYPATH=tests:$$dir $(BIN)/mypy $$files || exit 1; \
+	done
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

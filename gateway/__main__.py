@@ -27,8 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.sandbox.cli import run_sandbox  # noqa: PLC0415 - keep commands independent
 
         return run_sandbox(host=args.host, port=args.port, seed=args.seed)
-    print(f"'{args.command}' is not available yet", file=sys.stderr)
-    return 2
+    if args.command == "demo":
+        from gateway.demo import run_demo  # noqa: PLC0415
+
+        return run_demo(port=args.port)
+    from gateway.serve import load_settings, run_gateway  # noqa: PLC0415
+
+    return run_gateway(load_settings())
 
 
 if __name__ == "__main__":

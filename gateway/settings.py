@@ -32,6 +32,7 @@ class HttpSettings(BaseModel):
     default_wait: float = Field(default=10.0, ge=0, le=300, description="Prefer: wait default")
     max_wait: float = Field(default=60.0, ge=0, le=600, description="longest long-poll allowed")
     shutdown_timeout: Seconds = 20.0
+    batch_max: int = Field(default=50, gt=0, le=100, description="items per batch request")
 
 
 class RedisSettings(BaseModel):
@@ -40,6 +41,8 @@ class RedisSettings(BaseModel):
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     socket_timeout: Seconds = 2.0
     connect_timeout: Seconds = 2.0
+    max_connections: int = Field(default=64, gt=1, description="connection pool size")
+    pool_timeout: Seconds = Field(default=5.0, description="wait for a free pooled connection")
     key_prefix: str = Field(default="lacgw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
 
 

@@ -1,4 +1,4 @@
-"""Session fixtures: a real Redis server (never a fake), shared by every test that needs one."""
+"""Session fixtures: a real Redis (never a fake), the sandbox and the gateway on real sockets."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from gwharness import Running, gateway_settings, start_gateway, start_sandbox
 
 from gateway.localredis import LocalRedis, RedisNotFoundError
+from gateway.logs import configure_logging
+
+# Plain JSON lines: pytest captures them, and failures stay readable.
+configure_logging("INFO", "json")
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +45,17 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(params=["soap", "rest"])
+async def running(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[Running]:
+    """A sandbox and a gateway talking to it over ``soap`` and then ``rest``."""
+    sandbox_runner, sandbox_url = await start_sandbox()
+    settings = gateway_settings(redis_url, sandbox_url, request.param)
+    gw_runner, gw_url, app = await start_gateway(settings)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Running(gw_url, sandbox_url, http, settings, app)
+        finally:
+            await gw_runner.cleanup()
+            await sandbox_runner.cleanup()

@@ -1,0 +1,103 @@
+"""The poller every replica runs: claims due jobs from Redis with a lease and handles them.
+
+A job is claimed atomically (a Lua script in the store moves it ``lease`` seconds into the
+future and records the owner), so a replica that dies simply lets the job come due again.
+``run_once`` is one step, called directly by tests; ``run`` loops it with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from gateway.settings import JobSettings
+from gateway.store import Job, Store
+
+JobHandler = Callable[[Job, str], Awaitable[None]]
+"""Handles one claimed job; called with the job and the poller's owner id."""
+
+log = structlog.get_logger("gateway.poller")
+
+
+class Poller:
+    """Claims due jobs and hands each to ``handler``, a bounded number at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        handler: JobHandler,
+        settings: JobSettings,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.handler = handler
+        self.settings = settings
+        self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
+        self.clock = clock
+        self._failing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run_once(self) -> int:
+        """Claim the jobs due now and start handling them; returns how many were claimed."""
+        free = self.settings.batch - len(self._tasks)  # never more in hand than the batch size
+        if free <= 0:
+            return 0
+        jobs = await self.store.claim_due_jobs(self.owner, self.clock(), self.settings.lease, free)
+        for job in jobs:
+            task = asyncio.create_task(self._handle(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(jobs)
+
+    async def _handle(self, job: Job) -> None:
+        try:
+            await self.handler(job, self.owner)
+        except Exception:
+            # The lease runs out and the job comes due again: nothing is lost.
+            log.exception("job_handler_failed", job=job.id)
+
+    async def drain(self) -> None:
+        """Wait for the jobs being handled to finish."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Poll for due jobs until cancelled; log once when failing and once on recovery."""
+        log.info("poller_started", owner=self.owner)
+        while True:
+            try:
+                claimed = await self.run_once()
+                self._recovered()
+            except Exception as exc:  # noqa: BLE001 - any failure (Redis down) is retried
+                claimed = 0
+                self._failed(exc)
+            if claimed == 0:
+                tick = self.settings.poll_tick
+                await asyncio.sleep(tick * random.uniform(0.8, 1.2))  # noqa: S311 - jitter only
+
+    async def stop(self) -> None:
+        """Give the leases of unfinished jobs back so another replica takes them at once."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self.store.release_jobs(self.owner, self.clock())
+        except Exception as exc:  # noqa: BLE001 - shutting down: the leases expire anyway
+            log.warning("poller_release_failed", error=type(exc).__name__)
+
+    def _failed(self, exc: Exception) -> None:
+        if not self._failing:
+            self._failing = True
+            log.error("poller_failing", error=type(exc).__name__, detail=str(exc)[:200])
+
+    def _recovered(self) -> None:
+        if self._failing:
+            self._failing = False
+            log.info("poller_recovered")

@@ -1,0 +1,509 @@
+"""The activation service: what the API's routes do, in terms of the store, LAC and the jobs.
+
+Exactly once: the job hash in Redis is the single-flight token. Whoever creates it (one caller
+among any number of requests, processes and replicas) sends the one ``CreateLicenseRequest``;
+everyone else waits for its outcome. The job exists before LAC is called, so a crash or an
+ambiguous timeout leaves a job that a poller reconciles by polling first: LAC's "never
+requested" (code 300) is the only answer that leads to a second create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import orjson
+import structlog
+
+from gateway.codes import lookup
+from gateway.errors import GatewayError, InvalidInput, NotFound, ServiceUnavailable, lac_problem
+from gateway.jobs.backoff import jittered, next_interval
+from gateway.jobs.outcomes import OutcomeHub
+from gateway.lac.base import (
+    IssuedLicense,
+    Lac,
+    LacAmbiguous,
+    LacError,
+    LacRejected,
+    LacUnavailable,
+    OrderSummary,
+    PollState,
+)
+from gateway.metrics import Metrics
+from gateway.models import (
+    ActivationRequest,
+    ActivationResponse,
+    BatchItemResult,
+    BatchRequest,
+    BatchResponse,
+    HostIdObject,
+    JobView,
+    LicenseBody,
+    OrderResponse,
+    Problem,
+    RemovalConfirmRequest,
+    activation_id,
+    hostid_string,
+    is_activation_id,
+    mask_key,
+    normalise_activation_key,
+    normalise_hostids,
+)
+from gateway.settings import Settings
+from gateway.store import JOB_LEASED, CachedLicense, Job, Store
+
+log = structlog.get_logger("gateway.service")
+T = TypeVar("T")
+
+NEVER_REQUESTED = 300
+RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
+DEADLINE_MESSAGE = "license generation did not finish within the gateway's deadline"
+
+
+class OrderSource(Protocol):
+    """Where order summaries come from (REST end-user API or the vendor SOAP API)."""
+
+    async def order(self, activation_key: str) -> OrderSummary | None:
+        """The order, or None when LAC does not know the key."""
+
+
+class CounterSource(Protocol):
+    """The vendor API's activation counters."""
+
+    async def activation_counters(self) -> dict[str, Any]:
+        """LAC's activation counters as plain data."""
+
+
+def _license_body(lic: IssuedLicense) -> LicenseBody:
+    return LicenseBody(
+        content=lic.content,
+        filename=lic.filename,
+        activated_at=lic.activated_at,
+        expires_at=lic.expires_at,
+        maintenance_end=lic.maintenance_end,
+    )
+
+
+def _problem_model(err: GatewayError) -> Problem:
+    return Problem(
+        type=err.type_uri,
+        title=err.title,
+        status=err.status,
+        detail=err.detail or None,
+        lac_code=err.lac_code,
+        lac_name=err.lac_name,
+    )
+
+
+def _lac_failure(exc: LacError) -> GatewayError:
+    return lac_problem(exc.code, exc.message)
+
+
+class Target:
+    """One normalised (activation key, HostID set) pair and its activation id."""
+
+    __slots__ = ("aid", "hostid", "key")
+
+    def __init__(self, activation_key: str, hostids: Sequence[str | HostIdObject]) -> None:
+        self.key = normalise_activation_key(activation_key)
+        items = [h.model_dump() if isinstance(h, HostIdObject) else h for h in hostids]
+        parsed = normalise_hostids(items)
+        self.hostid = hostid_string(parsed)
+        self.aid = activation_id(self.key, parsed)
+
+
+class ActivationService:
+    """Activations, licenses, removal and orders on top of Redis and LAC."""
+
+    def __init__(
+        self,
+        store: Store,
+        lac: Lac,
+        settings: Settings,
+        metrics: Metrics,
+        hub: OutcomeHub,
+        *,
+        orders: OrderSource | None = None,
+        counters: CounterSource | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.lac = lac
+        self.settings = settings
+        self.metrics = metrics
+        self.hub = hub
+        self.orders = orders
+        self.counter_source = counters
+        self.clock = clock
+        self.owner = f"gw-{uuid.uuid4().hex[:12]}"
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # --- activations ----------------------------------------------------------------------
+
+    async def activate(
+        self, req: ActivationRequest, *, wait: float, caller: str = ""
+    ) -> ActivationResponse:
+        """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
+        target = Target(req.activation_key, req.hostids)
+        log.info("activation_requested", key=mask_key(target.key), caller=caller)
+        cached = await self._cached(target.aid)
+        if cached is not None and cached.fresh:
+            return self._ready(target.aid, cached.license, "cache")
+        await self._raise_if_rejected(target.aid)
+        if cached is not None:
+            refreshed = await self._refresh_stale(target, cached)
+            if refreshed is not None:
+                return refreshed
+        return await self._start_or_join(target, wait)
+
+    async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
+        """Where one activation stands; long-polls up to ``wait`` seconds while pending."""
+        if not is_activation_id(activation_id):
+            raise NotFound(f"no activation {activation_id!r}")
+        current, _ = await self._current(activation_id)
+        if current is None:
+            raise NotFound(f"no activation {activation_id!r}")
+        if current.state != "pending" or wait <= 0:
+            return current
+        return await self._await_outcome(activation_id, wait, raise_failure=False)
+
+    async def batch(self, req: BatchRequest, *, wait: float, caller: str = "") -> BatchResponse:
+        """Many activations at once, each with its own status."""
+        limit = self.settings.http.batch_max
+        if len(req.items) > limit:
+            raise InvalidInput.field("items", f"at most {limit} items per batch")
+        outcomes = await asyncio.gather(
+            *(self.activate(item, wait=wait, caller=caller) for item in req.items),
+            return_exceptions=True,
+        )
+        return BatchResponse(results=[self._batch_item(i, o) for i, o in enumerate(outcomes)])
+
+    def _batch_item(
+        self, index: int, outcome: ActivationResponse | BaseException
+    ) -> BatchItemResult:
+        if isinstance(outcome, ActivationResponse):
+            status = 200 if outcome.state == "ready" else 202
+            return BatchItemResult(index=index, status=status, body=outcome)
+        if isinstance(outcome, GatewayError):
+            return BatchItemResult(index=index, status=outcome.status, body=_problem_model(outcome))
+        raise outcome  # not a caller-facing failure: let the error middleware log it
+
+    # --- licenses -------------------------------------------------------------------------
+
+    async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
+        """The issued license for a host: from the cache, else from LAC (then cached)."""
+        target = Target(activation_key, hostids)
+        cached = await self._cached(target.aid)
+        if cached is not None and cached.fresh:
+            return self._ready(target.aid, cached.license, "cache")
+        try:
+            issued = await self.lac.fetch(target.key, target.hostid)
+        except LacUnavailable:
+            if cached is not None:
+                return self._ready(target.aid, cached.license, "cache", stale=True)
+            raise
+        if issued is None:
+            raise NotFound("LAC has no license for this activation key and host")
+        body = _license_body(issued)
+        await self.store.put_license(target.aid, body, now=self.clock())
+        return self._ready(target.aid, body, "lac")
+
+    async def deactivate(
+        self, activation_key: str, hostids: list[str], *, caller: str = ""
+    ) -> None:
+        """Deactivate at LAC, then forget the cached license and any job."""
+        target = Target(activation_key, hostids)
+        await self._lac_call(self.lac.deactivate(target.key, target.hostid))
+        await self._forget(target.aid)
+        log.info("license_deactivated", key=mask_key(target.key), caller=caller)
+
+    async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
+        """Whether the vendor asked this host to remove its license."""
+        target = Target(activation_key, hostids)
+        return await self._lac_call(self.lac.removal_requested(target.key, target.hostid))
+
+    async def removal_confirm(
+        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str = ""
+    ) -> None:
+        """Tell LAC the host removed its license file; drop the cached copy."""
+        target = Target(activation_key, req.hostids)
+        await self._lac_call(self.lac.removal_confirm(target.key, target.hostid))
+        await self._forget(target.aid)
+        log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
+
+    async def purge(self, activation_key: str, hostids: list[str]) -> bool:
+        """Drop the cached license and rejection of one activation (admin)."""
+        target = Target(activation_key, hostids)
+        return await self.store.purge(target.aid) > 0
+
+    # --- orders, admin, health ------------------------------------------------------------
+
+    async def order(self, activation_key: str) -> OrderResponse:
+        """An order summary, cached for ``cache.order_ttl``."""
+        key = normalise_activation_key(activation_key)
+        cached = await self.store.get_order(key)
+        if cached is not None:
+            self.metrics.cache_lookups.labels("order", "hit").inc()
+            return OrderResponse.model_validate(cached)
+        self.metrics.cache_lookups.labels("order", "miss").inc()
+        if self.orders is None:
+            raise ServiceUnavailable("order lookups need LAC vendor credentials")
+        summary = await self._lac_call(self.orders.order(key))
+        if summary is None:
+            raise NotFound("LAC knows no order with this activation key")
+        body = OrderResponse(
+            activation_key=summary.activation_key,
+            product=summary.product,
+            activations_used=summary.activations_used,
+            activations_allowed=summary.activations_allowed,
+            enabled=summary.enabled,
+        )
+        await self.store.put_order(key, body.model_dump(mode="json"))
+        return body
+
+    async def counters(self) -> dict[str, object]:
+        """LAC's activation counters for this vendor account."""
+        if self.counter_source is None:
+            raise ServiceUnavailable("activation counters need LAC vendor credentials")
+        return dict(await self._lac_call(self.counter_source.activation_counters()))
+
+    async def jobs(self, limit: int) -> list[JobView]:
+        """Jobs in flight, soonest due first."""
+        return [self._job_view(job) for job in await self.store.list_jobs(limit)]
+
+    async def ready(self) -> dict[str, object]:
+        """Readiness detail; raises ServiceUnavailable when Redis does not answer."""
+        try:
+            await self.store.ping()
+        except Exception as exc:
+            raise ServiceUnavailable("Redis does not answer", retry_after=2) from exc
+        return {
+            "redis": "ok",
+            "transport": self.lac.transport,
+            "jobs": await self.store.count_jobs(),
+        }
+
+    @staticmethod
+    def _job_view(job: Job) -> JobView:
+        def stamp(epoch: float) -> datetime:
+            return datetime.fromtimestamp(epoch, UTC)
+
+        return JobView(
+            id=job.id,
+            state=job.state,
+            attempts=job.attempts,
+            created_at=stamp(job.created_at),
+            next_poll_at=stamp(job.due_at),
+            deadline_at=stamp(job.deadline_at),
+        )
+
+    # --- internals: state ----------------------------------------------------------------
+
+    async def _cached(self, aid: str) -> CachedLicense | None:
+        cached = await self.store.get_license(aid, now=self.clock())
+        result = "miss" if cached is None else ("hit" if cached.fresh else "stale")
+        self.metrics.cache_lookups.labels("license", result).inc()
+        return cached
+
+    def _ready(
+        self, aid: str, body: LicenseBody, source: str, *, stale: bool = False
+    ) -> ActivationResponse:
+        return ActivationResponse.model_validate(
+            {"state": "ready", "id": aid, "license": body, "source": source, "stale": stale}
+        )
+
+    @staticmethod
+    def _rejection(code: int, message: str) -> GatewayError:
+        if code == lookup(1).code:  # a job that outlived its deadline while LAC said "wait"
+            return GatewayError(504, "License generation timed out", message, type_="timeout")
+        return lac_problem(code, message)
+
+    async def _raise_if_rejected(self, aid: str) -> None:
+        negative = await self.store.get_negative(aid)
+        if negative is not None:
+            self.metrics.cache_lookups.labels("negative", "hit").inc()
+            raise self._rejection(*negative)
+
+    async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
+        """The activation's state, and the failure to raise when it failed."""
+        cached = await self.store.get_license(aid, now=self.clock())
+        if cached is not None:
+            return self._ready(aid, cached.license, "cache", stale=not cached.fresh), None
+        negative = await self.store.get_negative(aid)
+        if negative is not None:
+            failure = self._rejection(*negative)
+            failed = ActivationResponse(state="failed", id=aid, error=_problem_model(failure))
+            return failed, failure
+        if await self.store.get_job(aid) is not None:
+            return ActivationResponse(state="pending", id=aid), None
+        return None, None
+
+    async def _forget(self, aid: str) -> None:
+        await self.store.purge(aid)
+        await self.store.finish_job(aid)
+
+    async def _lac_call(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except LacError as exc:
+            raise _lac_failure(exc) from exc
+
+    async def _refresh_stale(
+        self, target: Target, cached: CachedLicense
+    ) -> ActivationResponse | None:
+        """Fetch a stale license again (never a new create); serve it stale if LAC fails."""
+        try:
+            issued = await self.lac.fetch(target.key, target.hostid)
+        except LacUnavailable:
+            return self._ready(target.aid, cached.license, "cache", stale=True)
+        except LacRejected:
+            return None
+        if issued is None:
+            return None
+        body = _license_body(issued)
+        await self.store.put_license(target.aid, body, now=self.clock())
+        return self._ready(target.aid, body, "lac")
+
+    # --- internals: the single flight -----------------------------------------------------
+
+    async def _start_or_join(self, target: Target, wait: float) -> ActivationResponse:
+        now = self.clock()
+        jobs = self.settings.jobs
+        job = Job(
+            id=target.aid,
+            activation_key=target.key,
+            hostid=target.hostid,
+            created_at=now,
+            due_at=now + jobs.lease,
+            deadline_at=now + jobs.deadline,
+            owner=self.owner,
+            lease_until=now + jobs.lease,
+            state=JOB_LEASED,
+        )
+        self.hub.event(target.aid)  # listen before acting, so no outcome slips by
+        if await self.store.create_job(job):
+            self.metrics.jobs.labels("created").inc()
+            # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
+            submit = asyncio.ensure_future(self._submit(job))
+            self._background.add(submit)
+            submit.add_done_callback(self._background.discard)
+            outcome = await asyncio.shield(submit)
+            if outcome is not None:
+                return outcome
+        else:
+            self.metrics.coalesced.labels("activation").inc()
+        return await self._await_outcome(target.aid, wait, raise_failure=True)
+
+    async def _submit(self, job: Job) -> ActivationResponse | None:
+        """Send the one create for ``job``, then poll once; None while still pending."""
+        try:
+            await self.lac.create(job.activation_key, job.hostid)
+        except LacAmbiguous as exc:
+            log.warning("lac_create_ambiguous", job=job.id, code=exc.code)
+            await self._reschedule(job, self.owner, delay=0.0, interval=0.0)
+            return None
+        except LacError as exc:
+            await self._fail(
+                job, self.owner, exc.code, exc.message, cache=isinstance(exc, LacRejected)
+            )
+            raise _lac_failure(exc) from exc
+        return await self.settle(job, self.owner)
+
+    async def settle(self, job: Job, owner: str) -> ActivationResponse | None:
+        """Poll LAC for ``job`` once and act on the answer; the poller's job handler.
+
+        Returns the ready response, raises the caller-facing failure, or None while pending.
+        """
+        try:
+            result = await self.lac.poll(job.activation_key, job.hostid)
+        except LacRejected as exc:
+            if exc.code == NEVER_REQUESTED:
+                await self._resubmit(job, owner)
+                return None
+            await self._fail(job, owner, exc.code, exc.message, cache=True)
+            raise _lac_failure(exc) from exc
+        except LacUnavailable:
+            await self._backoff(job, owner)
+            return None
+        if result.state is PollState.READY and result.license is not None:
+            return await self._complete(job, owner, _license_body(result.license))
+        if self.clock() >= job.deadline_at:
+            await self._fail(job, owner, 1, DEADLINE_MESSAGE, cache=True)
+            raise self._rejection(1, DEADLINE_MESSAGE)
+        await self._backoff(job, owner)
+        return None
+
+    async def handle_job(self, job: Job, owner: str) -> None:
+        """The poller's handler: settle the job, swallowing caller-facing failures."""
+        self.metrics.jobs.labels("claimed").inc()
+        try:
+            await self.settle(job, owner)
+        except GatewayError:
+            return  # recorded in Redis and announced to waiters by settle
+
+    async def _resubmit(self, job: Job, owner: str) -> None:
+        # LAC never received the create (crash or ambiguous timeout before it landed): send it.
+        log.info("lac_create_reconciled", job=job.id)
+        try:
+            await self.lac.create(job.activation_key, job.hostid)
+        except LacRejected as exc:
+            await self._fail(job, owner, exc.code, exc.message, cache=True)
+            raise _lac_failure(exc) from exc
+        except LacUnavailable:
+            await self._reschedule(job, owner, delay=0.0, interval=job.interval)
+            return
+        await self._reschedule(job, owner, delay=self.settings.jobs.first_poll, interval=0.0)
+
+    async def _backoff(self, job: Job, owner: str) -> None:
+        interval = next_interval(job.interval, self.settings.jobs)
+        delay = jittered(interval, self.settings.jobs)
+        await self._reschedule(job, owner, delay=delay, interval=interval)
+
+    async def _reschedule(self, job: Job, owner: str, *, delay: float, interval: float) -> None:
+        await self.store.reschedule_job(job.id, owner, self.clock() + delay, interval)
+        self.metrics.jobs.labels("rescheduled").inc()
+
+    async def _complete(self, job: Job, owner: str, body: LicenseBody) -> ActivationResponse:
+        now = self.clock()
+        await self.store.put_license(job.id, body, now=now)
+        await self.store.drop_negative(job.id)
+        await self.store.finish_job(job.id, owner)
+        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
+        self.metrics.jobs.labels("completed").inc()
+        self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
+        log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
+        return self._ready(job.id, body, "lac")
+
+    async def _fail(self, job: Job, owner: str, code: int, message: str, *, cache: bool) -> None:
+        if cache:
+            await self.store.put_negative(job.id, code, message)
+        await self.store.finish_job(job.id, owner)
+        await self.store.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))
+        self.metrics.jobs.labels("failed").inc()
+        log.info("activation_failed", job=job.id, key=mask_key(job.activation_key), lac_code=code)
+
+    async def _await_outcome(
+        self, aid: str, wait: float, *, raise_failure: bool
+    ) -> ActivationResponse:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait
+        while True:
+            event = self.hub.event(aid)
+            current, failure = await self._current(aid)
+            if current is None:
+                # The job vanished without an outcome (deactivated meanwhile): ask again.
+                raise NotFound(f"activation {aid} was withdrawn; request it again")
+            if failure is not None and raise_failure:
+                raise failure
+            remaining = until - loop.time()
+            if current.state != "pending" or remaining <= 0:
+                return current
+            try:
+                await asyncio.wait_for(event.wait(), min(remaining, RECHECK_SECONDS))
+            except TimeoutError:
+                continue
+

@@ -1,0 +1,130 @@
+"""Shared test harness: the sandbox and the gateway on real sockets, and a client for both."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from gateway.settings import Settings
+
+SEED_FILE = Path(__file__).resolve().parents[1] / "config" / "sandbox.toml"
+FLEET_KEY = "fleet-test-key-0123456789"
+ADMIN_KEY = "admin-test-key-0123456789"
+
+
+def sha256(text: str) -> str:
+    """Hex SHA-256, the form API keys are configured in."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Run ``app`` on a free port of 127.0.0.1; returns the runner and the base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+async def start_sandbox() -> tuple[web.AppRunner, str]:
+    """The sandbox seeded from config/sandbox.toml, on real time."""
+    return await serve(create_sandbox_app(SandboxConfig(seed=SEED_FILE)))
+
+
+def gateway_settings(redis_url: str, sandbox_url: str, transport: str, **over: Any) -> Settings:
+    """Gateway settings toward the sandbox, with fast job timings and a private key prefix."""
+    values: dict[str, Any] = {
+        "redis": {"url": redis_url, "key_prefix": f"t{uuid.uuid4().hex[:10]}"},
+        "lac": {
+            "transport": transport,
+            "soap_url": f"{sandbox_url}/soap/type/enduser/version/2",
+            "vendor_soap_url": f"{sandbox_url}/soap/type/vendor/version/4",
+            "rest_url": f"{sandbox_url}/rest/v2",
+            "username": "demo",
+            "password": "demo",
+            "allow_plain_http": True,
+            "read_timeout": 5.0,
+            "total_timeout": 8.0,
+        },
+        "jobs": {"first_poll": 0.05, "max_interval": 0.2, "poll_tick": 0.02, "lease": 3.0},
+        "http": {"default_wait": 5.0},
+        "auth": {
+            "api_keys": [
+                {"name": "fleet", "sha256": sha256(FLEET_KEY)},
+                {"name": "ops", "sha256": sha256(ADMIN_KEY), "admin": True},
+            ]
+        },
+        "log": {"level": "WARNING", "format": "json"},
+    }
+    for section, changes in over.items():
+        values[section] = {**values.get(section, {}), **changes}
+    return Settings(**values)
+
+
+@dataclass
+class Running:
+    """A gateway and a sandbox on real sockets, with one HTTP client for both."""
+
+    gateway: str
+    sandbox: str
+    http: aiohttp.ClientSession
+    settings: Settings
+    app: web.Application
+
+    def auth(self, key: str = FLEET_KEY) -> dict[str, str]:
+        """The Authorization header for ``key``."""
+        return {"Authorization": f"Bearer {key}"}
+
+    async def activate(
+        self, key: str, hostids: list[Any], **headers: str
+    ) -> aiohttp.ClientResponse:
+        """POST /v1/activations and read the body (available as ``.json()`` afterwards)."""
+        body = {"activation_key": key, "hostids": hostids}
+        resp = await self.http.post(
+            f"{self.gateway}/v1/activations", json=body, headers={**self.auth(), **headers}
+        )
+        await resp.read()
+        return resp
+
+    async def counters(self) -> dict[str, dict[str, int]]:
+        """The sandbox's call counters."""
+        async with self.http.get(f"{self.sandbox}/_sandbox/counters") as resp:
+            data: dict[str, dict[str, int]] = await resp.json()
+            return data
+
+    async def creates(self) -> int:
+        """How many create calls (SOAP CreateLicenseRequest or REST PUT) the sandbox received."""
+        c = await self.counters()
+        return c.get("soap", {}).get("CreateLicenseRequest", 0) + c.get("rest", {}).get(
+            "PUT /licenses", 0
+        )
+
+    async def lac_calls(self) -> int:
+        """Every call the sandbox received."""
+        return sum(sum(ops.values()) for ops in (await self.counters()).values())
+
+    async def put_order(self, key: str, **fields: Any) -> None:
+        """Create or change an order in the sandbox."""
+        url = f"{self.sandbox}/_sandbox/orders/{key}"
+        async with self.http.put(url, json={"activation_key": key, **fields}) as resp:
+            assert resp.status in (200, 201), await resp.text()
+
+    async def fault(self, **spec: Any) -> None:
+        """Inject a fault into the sandbox."""
+        async with self.http.post(f"{self.sandbox}/_sandbox/faults", json=spec) as resp:
+            assert resp.status == 201, await resp.text()
+
+
+async def start_gateway(settings: Settings) -> tuple[web.AppRunner, str, web.Application]:
+    """The gateway app on a free port."""
+    app = create_app(settings)
+    runner, url = await serve(app)
+    return runner, url, app

@@ -1,0 +1,80 @@
+"""Activation end to end: gateway over HTTP, the sandbox over SOAP or REST, a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gwharness import Running
+
+SINGLE = "SNGLE-HOST1-DEMO0-00001"
+BULK = "BENCH-BULKX-DEMO0-00003"
+DELAYED = "DELAY-2SECS-DEMO0-00007"
+
+
+async def test_activation_ready_inline_then_served_from_cache(running: Running) -> None:
+    first = await running.activate(SINGLE, ["HOSTNAME=build01"])
+    assert first.status == 200, await first.text()
+    body = await first.json()
+    assert body["state"] == "ready"
+    assert body["source"] == "lac"
+    assert "FEATURE" in body["license"]["content"]
+    assert body["license"]["filename"].startswith("license_")
+    calls_after_first = await running.lac_calls()
+
+    # Same machine, other spellings: the same activation, answered from Redis.
+    again = await running.activate(SINGLE.lower(), [{"type": "hostname", "value": "BUILD01"}])
+    assert again.status == 200
+    again_body = await again.json()
+    assert again_body["source"] == "cache"
+    assert again_body["id"] == body["id"]
+    assert again_body["license"]["content"] == body["license"]["content"]
+    assert await running.lac_calls() == calls_after_first
+    assert await running.creates() == 1
+
+
+async def test_pending_activation_answers_202_then_long_poll_returns_license(
+    running: Running,
+) -> None:
+    await running.put_order(BULK, generation_delay=0.6)
+    pending = await running.activate(BULK, ["HOSTNAME=slow01"], Prefer="respond-async")
+    assert pending.status == 202, await pending.text()
+    body = await pending.json()
+    assert body["state"] == "pending"
+    assert pending.headers["Location"] == f"/v1/activations/{body['id']}"
+    assert int(pending.headers["Retry-After"]) >= 1
+
+    url = f"{running.gateway}{pending.headers['Location']}?wait=10"
+    async with running.http.get(url, headers=running.auth()) as resp:
+        assert resp.status == 200
+        done = await resp.json()
+    assert done["state"] == "ready"
+    assert done["id"] == body["id"]
+    assert "FEATURE" in done["license"]["content"]
+    assert await running.creates() == 1
+
+
+async def test_concurrent_activations_call_lac_once(running: Running) -> None:
+    await running.put_order(BULK, generation_delay=0.3)
+    responses = await asyncio.gather(
+        *(running.activate(BULK, ["ETHERNET=00:11:22:33:44:55"]) for _ in range(200))
+    )
+    statuses = {r.status for r in responses}
+    assert statuses == {200}, statuses
+    contents = {(await r.json())["license"]["content"] for r in responses}
+    assert len(contents) == 1
+    assert await running.creates() == 1
+
+
+async def test_deactivate_then_activate_again_is_a_new_lac_activation(running: Running) -> None:
+    await running.put_order("DEACT-ONCE0-DEMO0-00011", deactivations_allowed=5)
+    key, host = "DEACT-ONCE0-DEMO0-00011", "HOSTNAME=move01"
+    assert (await running.activate(key, [host])).status == 200
+    url = f"{running.gateway}/v1/licenses/{key}?hostid={host}"
+    async with running.http.delete(url, headers=running.auth()) as resp:
+        assert resp.status == 204, await resp.text()
+    async with running.http.get(url, headers=running.auth()) as resp:
+        assert resp.status == 404
+    again = await running.activate(key, [host])
+    assert again.status == 200
+    assert (await again.json())["source"] == "lac"
+    assert await running.creates() == 2
