@@ -506,4 +506,3 @@ class ActivationService:
                 await asyncio.wait_for(event.wait(), min(remaining, RECHECK_SECONDS))
             except TimeoutError:
                 continue
-
