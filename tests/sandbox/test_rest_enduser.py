@@ -18,6 +18,7 @@ from sandbox_support import (
     ETHERNET_ONLY,
     GENERATOR_FAILS,
     NO_GENERATOR,
+    NOT_LOCKED,
     SINGLE,
     UNKNOWN,
     RunningSandbox,
@@ -366,3 +367,20 @@ async def test_hostid_segment_tolerates_percent_encoding_and_missing_padding(res
 
     assert (encoded, unpadded) == (200, 200)
     assert order["activations_total"] == 1
+
+
+async def test_not_locked_order_takes_not_specified_once_then_refuses_other_hosts(
+    rest: Rest,
+) -> None:
+    first, _ = await rest.put(NOT_LOCKED, "not_specified")
+    status, lic, _ = await rest.call("GET", f"/licenses/{NOT_LOCKED}/{b64('not_specified')}")
+    other, other_body = await rest.put(NOT_LOCKED, HOST)
+
+    assert first == 202
+    assert status == 200
+    assert lic["hostids"] == []
+    assert "HOSTID=" not in lic["content"]
+    assert (other, other_body) == (
+        403,
+        {"message": "Already activated using different HostIDs."},
+    )
