@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from sandbox_support import DISABLED, SEED_FILE, SINGLE, RunningSandbox, call
 
+from gateway.sandbox.app import SandboxConfig, create_sandbox
 from gateway.sandbox.demo import DEMO_SEED_TOML
 from gateway.sandbox.seed import SeedError, load_seed, order_spec, seed_from_mapping
 
@@ -237,3 +238,31 @@ async def test_command_line_starts_the_sandbox_and_prints_its_url() -> None:
     assert line.startswith("LAC sandbox listening on http://127.0.0.1:")
     assert SINGLE in index["orders"]
     assert proc.returncode == 0
+
+
+def test_default_config_reads_the_repository_seed_file() -> None:
+    sandbox = create_sandbox(SandboxConfig())
+
+    assert sorted(sandbox.state.orders) == sorted(
+        o.activation_key for o in load_seed(SEED_FILE).orders
+    )
+
+
+def test_without_a_seed_file_the_built_in_demo_orders_are_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("gateway.sandbox.app.default_seed_path", lambda: None)
+
+    sandbox = create_sandbox(SandboxConfig())
+
+    assert SINGLE in sandbox.state.orders
+    assert sandbox.state.login("demo", "demo").ok
+
+
+def test_config_overrides_the_seed_settings() -> None:
+    sandbox = create_sandbox(
+        SandboxConfig(seed=SEED_FILE, token_ttl=5.0, vendor_requires_https=True)
+    )
+
+    assert sandbox.state.token_ttl == 5.0
+    assert sandbox.vendor_requires_https is True
