@@ -60,7 +60,7 @@ class LocalRedis:
         appendonly: bool = False,
         extra_args: tuple[str, ...] = (),
     ) -> None:
-        self.workdir = workdir
+        self.workdir = workdir.resolve()  # redis-server chdirs into --dir before opening its log
         self.port = port or free_port()
         self.appendonly = appendonly
         self.extra_args = extra_args
