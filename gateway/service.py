@@ -202,10 +202,12 @@ class ActivationService:
             return self._ready(target.aid, cached.license, "cache")
         try:
             issued = await self.lac.fetch(target.key, target.hostid)
-        except LacUnavailable:
+        except LacUnavailable as exc:
             if cached is not None:
                 return self._ready(target.aid, cached.license, "cache", stale=True)
-            raise
+            raise _lac_failure(exc) from exc
+        except LacRejected as exc:
+            raise _lac_failure(exc) from exc
         if issued is None:
             raise NotFound("LAC has no license for this activation key and host")
         body = _license_body(issued)
@@ -329,7 +331,12 @@ class ActivationService:
             raise self._rejection(*negative)
 
     async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
-        """The activation's state, and the failure to raise when it failed."""
+        """The activation's state, and the failure to raise when it failed.
+
+        The job is read first: a job is finished only after its license or rejection is
+        written, so a job found gone guarantees the reads after it see the outcome.
+        """
+        job = await self.store.get_job(aid)
         cached = await self.store.get_license(aid, now=self.clock())
         if cached is not None:
             return self._ready(aid, cached.license, "cache", stale=not cached.fresh), None
@@ -338,7 +345,7 @@ class ActivationService:
             failure = self._rejection(*negative)
             failed = ActivationResponse(state="failed", id=aid, error=_problem_model(failure))
             return failed, failure
-        if await self.store.get_job(aid) is not None:
+        if job is not None:
             return ActivationResponse(state="pending", id=aid), None
         return None, None
 
@@ -387,6 +394,9 @@ class ActivationService:
         self.hub.event(target.aid)  # listen before acting, so no outcome slips by
         if await self.store.create_job(job):
             self.metrics.jobs.labels("created").inc()
+            finished = await self._finished_meanwhile(job)
+            if finished is not None:
+                return finished
             # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
             submit = asyncio.ensure_future(self._submit(job))
             self._background.add(submit)
@@ -397,6 +407,15 @@ class ActivationService:
         else:
             self.metrics.coalesced.labels("activation").inc()
         return await self._await_outcome(target.aid, wait, raise_failure=True)
+
+    async def _finished_meanwhile(self, job: Job) -> ActivationResponse | None:
+        """A job that finished between our cache miss and our create_job left its license."""
+        cached = await self.store.get_license(job.id, now=self.clock())
+        if cached is None:
+            return None
+        await self.store.finish_job(job.id, self.owner)
+        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
+        return self._ready(job.id, cached.license, "cache", stale=not cached.fresh)
 
     async def _submit(self, job: Job) -> ActivationResponse | None:
         """Send the one create for ``job``, then poll once; None while still pending."""
