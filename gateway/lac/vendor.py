@@ -2,14 +2,19 @@
 
 The token lives in the ``TokenCache`` (Redis, shared by replicas) for ``token_ttl`` minus the
 refresh margin, so it is replaced before LAC's 3-hour expiry. Logins are coalesced in process:
-callers that find no token wait on one lock, and the first one through logs in. On code 50
-(``LAC_WRONG_TOKEN``) the token is dropped, a fresh one obtained and the call replayed once.
+callers that find no token wait on one lock, and the first one through logs in. When the cache
+also offers a cross-replica lock (``TokenLock``, as the Redis store does), replicas coalesce too:
+one logs in while the others wait for its token. On code 50 (``LAC_WRONG_TOKEN``) the token is
+dropped, a fresh one obtained and the call replayed once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 from yarl import URL
@@ -34,6 +39,21 @@ TOKEN_ERROR = 30
 NO_SUCH_ORDER = frozenset({101, 105})  # LAC_ACTIVATION_KEY_INVALID, LAC_RECORD_DOESNT_EXIST
 # FindLicenseOrderByActivationKey matches partially; an exact key is expected within a few pages.
 MAX_ORDER_PAGES = 10
+
+
+# How often a replica waiting for another one's login looks for the new token.
+LOCK_POLL_SECONDS = 0.05
+
+
+@runtime_checkable
+class TokenLock(Protocol):
+    """A lock shared by replicas, so that one of them logs in at a time."""
+
+    async def acquire_token_lock(self, owner: str, ttl: float) -> bool:
+        """Take the lock for at most ``ttl`` seconds; False if another owner holds it."""
+
+    async def release_token_lock(self, owner: str) -> bool:
+        """Release the lock if ``owner`` still holds it."""
 
 
 def _plain_value(value: JsonValue) -> JsonValue:
@@ -82,6 +102,9 @@ class LacVendorClient:
         self._password = settings.password
         self._token_ttl = max(settings.token_ttl - settings.token_refresh_margin, 1.0)
         self._login_lock = asyncio.Lock()
+        # A login takes one LAC call: the other replicas wait at most that long for it.
+        self._login_wait = settings.total_timeout
+        self._owner = uuid.uuid4().hex
 
     async def _login(self, reason: str) -> str:
         result = await soap_call(
@@ -111,7 +134,31 @@ class LacVendorClient:
             cached = await self._tokens.get_token()
             if cached is not None and cached != stale:
                 return cached
-            return await self._login("expired" if stale else "missing")
+            reason = "expired" if stale else "missing"
+            if isinstance(self._tokens, TokenLock):
+                return await self._login_once_across_replicas(self._tokens, reason, stale)
+            return await self._login(reason)
+
+    async def _login_once_across_replicas(
+        self, lock: TokenLock, reason: str, stale: str | None
+    ) -> str:
+        deadline = time.monotonic() + self._login_wait
+        while time.monotonic() < deadline:
+            if await lock.acquire_token_lock(self._owner, self._login_wait):
+                try:
+                    # The previous holder may have stored its token just before releasing.
+                    cached = await self._tokens.get_token()
+                    if cached is not None and cached != stale:
+                        return cached
+                    return await self._login(reason)
+                finally:
+                    await lock.release_token_lock(self._owner)
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+            cached = await self._tokens.get_token()
+            if cached is not None and cached != stale:
+                return cached
+        # The replica holding the lock is stuck: a second login is better than no answer.
+        return await self._login(reason)
 
     async def _call(self, op: Op, **args: str | int) -> SoapResult:
         token = await self._token()

@@ -84,6 +84,21 @@ async def test_replicas_sharing_redis_share_the_token(
     assert await control.count("soap", "Login") == 1
 
 
+async def test_replicas_starting_together_log_in_once(
+    session: aiohttp.ClientSession,
+    settings: LacSettings,
+    vendor_codec: SoapCodec,
+    token_store: Store,
+    control: SandboxControl,
+) -> None:
+    replicas = [vendor_client(session, settings, vendor_codec, token_store) for _ in range(3)]
+    # A slow login: every replica finds the cache empty while the first login is under way.
+    await control.fault("latency", transport="soap", operation="Login", latency=0.3)
+    await asyncio.gather(*(r.activation_counters() for r in replicas for _ in range(20)))
+    assert await control.count("soap", "Login") == 1
+    assert await control.count("soap", "GetActivationCounters") == 60
+
+
 async def test_an_expired_token_costs_one_login_and_the_call_is_replayed(
     vendor: LacVendorClient, control: SandboxControl, token_store: Store, metrics: Metrics
 ) -> None:
