@@ -209,8 +209,9 @@ class SoapCodec:
             raise LacUnavailable(COMM_ERROR, "reply is not a SOAP envelope")
         fault = envelope.find(f"{_BODY}/{_FAULT}")
         if fault is not None:
-            reason = fault.findtext("faultstring") or "SOAP Fault"
-            raise LacUnavailable(COMM_ERROR, f"SOAP Fault: {reason[:200]}")
+            # Only the fault code: the fault string may echo the request (keys, HostIDs).
+            faultcode = (fault.findtext("faultcode") or "unknown").strip()[:40]
+            raise LacUnavailable(COMM_ERROR, f"SOAP Fault {faultcode}")
         # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
         # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
         # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.

@@ -132,7 +132,7 @@ def test_nested_counters_object_is_plain_data(vendor: SoapCodec) -> None:
         (
             f'<e:Envelope xmlns:e="{ENV}"><e:Body><e:Fault><faultcode>e:Server</faultcode>'
             "<faultstring>boom</faultstring></e:Fault></e:Body></e:Envelope>".encode(),
-            "SOAP Fault: boom",
+            "SOAP Fault e:Server",
         ),
         (f'<e:Envelope xmlns:e="{ENV}"><e:Body/></e:Envelope>'.encode(), "does not match"),
         (
