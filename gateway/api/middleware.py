@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 import structlog
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway import errors
 from gateway.api.auth import Caller, bearer_token
@@ -109,6 +111,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # (an outage, a rejection), not a bug in the caller's request, so it keeps its code.
         log.warning("unmapped_lac_error", route=route_template(request), code=exc.code)
         return problem_response(request, errors.lac_problem(exc.code, exc.message))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # Redis is away: the request cannot be served safely now, but may be in a moment.
+        log.warning("redis_unavailable", route=route_template(request), error=type(exc).__name__)
+        unavailable = errors.ServiceUnavailable("the gateway's Redis is unavailable", retry_after=2)
+        return problem_response(request, unavailable)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
