@@ -102,7 +102,13 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """The job poller; on shutdown it gives its leases back for another replica."""
     service = app[ACTIVATIONS]
-    poller = Poller(service.store, service.handle_job, app[SETTINGS].jobs, owner=service.owner)
+    poller = Poller(
+        service.store,
+        service.handle_job,
+        app[SETTINGS].jobs,
+        owner=service.owner,
+        metrics=app[METRICS],
+    )
     app[POLLER] = poller
     task = _background(poller.run(), "poller")
     yield

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from gateway.metrics import Metrics
 from gateway.settings import JobSettings
 from gateway.store import Job, Store
 
@@ -22,6 +23,8 @@ JobHandler = Callable[[Job, str], Awaitable[None]]
 """Handles one claimed job; called with the job and the poller's owner id."""
 
 log = structlog.get_logger("gateway.poller")
+
+GAUGE_EVERY = 5.0  # seconds between refreshes of the pending-jobs gauge
 
 
 class Poller:
@@ -35,12 +38,15 @@ class Poller:
         *,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.handler = handler
         self.settings = settings
         self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
         self.clock = clock
+        self.metrics = metrics
+        self._gauge_at = 0.0
         self._failing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -74,6 +80,7 @@ class Poller:
         while True:
             try:
                 claimed = await self.run_once()
+                await self._refresh_gauge()
                 self._recovered()
             except Exception as exc:  # noqa: BLE001 - any failure (Redis down) is retried
                 claimed = 0
@@ -81,6 +88,13 @@ class Poller:
             if claimed == 0:
                 tick = self.settings.poll_tick
                 await asyncio.sleep(tick * random.uniform(0.8, 1.2))  # noqa: S311 - jitter only
+
+    async def _refresh_gauge(self) -> None:
+        now = time.monotonic()
+        if self.metrics is None or now - self._gauge_at < GAUGE_EVERY:
+            return
+        self._gauge_at = now
+        self.metrics.jobs_pending.set(await self.store.count_jobs())
 
     async def stop(self) -> None:
         """Give the leases of unfinished jobs back so another replica takes them at once."""
