@@ -149,7 +149,7 @@ class ActivationService:
     ) -> ActivationResponse:
         """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
         target = Target(req.activation_key, req.hostids)
-        log.info("activation_requested", key=mask_key(target.key), caller=caller)
+        log.debug("activation_requested", key=mask_key(target.key), caller=caller)
         cached = await self._cached(target.aid)
         if cached is not None and cached.fresh:
             return self._ready(target.aid, cached.license, "cache")
