@@ -60,6 +60,7 @@ log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
 
 NEVER_REQUESTED = 300
+TRANSIENT_POLLS = 3  # polls answered with a transient code before the job fails with it
 RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
 DEADLINE_MESSAGE = "license generation did not finish within the gateway's deadline"
 
@@ -425,10 +426,16 @@ class ActivationService:
             log.warning("lac_create_ambiguous", job=job.id, code=exc.code)
             await self._reschedule(job, self.owner, delay=0.0, interval=0.0)
             return None
+        except LacRejected as exc:
+            if not lookup(exc.code).retryable:
+                await self._fail(job, self.owner, exc.code, exc.message, cache=True)
+                raise _lac_failure(exc) from exc
+            # LAC answered with a transient code: nothing was created. The poller reconciles
+            # (a poll, then one re-submit on "never requested") instead of caching the failure.
+            await self._backoff(job, self.owner)
+            return None
         except LacError as exc:
-            await self._fail(
-                job, self.owner, exc.code, exc.message, cache=isinstance(exc, LacRejected)
-            )
+            await self._fail(job, self.owner, exc.code, exc.message, cache=False)
             raise _lac_failure(exc) from exc
         return await self.settle(job, self.owner)
 
@@ -442,6 +449,9 @@ class ActivationService:
         except LacRejected as exc:
             if exc.code == NEVER_REQUESTED:
                 await self._resubmit(job, owner)
+                return None
+            if lookup(exc.code).retryable and job.attempts < TRANSIENT_POLLS:
+                await self._backoff(job, owner)
                 return None
             await self._fail(job, owner, exc.code, exc.message, cache=True)
             raise _lac_failure(exc) from exc

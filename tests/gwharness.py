@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gateway.api.keys import REDIS
 from gateway.app import create_app
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
@@ -122,9 +124,81 @@ class Running:
         async with self.http.post(f"{self.sandbox}/_sandbox/faults", json=spec) as resp:
             assert resp.status == 201, await resp.text()
 
+    async def clear_faults(self) -> None:
+        """Remove every fault from the sandbox."""
+        async with self.http.delete(f"{self.sandbox}/_sandbox/faults") as resp:
+            assert resp.status in (200, 204), await resp.text()
+
+    async def expire_tokens(self) -> None:
+        """Make every vendor token the sandbox issued stop working now."""
+        async with self.http.post(f"{self.sandbox}/_sandbox/tokens/expire") as resp:
+            assert resp.status in (200, 204), await resp.text()
+
+    async def count(self, transport: str, operation: str) -> int:
+        """Calls the sandbox received for one operation of one transport."""
+        return (await self.counters()).get(transport, {}).get(operation, 0)
+
+    async def logins(self) -> int:
+        """Vendor logins the sandbox received, SOAP or REST."""
+        return await self.count("soap", "Login") + await self.count(
+            "rest", "vendor POST /auth/tokens"
+        )
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None = FLEET_KEY,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Reply:
+        """One request to the gateway, read whole; ``key=None`` sends no Authorization."""
+        sent = {**(self.auth(key) if key is not None else {}), **(headers or {})}
+        async with self.http.request(
+            method, f"{self.gateway}{path}", headers=sent, **kwargs
+        ) as resp:
+            return Reply(resp.status, dict(resp.headers), await resp.read())
+
+    async def redis_keys(self) -> set[bytes]:
+        """Every Redis key under this gateway's prefix."""
+        redis = self.app[REDIS]
+        pattern = f"{self.settings.redis.key_prefix}:*"
+        return {key async for key in redis.scan_iter(match=pattern, count=1000)}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A gateway answer, read whole."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+    @property
+    def content_type(self) -> str:
+        """The media type, without parameters."""
+        return self.headers.get("Content-Type", "").split(";")[0].strip()
+
 
 async def start_gateway(settings: Settings) -> tuple[web.AppRunner, str, web.Application]:
     """The gateway app on a free port."""
     app = create_app(settings)
     runner, url = await serve(app)
     return runner, url, app
+
+
+def problem_of(reply: Reply, status: int) -> dict[str, Any]:
+    """The problem+json body of ``reply``, checked to be a well-formed problem with ``status``."""
+    assert reply.status == status, (reply.status, reply.body[:500])
+    assert reply.content_type == "application/problem+json", reply.headers
+    body: dict[str, Any] = reply.json()
+    assert body["status"] == status
+    assert body["type"].startswith("tag:")
+    assert body["title"]
+    assert body["request_id"] == reply.headers["X-Request-ID"]
+    return body

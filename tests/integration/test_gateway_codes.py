@@ -1,0 +1,122 @@
+"""Every LAC return code of the one code table reaches the caller as the table says, both doors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gwharness import Reply, Running, problem_of
+
+from gateway.codes import CodeClass, LacCode, code_table, lookup
+
+BULK = "BENCH-BULKX-DEMO0-00003"
+CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}
+POLL_OP = {"soap": "GetLicense", "rest": "GET /license-queue"}
+# Classes after which the activation still completes: LAC accepted (ok, wait) or was only
+# briefly in trouble (retry), which the gateway reconciles by polling and re-submitting.
+COMPLETES = frozenset({CodeClass.OK, CodeClass.WAIT, CodeClass.RETRY})
+
+
+async def activate_with_fault(running: Running, operation: str, row: LacCode) -> Reply:
+    """Force ``row.code`` once on ``operation`` and activate a host of its own."""
+    transport = running.settings.lac.transport
+    await running.fault(
+        kind="code", transport=transport, operation=operation, code=row.code, calls=1
+    )
+    body = {"activation_key": BULK, "hostids": [f"HOSTNAME=code{row.code}"]}
+    return await running.call("POST", "/v1/activations", json=body, headers={"Prefer": "wait=5"})
+
+
+def has_rest_form(row: LacCode) -> bool:
+    """Whether REST v2 has a status for the code; without one the sandbox answers HTTP 500,
+    which the gateway treats as LAC in trouble and reconciles."""
+    return row.rest_status is not None
+
+
+def assert_same_rest_meaning(reported: LacCode, injected: LacCode) -> None:
+    """Over REST, only the REST status (and REST code, if any) reach the gateway."""
+    assert reported.rest_status == injected.rest_status, (reported, injected)
+    if injected.rest_code is not None:
+        assert reported.rest_code == injected.rest_code, (reported, injected)
+
+
+def check_failure(reply: Reply, row: LacCode, transport: str) -> dict[str, Any]:
+    """The caller got the problem the table prescribes for ``row`` (or its REST equivalent)."""
+    assert reply.status != 500
+    body: dict[str, Any] = problem_of(reply, reply.status)
+    reported = lookup(body["lac_code"])
+    assert body["lac_name"] == reported.name
+    assert reply.status == reported.http
+    if transport == "soap":
+        assert reported.code == row.code
+    else:
+        assert_same_rest_meaning(reported, row)
+    if reported.klass is CodeClass.RETRY:
+        assert int(reply.headers["Retry-After"]) >= 1
+    return body
+
+
+def check_ready(reply: Reply) -> None:
+    """The activation completed with a license."""
+    assert reply.status == 200, reply.body[:300]
+    body = reply.json()
+    assert body["state"] == "ready"
+    assert "FEATURE" in body["license"]["content"]
+
+
+def completes(row: LacCode, transport: str) -> bool:
+    """Whether an activation whose LAC call was answered ``row`` once still completes."""
+    if row.klass in COMPLETES:
+        return True
+    return transport == "rest" and not has_rest_form(row)
+
+
+async def test_every_code_on_create_reaches_the_caller_as_the_table_says(
+    running: Running,
+) -> None:
+    transport = running.settings.lac.transport
+    for row in code_table().values():
+        reply = await activate_with_fault(running, CREATE_OP[transport], row)
+        if completes(row, transport):
+            check_ready(reply)
+        else:
+            check_failure(reply, row, transport)
+
+
+async def test_every_code_on_poll_reaches_the_caller_or_is_reconciled(running: Running) -> None:
+    transport = running.settings.lac.transport
+    for row in code_table().values():
+        reply = await activate_with_fault(running, POLL_OP[transport], row)
+        assert reply.status != 500, (row.code, reply.body[:300])
+        if completes(row, transport) or reply.status == 200:
+            # A poll answer may also mean "never requested" (REST 404 reads as 300): the
+            # gateway then re-submits, which is as good as LAC agreeing.
+            check_ready(reply)
+        else:
+            check_failure(reply, row, transport)
+
+
+async def test_transient_code_on_create_is_retried_not_cached(running: Running) -> None:
+    transport = running.settings.lac.transport
+    transient = [row for row in code_table().values() if row.klass is CodeClass.RETRY]
+    assert transient
+    for row in transient:
+        reply = await activate_with_fault(running, CREATE_OP[transport], row)
+        check_ready(reply)
+        # The license exists at LAC now: asking again is a cache hit, not a cached failure.
+        calls = await running.lac_calls()
+        again = await activate_with_fault(running, CREATE_OP[transport], row)
+        assert again.status == 200
+        assert again.json()["source"] == "cache"
+        await running.clear_faults()
+        assert await running.lac_calls() == calls
+
+
+async def test_permanent_rejection_carries_lac_code_name_and_request_id(running: Running) -> None:
+    transport = running.settings.lac.transport
+    row = lookup(101)
+    reply = await activate_with_fault(running, CREATE_OP[transport], row)
+    body = check_failure(reply, row, transport)
+    assert body["lac_code"] == 101
+    assert body["lac_name"] == "LAC_ACTIVATION_KEY_INVALID"
+    assert reply.status == 404
+    assert "Retry-After" not in reply.headers
