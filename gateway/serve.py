@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
+from types import FrameType
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
 from gateway.app import create_app
 from gateway.logs import configure_logging
 from gateway.settings import Settings
+
+log = structlog.get_logger("gateway.serve")
 
 
 def load_settings() -> Settings:
@@ -24,6 +31,13 @@ def load_settings() -> Settings:
 def run_gateway(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM, then drain within ``http.shutdown_timeout``."""
     configure_logging(settings.log.level, settings.log.format)
+    if settings.http.workers > 1:
+        return _run_workers(settings)
+    _serve(settings, reuse_port=False)
+    return 0
+
+
+def _serve(settings: Settings, *, reuse_port: bool) -> None:
     web.run_app(
         create_app(settings),
         host=settings.http.host,
@@ -31,5 +45,41 @@ def run_gateway(settings: Settings) -> int:
         shutdown_timeout=settings.http.shutdown_timeout,
         access_log=None,  # the API's middleware writes one structured line per request
         print=None,
+        reuse_port=reuse_port or None,
     )
+
+
+def _worker(settings: Settings) -> int:
+    try:
+        _serve(settings, reuse_port=True)
+    except Exception:  # a forked child must exit, never fall back into the parent's code
+        log.exception("worker_failed")
+        return 1
     return 0
+
+
+def _run_workers(settings: Settings) -> int:
+    """Fork ``http.workers`` gateways, each its own event loop, sharing the port (SO_REUSEPORT).
+
+    Forked before any event loop or connection exists; the parent only forwards SIGINT and
+    SIGTERM and waits. Each worker is a full replica (its own poller), as separate hosts are.
+    """
+    children: list[int] = []
+    for _ in range(settings.http.workers):
+        pid = os.fork()
+        if pid == 0:  # the child never returns into the parent's loop
+            os._exit(_worker(settings))
+        children.append(pid)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for pid in children:
+        _, wait_status = os.waitpid(pid, 0)
+        status = status or os.waitstatus_to_exitcode(wait_status)
+    return status

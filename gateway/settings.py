@@ -33,6 +33,7 @@ class HttpSettings(BaseModel):
     max_wait: float = Field(default=60.0, ge=0, le=600, description="longest long-poll allowed")
     shutdown_timeout: Seconds = 20.0
     batch_max: int = Field(default=50, gt=0, le=100, description="items per batch request")
+    workers: int = Field(default=1, ge=1, le=64, description="processes sharing the port")
 
 
 class RedisSettings(BaseModel):

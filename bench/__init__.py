@@ -1,0 +1,1 @@
+"""The load harness behind ``make bench``: processes, load generators, scenarios, report."""
