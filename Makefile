@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: help install run sandbox test unit lint typecheck imports fmt clean
+.PHONY: help install run sandbox test unit lint typecheck imports fmt clean bench bench-quick
 
 help:
 	@echo "make run        start Redis, the LAC sandbox and the gateway (demo)"
 	@echo "make sandbox    start the LAC sandbox alone on port 8090"
 	@echo "make test       install everything, lint, typecheck, check imports, run every test"
+	@echo "make bench      measure the gateway against same-run baselines (under 10 min)"
+	@echo "make bench-quick  the same, reduced (under a minute)"
 	@echo "make lint | typecheck | imports | fmt | clean"
 
 $(STAMP): pyproject.toml
@@ -48,6 +50,19 @@ test: lint typecheck imports
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Load comes from wrk when installed (apt-get install wrk), else from bench/loadgen.py.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway tests
