@@ -14,6 +14,9 @@ help:
 	@echo "make bench      measure the gateway against same-run baselines (under 10 min)"
 	@echo "make bench-quick  the same, reduced (under a minute)"
 	@echo "make lint | typecheck | imports | fmt | clean"
+	@echo "make config-reference  regenerate config/REFERENCE.md from gateway/settings.py"
+	@echo "make promtool-check    alert rules, their unit tests and a real /metrics scrape (promtool)"
+	@echo "make container-test    build deploy/Dockerfile with podman and run it end to end"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +35,10 @@ sandbox: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gateway tests
 	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check deploy
+	$(BIN)/ruff format --check deploy
 
-TEST_DIRS := tests tests/unit tests/integration tests/sandbox tests/e2e
+TEST_DIRS := tests tests/unit tests/integration tests/sandbox tests/e2e tests/deploy
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -41,6 +46,7 @@ typecheck: $(STAMP)
 	  files=$$(ls $$dir/*.py 2>/dev/null); [ -z "$$files" ] && continue; \
 	  echo "mypy $$dir"; MYPYPATH=tests:$$dir $(BIN)/mypy $$files || exit 1; \
 	done
+	$(BIN)/mypy deploy/healthcheck.py deploy/tools/*.py
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
@@ -63,6 +69,19 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+.PHONY: config-reference promtool-check container-test
+
+config-reference: $(STAMP)
+	$(BIN)/python deploy/tools/config_reference.py
+
+# promtool comes from Debian's prometheus package; the script installs it when missing (root).
+promtool-check: $(STAMP)
+	PYTHON=$(BIN)/python bash deploy/promtool-check.sh
+
+# Installs podman, runc and debootstrap when missing (root); storage under .cache/container.
+container-test: $(STAMP)
+	PYTHON=$(BIN)/python bash deploy/container-test.sh
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway tests
