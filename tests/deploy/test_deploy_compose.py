@@ -1,0 +1,143 @@
+"""deploy/compose.yaml: valid against the compose specification and wired the way README says."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+from deploy_support import DEPLOY, load_yaml
+
+from gateway.settings import Settings
+
+COMPOSE = DEPLOY / "compose.yaml"
+
+
+def _schema() -> dict[str, Any]:
+    # check-jsonschema vendors the compose-spec schema: no network needed at test time.
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text("utf-8"))
+    return schema
+
+
+def _validator() -> jsonschema.protocols.Validator:
+    schema = _schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = load_yaml(COMPOSE)
+    return data
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    errors = sorted(_validator().iter_errors(_compose()), key=str)
+    assert errors == [], "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("path", "bad_value"),
+    [
+        (("services", "gateway", "depends_on"), "redis"),
+        (("services", "redis", "restart_policy"), "always"),
+        (("services", "gateway", "ports"), "8080"),
+    ],
+)
+def test_compose_schema_rejects_a_broken_file(path: tuple[str, ...], bad_value: object) -> None:
+    broken = _compose()
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = bad_value
+    assert list(_validator().iter_errors(broken))
+
+
+def test_gateway_runs_two_hardened_replicas_behind_a_healthy_redis() -> None:
+    gateway = _compose()["services"]["gateway"]
+    assert gateway["deploy"]["replicas"] == 2
+    assert gateway["command"] == ["serve"]
+    assert gateway["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert gateway["environment"]["LACGW_REDIS__URL"] == "redis://redis:6379/0"
+    assert gateway["read_only"] is True
+    assert gateway["cap_drop"] == ["ALL"]
+    assert gateway["stop_signal"] == "SIGTERM"
+
+
+def test_redis_persists_with_aof_on_a_named_volume() -> None:
+    compose = _compose()
+    redis = compose["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command
+    assert "--appendfsync everysec" in command
+    volume = redis["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"]
+
+
+def test_sandbox_only_runs_in_the_demo_profile() -> None:
+    services = _compose()["services"]
+    assert services["sandbox"]["profiles"] == ["demo"]
+    assert services["sandbox"]["command"][0] == "sandbox"
+    assert all("profiles" not in svc for name, svc in services.items() if name != "sandbox")
+
+
+def test_every_mounted_file_exists_in_the_repository() -> None:
+    for service in _compose()["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), source
+
+
+def test_prometheus_scrapes_every_gateway_replica_and_loads_the_alerts() -> None:
+    config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    sd = jobs["lac-gateway"]["dns_sd_configs"][0]
+    # DNS A records of a compose service list every replica, not one of them.
+    assert sd == {"names": ["gateway"], "type": "A", "port": 8080, "refresh_interval": "15s"}
+    assert jobs["lac-gateway"]["metrics_path"] == "/metrics"
+    mounts = _compose()["services"]["prometheus"]["volumes"]
+    assert "./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def test_grafana_is_provisioned_with_the_datasource_the_dashboard_uses() -> None:
+    mounts = _compose()["services"]["grafana"]["volumes"]
+    assert "./grafana/lac-gateway.json:/var/lib/grafana/dashboards/lac-gateway.json:ro" in mounts
+    provider = load_yaml(DEPLOY / "grafana" / "provisioning" / "dashboards" / "lac-gateway.yaml")
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    source = load_yaml(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
+    assert source["datasources"][0]["uid"] == "prometheus"
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
+
+
+def _env_file(name: str) -> dict[str, str]:
+    values = {}
+    for raw in (DEPLOY / name).read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+def test_demo_env_file_configures_a_valid_gateway_toward_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    demo = _env_file("demo.env")
+    gateway_env = _compose()["services"]["gateway"]["environment"]
+    for key, template in gateway_env.items():
+        # Resolve ${VAR:-default} / ${VAR:?message} the way compose does with demo.env.
+        match = re.fullmatch(r"\$\{(\w+)(?::[-?](.*))?\}", str(template))
+        value = demo.get(match.group(1), match.group(2) or "") if match else str(template)
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("LACGW_CONFIG", raising=False)
+    settings = Settings()
+    assert settings.lac.soap_url == "http://sandbox:8090/soap/type/enduser/version/2"
+    assert settings.lac.allow_plain_http is True
+    assert [key.name for key in settings.auth.api_keys] == ["demo"]
