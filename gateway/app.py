@@ -34,6 +34,7 @@ log = structlog.get_logger("gateway.app")
 
 POLLER = web.AppKey("poller", Poller)
 ACTIVATIONS = web.AppKey("activations", ActivationService)  # the concrete service, for the poller
+CANCEL_RETRY_SECONDS = 0.1
 
 
 class VendorOrders:
@@ -52,7 +53,11 @@ def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
+    # redis-py can swallow a cancellation that lands while a pub/sub connection is being set
+    # up, and the task then blocks on its socket for good: ask again until it has ended.
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=CANCEL_RETRY_SECONDS)
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
@@ -79,7 +84,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     redis = Redis(connection_pool=pool)
     app[REDIS] = redis
     yield
-    await redis.aclose()
+    # A client built on an explicit pool leaves the pool open unless told otherwise.
+    await redis.aclose(close_connection_pool=True)
 
 
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:
