@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,3 +204,12 @@ def problem_of(reply: Reply, status: int) -> dict[str, Any]:
     assert body["title"]
     assert body["request_id"] == reply.headers["X-Request-ID"]
     return body
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, tries: int = 1000) -> None:
+    """Wait, polling every 10 ms, for ``check`` to hold; fails the test if it never does."""
+    for _ in range(tries):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
