@@ -31,7 +31,8 @@ def sha256(text: str) -> str:
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     """Run ``app`` on a free port of 127.0.0.1; returns the runner and the base URL."""
-    runner = web.AppRunner(app, access_log=None)
+    # A short drain: a test's teardown must not wait a minute for a handler left hanging.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
