@@ -23,6 +23,7 @@ from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
 from gateway.lac.base import OrderSummary
 from gateway.lac.factory import create_lac, load_enduser_codec, load_vendor_codec
+from gateway.lac.resilience import ResilientLac, policies
 from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
@@ -91,11 +92,26 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     """LAC clients (WSDLs parsed off the event loop), the store and the activation service."""
     settings, session, metrics = app[SETTINGS], app[HTTP_SESSION], app[METRICS]
-    store = Store(app[REDIS], settings.redis.key_prefix, settings.cache)
+    store = Store(
+        app[REDIS],
+        settings.redis.key_prefix,
+        settings.cache,
+        stale_window=settings.cache.stale_window,
+    )
     enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())
-    lac = create_lac(session, settings.lac, enduser, metrics)
+    retry, breaker = policies(settings.resilience)
+    lac = create_lac(
+        session,
+        settings.lac,
+        enduser,
+        metrics,
+        resilient=settings.resilience.enabled,
+        retry=retry,
+        breaker=breaker,
+    )
     vendor = LacVendorClient(session, settings.lac, vendor_codec, store, metrics)
-    orders: OrderSource = lac if isinstance(lac, LacRestClient) else VendorOrders(vendor)
+    adapter = lac.inner if isinstance(lac, ResilientLac) else lac
+    orders: OrderSource = adapter if isinstance(adapter, LacRestClient) else VendorOrders(vendor)
     hub = OutcomeHub(app[REDIS], settings.redis.key_prefix)
     service = ActivationService(store, lac, settings, metrics, hub, orders=orders, counters=vendor)
     app[SERVICE] = app[ACTIVATIONS] = service

@@ -67,6 +67,18 @@ class Metrics:
             ["scope"],
             registry=reg,
         )
+        self.lac_breaker_state = Gauge(
+            "lacgw_lac_breaker_state",
+            "LAC circuit breaker: 1 for the state it is in (closed, open, half_open), else 0",
+            ["state"],
+            registry=reg,
+        )
+        self.lac_retries = Counter(
+            "lacgw_lac_retries_total",
+            "LAC call retries: retried, or denied by the retry budget",
+            ["operation", "outcome"],
+            registry=reg,
+        )
         self.token_refreshes = Counter(
             "lacgw_lac_token_refreshes_total", "LAC vendor logins", ["reason"], registry=reg
         )

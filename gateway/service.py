@@ -10,6 +10,7 @@ requested" (code 300) is the only answer that leads to a second create.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,6 +34,7 @@ from gateway.lac.base import (
     OrderSummary,
     PollState,
 )
+from gateway.lac.resilience import BreakerState, CircuitOpen, ResilientLac
 from gateway.metrics import Metrics
 from gateway.models import (
     ActivationRequest,
@@ -101,6 +103,16 @@ def _problem_model(err: GatewayError) -> Problem:
 
 
 def _lac_failure(exc: LacError) -> GatewayError:
+    if isinstance(exc, CircuitOpen):
+        # Nothing was sent: the caller may come back when the breaker lets a probe through.
+        return ServiceUnavailable(
+            "LAC is failing; the gateway is not calling it for now",
+            title="LAC unavailable",
+            type_="lac-circuit-open",
+            lac_code=exc.code,
+            lac_name=lookup(exc.code).name,
+            retry_after=max(1, math.ceil(exc.retry_after)),
+        )
     return lac_problem(exc.code, exc.message)
 
 
@@ -288,7 +300,16 @@ class ActivationService:
             "redis": "ok",
             "transport": self.lac.transport,
             "jobs": await self.store.count_jobs(),
+            "lac": self._lac_health(),
         }
+
+    def _lac_health(self) -> dict[str, object]:
+        """The breaker's view of LAC: an open breaker is degraded service, not unreadiness."""
+        if not isinstance(self.lac, ResilientLac):
+            return {"status": "unknown"}
+        state = self.lac.breaker.state
+        status = "ok" if state is BreakerState.CLOSED else "degraded"
+        return {"status": status, "breaker": state.value}
 
     @staticmethod
     def _job_view(job: Job) -> JobView:

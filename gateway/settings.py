@@ -79,6 +79,25 @@ class LacSettings(BaseModel):
         return self
 
 
+class ResilienceSettings(BaseModel):
+    """Retries, retry budget and circuit breaker around every end-user LAC call."""
+
+    enabled: bool = Field(default=True, description="wrap LAC calls in retries and the breaker")
+    attempts: int = Field(default=3, ge=1, le=10, description="tries per LAC call, first included")
+    base_delay: Seconds = Field(default=0.2, description="first retry backoff ceiling")
+    max_delay: Seconds = Field(default=2.0, description="largest retry backoff ceiling")
+    budget_ratio: float = Field(
+        default=0.2, ge=0, le=1, description="retries earned per LAC call made (0.2 = +20 % load)"
+    )
+    budget_burst: float = Field(default=10.0, ge=0, description="retries available at start")
+    breaker_failures: int = Field(
+        default=5, ge=1, description="consecutive failed calls that open the breaker"
+    )
+    breaker_cooldown: Seconds = Field(
+        default=10.0, description="seconds the open breaker fails fast before one probe"
+    )
+
+
 class JobSettings(BaseModel):
     """Polling of pending generations (LAC_PLEASE_WAIT)."""
 
@@ -99,6 +118,10 @@ class CacheSettings(BaseModel):
     negative_ttl: Seconds = 60.0
     order_ttl: Seconds = 60.0
     idempotency_ttl: Seconds = 24 * 3600.0
+    stale_window: Seconds = Field(
+        default=3 * 24 * 3600.0,
+        description="how long past license_ttl a cached license is still served while LAC fails",
+    )
 
 
 class ApiKey(BaseModel):
@@ -144,6 +167,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     lac: LacSettings = Field(default_factory=LacSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -37,6 +37,14 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "WWW-Authenticate": {"description": "Bearer challenge", "schema": {"type": "string"}},
+    "Cache-Status": {
+        "description": "RFC 9211: hit, fwd=miss (asked LAC), or hit with detail=stale",
+        "schema": {"type": "string"},
+    },
+    "Warning": {
+        "description": "110 on a license served stale because LAC could not be asked",
+        "schema": {"type": "string"},
+    },
 }
 _REQUEST_ID = {
     "name": "X-Request-ID",

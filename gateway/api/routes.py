@@ -82,6 +82,22 @@ def int_query(request: web.Request, name: str, default: int, maximum: int) -> in
     return int(raw)
 
 
+STALE_WARNING = '110 lac-gateway "Response is Stale"'
+CACHE_NAME = "lac-gateway"
+
+
+def cache_headers(result: ActivationResponse) -> dict[str, str]:
+    """RFC 9211 ``Cache-Status`` for a license answer; stale ones also carry ``Warning``."""
+    if result.state != "ready" or result.source is None:
+        return {}
+    if result.source == "lac":
+        return {"Cache-Status": f"{CACHE_NAME}; fwd=miss; stored"}
+    if not result.stale:
+        return {"Cache-Status": f"{CACHE_NAME}; hit"}
+    # Served past its freshness because LAC could not be asked (stale-if-error).
+    return {"Cache-Status": f"{CACHE_NAME}; hit; detail=stale", "Warning": STALE_WARNING}
+
+
 def activation_reply(
     request: web.Request, result: ActivationResponse, *, created: bool, applied: str | None = None
 ) -> web.Response:
@@ -90,7 +106,7 @@ def activation_reply(
         return failed_activation_response(request, result)
     headers = {"Preference-Applied": applied} if applied else {}
     if result.state == "ready":
-        return json_response(result, 200, headers)
+        return json_response(result, 200, {**headers, **cache_headers(result)})
     headers["Retry-After"] = retry_after(request)
     if not created:
         return json_response(result, 200, headers)
@@ -140,7 +156,8 @@ async def batch_activations(request: web.Request) -> web.StreamResponse:
 async def get_license(request: web.Request) -> web.StreamResponse:
     """GET /v1/licenses/{activation_key}."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
-    return json_response(await request.app[SERVICE].fetch(key, hostids))
+    result = await request.app[SERVICE].fetch(key, hostids)
+    return json_response(result, 200, cache_headers(result))
 
 
 async def delete_license(request: web.Request) -> web.StreamResponse:
@@ -237,7 +254,12 @@ LIMIT_QUERY = Param(
     "at most this many jobs",
 )
 NO_CONTENT = (Reply(204, "done", media=""),)
-READY = Reply(200, "the license is ready", ActivationResponse, headers=("Preference-Applied",))
+READY = Reply(
+    200,
+    "the license is ready",
+    ActivationResponse,
+    headers=("Preference-Applied", "Cache-Status", "Warning"),
+)
 PENDING = Reply(
     202,
     "the license is being generated: ask the Location again after Retry-After seconds",
@@ -307,7 +329,9 @@ def endpoints() -> tuple[Endpoint, ...]:
             summary="The issued license of a host",
             tag="licenses",
             access="caller",
-            replies=(Reply(200, "the license", ActivationResponse),),
+            replies=(
+                Reply(200, "the license", ActivationResponse, headers=("Cache-Status", "Warning")),
+            ),
             params=(HOSTID,),
             problems=LAC_FAILURES,
         ),

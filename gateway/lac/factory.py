@@ -57,5 +57,5 @@ def create_lac(
         removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
         adapter = LacRestClient(session, settings, metrics, removal=removal, http=http)
     if resilient:
-        return ResilientLac(adapter, retry, breaker)
+        return ResilientLac(adapter, retry, breaker, metrics=metrics)
     return adapter

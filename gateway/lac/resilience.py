@@ -8,7 +8,9 @@ calls (a token bucket that grows with successful traffic), so an outage does not
 
 The breaker opens after ``failures`` consecutive calls without a usable answer and then fails
 calls fast with code 900 (nothing sent) until ``cooldown`` has passed; one probe call is then let
-through, and its outcome closes or re-opens the breaker.
+through, and its outcome closes or re-opens the breaker. The breaker is per process: each
+replica learns LAC's health from its own calls, so one replica's bad network path never stops
+the others, and no Redis round trip is added to every LAC call.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from gateway.lac.base import (
     LacUnavailable,
     PollResult,
 )
+from gateway.metrics import Metrics
+from gateway.settings import ResilienceSettings
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -67,6 +71,18 @@ class BreakerPolicy:
     cooldown: float = 10.0
 
 
+def policies(settings: ResilienceSettings) -> tuple[RetryPolicy, BreakerPolicy]:
+    """The retry and breaker policies the settings describe."""
+    retry = RetryPolicy(
+        attempts=settings.attempts,
+        base_delay=settings.base_delay,
+        max_delay=settings.max_delay,
+        budget_ratio=settings.budget_ratio,
+        budget_burst=settings.budget_burst,
+    )
+    return retry, BreakerPolicy(settings.breaker_failures, settings.breaker_cooldown)
+
+
 class BreakerState(StrEnum):
     """Where the breaker stands."""
 
@@ -85,6 +101,12 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probing = False
+
+    def retry_in(self) -> float:
+        """Seconds until the open breaker lets a probe through (0 when not open)."""
+        if self.state is not BreakerState.OPEN:
+            return 0.0
+        return max(0.0, self.policy.cooldown - (self._clock() - self._opened_at))
 
     def allow(self) -> bool:
         """Whether a call may go to LAC now."""
@@ -146,6 +168,17 @@ class RetryBudget:
 class CircuitOpen(LacUnavailable):
     """The breaker is open: the call was not sent (code 900)."""
 
+    def __init__(
+        self,
+        code: int = NETWORK_ERROR,
+        message: str = "circuit open",
+        *,
+        operation: str = "",
+        retry_after: float = 0.0,
+    ) -> None:
+        super().__init__(code, message, operation=operation)
+        self.retry_after = retry_after
+
 
 def retryable(exc: LacError) -> bool:
     """Whether a failure may be retried at once by the adapter (see the module docstring)."""
@@ -167,6 +200,7 @@ class ResilientLac:
         *,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.inner = inner
         self.transport = inner.transport
@@ -175,24 +209,41 @@ class ResilientLac:
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_burst)
         # Not for security: spreads retries of many callers apart.
         self._rng = rng or random.Random()  # noqa: S311
+        self.metrics = metrics
+        self._export_state()
+
+    def _export_state(self) -> None:
+        if self.metrics is None:
+            return
+        for state in BreakerState:
+            self.metrics.lac_breaker_state.labels(state.value).set(
+                1 if state is self.breaker.state else 0
+            )
 
     async def _attempt(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        if not self.breaker.allow():
-            raise CircuitOpen(NETWORK_ERROR, "circuit open", operation=operation)
         try:
-            result = await call()
-        except LacRejected:
+            if not self.breaker.allow():
+                raise CircuitOpen(operation=operation, retry_after=self.breaker.retry_in())
+            try:
+                result = await call()
+            except LacRejected:
+                self.breaker.success()
+                raise
+            except LacUnavailable:
+                self.breaker.failure()
+                raise
+            except BaseException:
+                # Cancelled (or a bug): no verdict on LAC, but a probe slot must not stay taken.
+                self.breaker.release()
+                raise
             self.breaker.success()
-            raise
-        except LacUnavailable:
-            self.breaker.failure()
-            raise
-        except BaseException:
-            # Cancelled (or a bug): no verdict on LAC, but a probe slot must not stay taken.
-            self.breaker.release()
-            raise
-        self.breaker.success()
-        return result
+            return result
+        finally:
+            self._export_state()
+
+    def _count_retry(self, operation: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.lac_retries.labels(operation, outcome).inc()
 
     async def _run(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         self.budget.deposit()
@@ -201,9 +252,12 @@ class ResilientLac:
             try:
                 return await self._attempt(operation, call)
             except LacError as exc:
-                last = attempt + 1 >= self.retry.attempts
-                if last or not retryable(exc) or not self.budget.withdraw():
+                if attempt + 1 >= self.retry.attempts or not retryable(exc):
                     raise
+                if not self.budget.withdraw():
+                    self._count_retry(operation, "budget_exhausted")
+                    raise
+                self._count_retry(operation, "retried")
                 log.info("lac_retry", op=operation, code=exc.code, attempt=attempt + 1)
             await asyncio.sleep(self.retry.delay(attempt, self._rng))
             attempt += 1
