@@ -86,8 +86,19 @@ class Poller:
                 claimed = 0
                 self._failed(exc)
             if claimed == 0:
-                tick = self.settings.poll_tick
-                await asyncio.sleep(tick * random.uniform(0.8, 1.2))  # noqa: S311 - jitter only
+                await self._idle()
+
+    async def _idle(self) -> None:
+        """Wait a tick; with every slot busy, only until a slot frees up.
+
+        Sleeping a whole tick with a full hand would cap polling at ``batch`` jobs per tick
+        while due jobs pile up behind it.
+        """
+        tick = self.settings.poll_tick * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
+        if len(self._tasks) >= self.settings.batch:
+            await asyncio.wait(set(self._tasks), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(tick)
 
     async def _refresh_gauge(self) -> None:
         now = time.monotonic()

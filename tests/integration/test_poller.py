@@ -97,3 +97,31 @@ def test_backoff_grows_by_the_factor_up_to_the_cap() -> None:
     assert schedule(settings, 60) == [2, 6, 14, 30, 60]
     for _ in range(100):
         assert 3.6 <= jittered(4, settings) <= 4.4
+
+
+async def test_a_full_hand_takes_more_jobs_as_soon_as_one_finishes(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, "tp3", CacheSettings())
+    for n in range(6):
+        await store.create_job(_job(f"j{n}", NOW - 1))
+    seen: list[str] = []
+    all_seen = asyncio.Event()
+
+    async def handler(job: Job, owner: str) -> None:
+        seen.append(job.id)
+        await store.reschedule_job(job.id, owner, NOW + 1000, 1.0)
+        if len(seen) == 6:
+            all_seen.set()
+
+    # A tick far longer than the wait below: only waking when a slot frees up gets through.
+    settings = JobSettings(batch=2, poll_tick=600, lease=30)
+    poller = Poller(store, handler, settings, clock=Clock())
+    task = asyncio.create_task(poller.run())
+    try:
+        await asyncio.wait_for(all_seen.wait(), timeout=30)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await poller.stop()
+    assert sorted(seen) == [f"j{n}" for n in range(6)]
