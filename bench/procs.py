@@ -24,7 +24,16 @@ AUTH = f"Bearer {API_KEY}"
 class Process:
     """One child process serving HTTP on a port of 127.0.0.1, its output in a log file."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, logs: Path):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        logs: Path,
+        *,
+        cwd: Path = ROOT,
+    ) -> None:
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -32,7 +41,7 @@ class Process:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 argv,
-                cwd=ROOT,
+                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -123,10 +132,15 @@ def gateway_env(redis_url: str, sandbox: str, prefix: str, **extra: str) -> dict
 
 
 def start_gateway(logs: Path, env: dict[str, str], name: str = "gateway") -> Process:
-    """``python -m gateway serve`` on a free port."""
+    """``python -m gateway serve`` on a free port.
+
+    ``BENCH_GATEWAY_SRC`` names another checkout to run the gateway from (a before/after
+    comparison); the sandbox, the baselines and the harness stay those of this tree.
+    """
     port = free_port()
     env = {**env, "LACGW_HTTP__PORT": str(port)}
-    return Process(name, _python("-m", "gateway", "serve"), env, port, logs)
+    src = Path(os.environ.get("BENCH_GATEWAY_SRC") or ROOT).resolve()
+    return Process(name, _python("-m", "gateway", "serve"), env, port, logs, cwd=src)
 
 
 def start_bare(logs: Path, body_file: Path) -> Process:

@@ -46,6 +46,11 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({model}), Linux {platform.release()}, Python {python}"
 
 
+def _command(quick: bool, only: str) -> str:
+    command = "make bench-quick" if quick else "make bench"
+    return f"python -m bench.run {'--quick ' if quick else ''}--only {only}" if only else command
+
+
 def _commit() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, read-only
@@ -75,7 +80,10 @@ async def _guarded(name: str, results: Result, step: Callable[[], Awaitable[Any]
     print(f"bench: {name} done in {time.monotonic() - started:.1f} s", flush=True)
 
 
-async def run_all(quick: bool, out: Path) -> Result:
+SCENARIOS = ("cache", "cold", "amplification", "pending")
+
+
+async def run_all(quick: bool, out: Path, only: frozenset[str] = frozenset(SCENARIOS)) -> Result:
     """Start Redis and the sandbox, run every scenario, return the results."""
     sizes = QUICK if quick else FULL
     logs, work = out / "logs", out / "work"
@@ -92,14 +100,16 @@ async def run_all(quick: bool, out: Path) -> Result:
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             env = Env(sizes, redis.url, sandbox, logs, work, http)
-            await _guarded("cache_hit+multi_process", results, lambda: cache_hits(env))
-            for transport in ("soap", "rest"):
+            if "cache" in only:
+                await _guarded("cache_hit+multi_process", results, lambda: cache_hits(env))
+            for transport in ("soap", "rest") if "cold" in only else ():
                 await _guarded(f"cold_{transport}", results, partial(cold, env, transport))
-            for transport in ("soap", "rest"):
+            for transport in ("soap", "rest") if "amplification" in only else ():
                 await _guarded(
                     f"amplification_{transport}", results, partial(amplification, env, transport)
                 )
-            await _guarded("pending_scale", results, lambda: pending_scale(env))
+            if "pending" in only:
+                await _guarded("pending_scale", results, lambda: pending_scale(env))
     finally:
         sandbox.stop()
         redis.stop()
@@ -111,13 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="reduced sizes, under a minute")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}"
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started, clock = datetime.now(UTC), time.monotonic()
-    results = asyncio.run(run_all(args.quick, out))
+    only = frozenset(args.only.split(","))
+    if not only <= set(SCENARIOS):
+        parser.error(f"--only takes names from {', '.join(SCENARIOS)}")
+    partial_run = only != set(SCENARIOS) or bool(os.environ.get("BENCH_GATEWAY_SRC"))
+    results = asyncio.run(run_all(args.quick, out, only))
     results["meta"] = {
-        "command": "make bench-quick" if args.quick else "make bench",
+        "command": _command(args.quick, args.only if only != set(SCENARIOS) else ""),
+        "gateway_src": os.environ.get("BENCH_GATEWAY_SRC") or "this tree",
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
         "loadavg_at_start": list(os.getloadavg()),
@@ -129,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     table = report.markdown(results)
     (out / "latest.md").write_text(table)
     report.chart(results, out / "latest.png")
-    if not args.quick:
+    if not args.quick and not partial_run:  # only a whole run of this tree is "the latest"
         shutil.copyfile(out / "latest.md", BENCH / "latest.md")
         shutil.copyfile(out / "latest.png", BENCH / "latest.png")
     print(table)

@@ -365,9 +365,10 @@ def _amplification_result(
 # --- 4: pending-job scale -------------------------------------------------------------------
 
 
-async def _memory(redis: Redis) -> int:
+async def _memory(redis: Redis) -> tuple[int, int]:
+    """``used_memory`` and ``used_memory_dataset`` (without Redis's own and clients' overhead)."""
     info = await redis.info("memory")
-    return int(info["used_memory"])
+    return int(info["used_memory"]), int(info["used_memory_dataset"])
 
 
 async def pending_scale(env: Env) -> Result:
@@ -378,8 +379,17 @@ async def pending_scale(env: Env) -> Result:
     due_key = f"{prefix}:{{jobs}}:due"
     try:
         async with gateway(env, "gateway-pending", prefix) as gw:
-            await activate(env.http, gw.url, INSTANT, hostid("W", 0))  # warm every code path
-            rss_before, mem_before = gw.rss_bytes(), await _memory(redis)
+            # Warm every code path and open the connections a burst needs (Redis counts each
+            # client's buffers), so the deltas below are the jobs' own.
+            warm = [
+                partial(activate, env.http, gw.url, PENDING, hostid("PW", i), "respond-async")
+                for i in range(128)
+            ]
+            await bounded(warm, 32)
+            await asyncio.sleep(1.0)
+            rss_before = gw.rss_bytes()
+            mem_before, data_before = await _memory(redis)
+            jobs_before = int(await redis.zcard(due_key))
             jobs = [
                 partial(activate, env.http, gw.url, PENDING, hostid("P", i), "respond-async")
                 for i in range(sizes.pending)
@@ -388,8 +398,8 @@ async def pending_scale(env: Env) -> Result:
             answers = await bounded(jobs, 32)
             submit_s = time.monotonic() - started
             accepted = sum(1 for status, _, _ in answers if status == 202)
-            mem_after = await _memory(redis)
-            jobs_in_redis = int(await redis.zcard(due_key))
+            mem_after, data_after = await _memory(redis)
+            jobs_in_redis = int(await redis.zcard(due_key)) - jobs_before
             await _sandbox_json(env, "DELETE", "/_sandbox/counters")
             samples = await _watch_lateness(redis, due_key, sizes.observe)
             counters = await _sandbox_json(env, "GET", "/_sandbox/counters")
@@ -405,6 +415,7 @@ async def pending_scale(env: Env) -> Result:
         "submit_s": round(submit_s, 2),
         "submit_rate_per_s": round(sizes.pending / submit_s, 1),
         "redis_bytes_per_job": round(per_job, 1),
+        "redis_dataset_bytes_per_job": round((data_after - data_before) / max(1, jobs_in_redis), 1),
         "gateway_rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
         "observed_s": sizes.observe,
         "polls_observed": polls,
