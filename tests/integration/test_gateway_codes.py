@@ -120,3 +120,36 @@ async def test_permanent_rejection_carries_lac_code_name_and_request_id(running:
     assert body["lac_name"] == "LAC_ACTIVATION_KEY_INVALID"
     assert reply.status == 404
     assert "Retry-After" not in reply.headers
+
+
+async def test_generator_failure_fails_after_a_few_polls_not_at_the_deadline(
+    running: Running,
+) -> None:
+    # GENFL's generator always fails (400, a transient class): the gateway polls a few times,
+    # then reports it, instead of keeping the caller pending until the job's deadline.
+    reply = await running.activate("GENFL-ORDER-DEMO0-00008", ["HOSTNAME=genfail"])
+    assert reply.status == 502, await reply.text()
+    problem = await reply.json()
+    assert problem["lac_code"] == 400
+    assert problem["lac_name"] == "LAC_LICENSE_GENERATOR_FAILED"
+    assert int(reply.headers["Retry-After"]) >= 1
+    assert await running.creates() == 1
+
+
+async def test_lasting_transient_code_on_create_never_answers_500(running: Running) -> None:
+    transport = running.settings.lac.transport
+    await running.fault(kind="code", transport=transport, operation=CREATE_OP[transport], code=102)
+    reply = await running.call(
+        "POST",
+        "/v1/activations",
+        json={"activation_key": BULK, "hostids": ["HOSTNAME=lasting"]},
+        headers={"Prefer": "wait=1"},
+    )
+    if transport == "soap":
+        # LAC keeps saying 102: after one reconciliation the caller is told to come back later.
+        check_failure(reply, lookup(102), transport)
+    else:
+        # REST renders 102 as HTTP 500, which may have been received: the job keeps polling.
+        assert reply.status == 202, reply.body[:300]
+        assert reply.json()["state"] == "pending"
+        assert int(reply.headers["Retry-After"]) >= 1
