@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -267,6 +268,19 @@ def schedule(until: float) -> list[float]:
     return times
 
 
+def straddling_interval(ready: float) -> float:
+    """The longest poll interval that, with jitter, can be in force when the license is ready.
+
+    The goal allows one poll interval (+100 ms) from ready to caller: the interval meant is
+    the one between the last poll before the license is ready and the first one after it.
+    """
+    times = schedule(ready / (1 - JITTER))
+    return max(
+        (b - a for a, b in pairwise(times) if a * (1 - JITTER) <= ready),
+        default=FIRST_POLL,
+    )
+
+
 def _ready_at(info: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(info["ready_time"])).timestamp()
 
@@ -323,20 +337,16 @@ def _amplification_result(
     )
     calls = counters.get(transport, {})
     ok = [a for a in answers if isinstance(a, tuple) and a[0] == 200 and a[1].get("license")]
-    lateness: list[float] = []
-    for i, answer in enumerate(answers):
-        if answer in ok:
-            info = infos[pairs[i % len(pairs)]]
-            lateness.append(answer[2] - _ready_at(info))
+    lateness = [
+        answer[2] - _ready_at(infos[pairs[i % len(pairs)]])
+        for i, answer in enumerate(answers)
+        if isinstance(answer, tuple) and answer[0] == 200 and answer[1].get("license")
+    ]
     created = {h: datetime.fromisoformat(str(infos[h]["creation_time"])).timestamp() for h in pairs}
     # Polls the schedule allows per job: every poll up to the first one due at or after the
     # license is ready, with the earliest jitter, plus the one made right after the create.
     allowed = len(schedule(SANDBOX_DELAY / (1 - JITTER)))
-    interval = max(
-        b - a
-        for a, b in zip(schedule(SANDBOX_DELAY)[:-1], schedule(SANDBOX_DELAY)[1:], strict=True)
-    )
-    bound = interval * (1 + JITTER) + 0.1
+    bound = straddling_interval(SANDBOX_DELAY) * (1 + JITTER) + 0.1
     result: Result = {
         "transport": transport,
         "requests": len(answers),
