@@ -169,6 +169,15 @@ class Running:
         pattern = f"{self.settings.redis.key_prefix}:*"
         return {key async for key in redis.scan_iter(match=pattern, count=1000)}
 
+    async def state_keys(self) -> set[bytes]:
+        """The gateway's Redis keys that hold state, leaving out per-caller rate counters.
+
+        Rate limiting counts every request, refused ones included, so its counters move with
+        any request; what a request must not leave behind is a job, license, rejection or
+        idempotency record.
+        """
+        return {key for key in await self.redis_keys() if not key.endswith(b":rate")}
+
 
 @dataclass(frozen=True)
 class Reply:

@@ -112,7 +112,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
 
 
 async def test_bad_requests_are_refused_before_lac_and_write_nothing(running: Running) -> None:
-    keys_before = await running.redis_keys()
+    keys_before = await running.state_keys()
     calls_before = await running.counters()
     for name, method, path, kwargs, status in CASES:
         reply = await running.call(method, path, **kwargs)
@@ -121,7 +121,7 @@ async def test_bad_requests_are_refused_before_lac_and_write_nothing(running: Ru
         assert "lac_code" not in body, name
         assert body["detail"], name
         # Checked after every case, so a write or a LAC call is pinned on the request that did it.
-        assert await running.redis_keys() == keys_before, name
+        assert await running.state_keys() == keys_before, name
         assert await running.counters() == calls_before, name
 
 
