@@ -63,6 +63,7 @@ T = TypeVar("T")
 
 NEVER_REQUESTED = 300
 TRANSIENT_POLLS = 3  # polls answered with a transient code before the job fails with it
+TRANSIENT_FAILURE_TTL = 1.0  # seconds a transient failure stays readable by waiters
 RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
 DEADLINE_MESSAGE = "license generation did not finish within the gateway's deadline"
 
@@ -519,10 +520,9 @@ class ActivationService:
 
     async def _complete(self, job: Job, owner: str, body: LicenseBody) -> ActivationResponse:
         now = self.clock()
-        await self.store.put_license(job.id, body, now=now)
-        await self.store.drop_negative(job.id)
-        await self.store.finish_job(job.id, owner)
-        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
+        await self.store.complete_job(
+            job.id, owner, body, orjson.dumps({"state": "ready"}), now=now
+        )
         self.metrics.jobs.labels("completed").inc()
         self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
@@ -530,7 +530,10 @@ class ActivationService:
 
     async def _fail(self, job: Job, owner: str, code: int, message: str, *, cache: bool) -> None:
         if cache:
-            await self.store.put_negative(job.id, code, message)
+            # A transient code is kept just long enough for this job's waiters to read it: the
+            # negative cache is for permanent rejections, not for LAC's bad minutes.
+            ttl = TRANSIENT_FAILURE_TTL if lookup(code).retryable else None
+            await self.store.put_negative(job.id, code, message, ttl)
         await self.store.finish_job(job.id, owner)
         await self.store.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))
         self.metrics.jobs.labels("failed").inc()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwharness import Reply, Running, problem_of
+from gwharness import Reply, Running, problem_of, until
 
 from gateway.codes import CodeClass, LacCode, code_table, lookup
 
@@ -153,3 +153,30 @@ async def test_lasting_transient_code_on_create_never_answers_500(running: Runni
         assert reply.status == 202, reply.body[:300]
         assert reply.json()["state"] == "pending"
         assert int(reply.headers["Retry-After"]) >= 1
+
+
+async def has_no_rejection(running: Running) -> bool:
+    """Whether the gateway holds no cached rejection."""
+    return not any(key.endswith(b":negative") for key in await running.state_keys())
+
+
+async def test_activation_goes_through_once_a_lasting_transient_code_is_over(
+    running: Running,
+) -> None:
+    transport = running.settings.lac.transport
+    await running.fault(kind="code", transport=transport, operation=CREATE_OP[transport], code=102)
+    request = {"activation_key": BULK, "hostids": ["HOSTNAME=recovers"]}
+    during = await running.call(
+        "POST", "/v1/activations", json=request, headers={"Prefer": "wait=1"}
+    )
+    assert during.status in (202, 503), during.body[:300]
+
+    await running.clear_faults()
+    # A transient failure is not a rejection to remember for the negative cache's full TTL.
+    await until(lambda: has_no_rejection(running), "the transient failure was forgotten")
+    after = await running.call(
+        "POST", "/v1/activations", json=request, headers={"Prefer": "wait=5"}
+    )
+
+    assert after.status == 200, after.body[:300]
+    assert after.json()["state"] == "ready"
