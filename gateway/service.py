@@ -520,9 +520,10 @@ class ActivationService:
 
     async def _complete(self, job: Job, owner: str, body: LicenseBody) -> ActivationResponse:
         now = self.clock()
-        await self.store.complete_job(
-            job.id, owner, body, orjson.dumps({"state": "ready"}), now=now
-        )
+        await self.store.put_license(job.id, body, now=now)
+        await self.store.drop_negative(job.id)
+        await self.store.finish_job(job.id, owner)
+        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
         self.metrics.jobs.labels("completed").inc()
         self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
