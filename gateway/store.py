@@ -338,20 +338,28 @@ class Store:
 
         Returns False (and caches nothing) when the license has already expired.
         """
+        entry = self._license_entry(lic, ttl, time.time() if now is None else now)
+        if entry is None:
+            await self.redis.delete(self.keys.license(aid))
+            return False
+        await self.redis.set(self.keys.license(aid), entry[0], px=entry[1])
+        return True
+
+    def _license_entry(
+        self, lic: LicenseBody | Mapping[str, Any], ttl: float | None, now: float
+    ) -> tuple[bytes, int] | None:
+        """The cache record and its lifetime in ms; None when the license has expired."""
         body = lic if isinstance(lic, LicenseBody) else LicenseBody.model_validate(lic)
-        now = time.time() if now is None else now
         fresh = self.cache.license_ttl if ttl is None else ttl
         keep = fresh + self.stale_window
         expiry = _expiry_epoch(body.expires_at)
         if expiry is not None:
             fresh, keep = min(fresh, expiry - now), min(keep, expiry - now)
         if keep <= 0:
-            await self.redis.delete(self.keys.license(aid))
-            return False
+            return None
         record = {"license": body.model_dump(mode="json"), "stored_at": now}
         record["fresh_until"] = now + fresh
-        await self.redis.set(self.keys.license(aid), orjson.dumps(record), px=_ms(keep))
-        return True
+        return orjson.dumps(record), _ms(keep)
 
     async def drop_license(self, aid: str) -> None:
         """Forget the cached license."""
@@ -478,6 +486,27 @@ class Store:
         """Remove a job (done or failed); with ``owner``, only if that owner holds it."""
         keys = [self.keys.due, self.keys.job(aid)]
         return bool(await self._finish(keys=keys, args=[aid, owner or ""]))
+
+    async def complete_job(
+        self, aid: str, owner: str, lic: LicenseBody, payload: bytes, *, now: float
+    ) -> None:
+        """Cache the license, drop any rejection, finish the job, announce it: one round trip.
+
+        The commands run in this order on one connection, as the four separate calls did, so
+        a waiter woken by the announcement finds the license.
+        """
+        entry = self._license_entry(lic, None, now)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if entry is None:
+                pipe.delete(self.keys.license(aid))
+            else:
+                pipe.set(self.keys.license(aid), entry[0], px=entry[1])
+            pipe.delete(self.keys.negative(aid))
+            await self._finish(
+                keys=[self.keys.due, self.keys.job(aid)], args=[aid, owner], client=pipe
+            )
+            pipe.publish(self.keys.outcome(aid), payload)
+            await pipe.execute()
 
     async def release_jobs(self, owner: str, now: float) -> int:
         """Make every job leased by ``owner`` due at ``now`` (graceful shutdown)."""
