@@ -459,5 +459,9 @@ def setup_routes(app: web.Application) -> tuple[Endpoint, ...]:
     """Register every endpoint on ``app``; returns the table for the OpenAPI document."""
     table = endpoints()
     for endpoint in table:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        if endpoint.method == "GET":
+            # GET routes answer HEAD too (RFC 9110 section 9.1); load balancers probe with it.
+            app.router.add_get(endpoint.path, endpoint.handler)
+        else:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
     return table
