@@ -107,6 +107,30 @@ def check_image(image: str) -> None:
     print(f"ok: image config (user {config['User']}, HEALTHCHECK, STOPSIGNAL SIGTERM)")
 
 
+# Run inside the image: what the runtime stage must not contain.
+_CONTENTS_PROBE = """
+import importlib.util, pathlib, shutil
+found = [tool for tool in ("gcc", "cc", "g++", "make") if shutil.which(tool)]
+if importlib.util.find_spec("pip") is not None:
+    found.append("pip")
+found += [str(p) for p in pathlib.Path("/opt/venv").rglob("*.pyc")][:3]
+found += [str(p) for p in (pathlib.Path("/root/.cache"), pathlib.Path("/wheels")) if p.exists()]
+print(" ".join(found))
+"""
+
+
+def check_image_contents(image: str, ulimits: list[str]) -> None:
+    """No compiler, no pip, no bytecode or download caches in the runtime image."""
+    flags = [f"--ulimit={limit}" for limit in ulimits]
+    # As root, so that folders closed to the gateway's user (/root) are inspected too.
+    args = ("run", "--rm", "--network", "none", "--user", "0:0", "--no-healthcheck", *flags)
+    args = (*args, "--entrypoint", "python3")
+    found = podman(*args, image, "-c", _CONTENTS_PROBE).stdout.strip()
+    if found:
+        raise CheckFailed(f"the image carries build leftovers: {found}")
+    print("ok: no compiler, pip or caches in the image")
+
+
 def check_process_user(name: str) -> None:
     """PID 1 of the gateway container (the gateway itself) runs with a non-root uid."""
     status = podman("exec", name, "cat", "/proc/1/status").stdout
@@ -145,6 +169,7 @@ def check_sigterm(name: str) -> None:
 def run(image: str, ulimits: list[str]) -> None:
     """Start Redis, the sandbox and the gateway, then run every check."""
     check_image(image)
+    check_image_contents(image, ulimits)
     api_key = "ct-" + secrets.token_urlsafe(24)
     keys = [{"name": "ct", "sha256": hashlib.sha256(api_key.encode()).hexdigest()}]
     sandbox_port, gateway_port = free_port(), free_port()
