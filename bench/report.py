@@ -246,7 +246,7 @@ def _cold(ax: Any, res: Result) -> None:
 
 
 def _lateness(ax: Any, res: Result) -> None:
-    ax.set_title("2+4  Seconds late: ready→caller p99, most overdue job (vs bound)")
+    ax.set_title("2+4  Seconds late, against the goal (lower is better)")
     labels, values, bounds = [], [], []
     for transport in ("soap", "rest"):
         amp = res.get(f"amplification_{transport}", {})

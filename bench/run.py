@@ -52,9 +52,11 @@ def _command(quick: bool, only: str) -> str:
 
 
 def _commit() -> str:
+    """The commit the gateway ran from (``BENCH_GATEWAY_SRC`` or this tree)."""
+    src = os.environ.get("BENCH_GATEWAY_SRC") or ROOT
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, read-only
-        cwd=ROOT,
+        cwd=src,
         capture_output=True,
         text=True,
         check=False,
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     only = frozenset(args.only.split(","))
     if not only <= set(SCENARIOS):
         parser.error(f"--only takes names from {', '.join(SCENARIOS)}")
-    partial_run = only != set(SCENARIOS) or bool(os.environ.get("BENCH_GATEWAY_SRC"))
+    partial_run = only != set(SCENARIOS)
     results = asyncio.run(run_all(args.quick, out, only))
     results["meta"] = {
         "command": _command(args.quick, args.only if only != set(SCENARIOS) else ""),
