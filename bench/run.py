@@ -51,6 +51,13 @@ def _command(quick: bool, only: str) -> str:
     return f"python -m bench.run {'--quick ' if quick else ''}--only {only}" if only else command
 
 
+def _loadgen() -> str:
+    if wrk_path():
+        return "wrk -t1"
+    why = "BENCH_LOADGEN=python" if os.environ.get("BENCH_LOADGEN") == "python" else "no wrk"
+    return f"bench.loadgen (asyncio, {why})"
+
+
 def _commit() -> str:
     """The commit the gateway ran from (``BENCH_GATEWAY_SRC`` or this tree)."""
     src = os.environ.get("BENCH_GATEWAY_SRC") or ROOT
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "loadavg_at_start": list(os.getloadavg()),
         "commit": _commit(),
-        "loadgen": "wrk -t1" if wrk_path() else "bench.loadgen (asyncio, wrk not installed)",
+        "loadgen": _loadgen(),
         "wall_s": round(time.monotonic() - clock, 1),
     }
     (out / "latest.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
