@@ -18,7 +18,15 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway.api import setup_api
-from gateway.api.keys import HTTP_SESSION, IDEMPOTENCY_STORE, METRICS, REDIS, SERVICE, SETTINGS
+from gateway.api.keys import (
+    HTTP_SESSION,
+    IDEMPOTENCY_STORE,
+    METRICS,
+    RATE_LIMITER,
+    REDIS,
+    SERVICE,
+    SETTINGS,
+)
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
 from gateway.lac.base import OrderSummary
@@ -115,7 +123,7 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = OutcomeHub(app[REDIS], settings.redis.key_prefix)
     service = ActivationService(store, lac, settings, metrics, hub, orders=orders, counters=vendor)
     app[SERVICE] = app[ACTIVATIONS] = service
-    app[IDEMPOTENCY_STORE] = store
+    app[IDEMPOTENCY_STORE] = app[RATE_LIMITER] = store
     listener = _background(hub.run(), "outcome-listener")
     yield
     await _cancel(listener)

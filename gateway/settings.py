@@ -146,6 +146,42 @@ class AuthSettings(BaseModel):
     )
 
 
+class LimitSettings(BaseModel):
+    """Per-caller rate limits (shared by replicas through Redis) and request shape limits."""
+
+    enabled: bool = Field(default=True, description="answer 429 over the rate limits")
+    window: Seconds = Field(default=60.0, description="length of one rate-limit window")
+    per_key: int = Field(default=3000, gt=0, description="requests per window per API key")
+    per_ip: int = Field(
+        default=300, gt=0, description="requests per window per client IP without an API key"
+    )
+    max_path_chars: int = Field(
+        default=2048, ge=64, description="longest request target (path and query), else 414"
+    )
+    max_header_bytes: int = Field(
+        default=16384, ge=1024, description="largest sum of header names and values, else 431"
+    )
+
+
+class SigningSettings(BaseModel):
+    """Ed25519 signatures on every answer that carries a license."""
+
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key, PEM (PKCS#8) or base64 of the 32-byte seed; "
+        "unset: a key is generated at start (one per process, so set it for replicas)",
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit trail of activations, deactivations and removals (a Redis stream)."""
+
+    enabled: bool = Field(default=True, description="record audit events")
+    max_events: int = Field(
+        default=100_000, ge=100, description="the stream is trimmed to about this many events"
+    )
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -171,6 +207,9 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

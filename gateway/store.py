@@ -13,9 +13,14 @@ keys that one command or script touches together live in one slot)::
     P:{jobs}:due               zset    job id -> next poll time (or lease end while claimed)
     P:{jobs}:job:<aid>         hash    one pending generation      deadline span + retention
     P:{idem.<sha>}:idempotency hash    one Idempotency-Key record  lock TTL, then idempotency_ttl
+    P:{rate.<sha>}:rate        string  requests in the current window of one caller or IP
+                                                                   limits.window
+    P:{audit}:events           stream  audit trail of activations, deactivations, removals
+                                                                   trimmed to audit.max_events
 
-Activation keys and idempotency keys appear in key names only as SHA-256 digests. Times are
-epoch seconds passed in by the caller, so the job logic can be driven by a test clock.
+Activation keys, idempotency keys and rate-limit scopes appear in key names only as SHA-256
+digests. Times are epoch seconds passed in by the caller, so the job logic can be driven by a
+test clock.
 """
 
 from __future__ import annotations
@@ -127,6 +132,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
+# A fixed window: the first request of a window starts its clock; the count and the time left
+# come back in one round trip, so every replica shares the same window.
+_RATE_HIT = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if n == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+
 _IDEM_ABANDON = """
 if redis.call('HGET', KEYS[1], 'state') == 'in_progress' then
   return redis.call('DEL', KEYS[1])
@@ -190,6 +207,15 @@ class Keys:
     def idempotency(self, scope: str, key: str) -> str:
         """The record of one Idempotency-Key within a caller's scope."""
         return f"{self.prefix}:{{idem.{_digest(scope, key)}}}:idempotency"
+
+    def rate(self, scope: str) -> str:
+        """The request counter of one rate-limit scope (an API key's name or a client IP)."""
+        return f"{self.prefix}:{{rate.{_digest(scope)}}}:rate"
+
+    @property
+    def audit(self) -> str:
+        """The audit trail stream."""
+        return f"{self.prefix}:{{audit}}:events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +336,7 @@ class Store:
         self._idem_begin = redis.register_script(_IDEM_BEGIN)
         self._idem_complete = redis.register_script(_IDEM_COMPLETE)
         self._idem_abandon = redis.register_script(_IDEM_ABANDON)
+        self._rate_hit = redis.register_script(_RATE_HIT)
 
     # --- licenses ------------------------------------------------------------------------
 
@@ -572,6 +599,30 @@ class Store:
     async def abandon_idempotent(self, scope: str, key: str) -> bool:
         """Release an in-progress key (the request failed before producing an answer)."""
         return bool(await self._idem_abandon(keys=[self.keys.idempotency(scope, key)]))
+
+    # --- rate limits and audit -------------------------------------------------------------
+
+    async def rate_hit(self, scope: str, window: float) -> tuple[int, float]:
+        """Count one request of ``scope``; returns (requests in this window, seconds left)."""
+        count, ttl_ms = await self._rate_hit(keys=[self.keys.rate(scope)], args=[_ms(window)])
+        return int(count), int(ttl_ms) / 1000
+
+    async def append_audit(self, event: Mapping[str, str], max_events: int) -> str:
+        """Append one audit event; the stream is trimmed to about ``max_events`` entries."""
+        fields: dict[EncodableT, EncodableT] = {name: value for name, value in event.items()}
+        entry = await self.redis.xadd(self.keys.audit, fields, maxlen=max_events, approximate=True)
+        return _text(entry)
+
+    async def read_audit(
+        self, count: int, before: str | None = None
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Audit events, newest first, at most ``count``, older than entry ``before``."""
+        high = f"({before}" if before else "+"
+        entries = await self.redis.xrevrange(self.keys.audit, max=high, min="-", count=count)
+        return [
+            (_text(entry), {_text(k): _text(v) for k, v in (fields or {}).items()})
+            for entry, fields in entries or []
+        ]
 
     # --- health ---------------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """The HTTP layer: routes, middlewares, idempotency and the OpenAPI document.
 
-``setup_api(app)`` needs ``app[SETTINGS]``, ``app[METRICS]``, ``app[SERVICE]`` and
-``app[IDEMPOTENCY_STORE]`` (keys from ``gateway.api.keys``). The application should be created
-with ``client_max_size=settings.http.max_body_bytes``; bodies are also checked against that limit
-here, so a larger ``client_max_size`` only costs memory, never correctness.
+``setup_api(app)`` needs ``app[SETTINGS]``, ``app[METRICS]``, ``app[SERVICE]``,
+``app[IDEMPOTENCY_STORE]`` and ``app[RATE_LIMITER]`` (keys from ``gateway.api.keys``). The
+application should be created with ``client_max_size=settings.http.max_body_bytes``; bodies are
+also checked against that limit here, so a larger ``client_max_size`` only costs memory, never
+correctness.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from aiohttp import web
 from gateway.api.auth import KeyRing
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keys import KEY_RING, SETTINGS
+from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import auth_middleware, context_middleware, error_middleware
 from gateway.api.openapi import install_document
 from gateway.api.routes import setup_routes
+from gateway.api.signing import SIGNER, Signer, signing_middleware
 
 __all__ = ["setup_api"]
 
@@ -32,7 +35,16 @@ def _version() -> str:
 def setup_api(app: web.Application) -> None:
     """Install the middlewares (outermost first), the routes and the OpenAPI document."""
     app[KEY_RING] = KeyRing.from_settings(app[SETTINGS].auth)
+    app[SIGNER] = Signer.from_settings(app[SETTINGS].signing)
     app.middlewares.extend(
-        [context_middleware, error_middleware, auth_middleware, idempotency_middleware]
+        [
+            context_middleware,
+            error_middleware,
+            size_middleware,
+            rate_limit_middleware,
+            auth_middleware,
+            signing_middleware,
+            idempotency_middleware,
+        ]
     )
     install_document(app, setup_routes(app), _version())

@@ -7,7 +7,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from gateway.api.auth import KeyRing
-from gateway.api.ports import ActivationService, IdempotencyStore
+from gateway.api.ports import ActivationService, IdempotencyStore, RateLimiter
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 
@@ -18,6 +18,7 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 # Protocols cannot be passed as the runtime type, so these keys are typed by annotation only.
 SERVICE: web.AppKey[ActivationService] = web.AppKey("service")
 IDEMPOTENCY_STORE: web.AppKey[IdempotencyStore] = web.AppKey("idempotency_store")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 # Set by setup_api itself.
 KEY_RING = web.AppKey("key_ring", KeyRing)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)

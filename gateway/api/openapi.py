@@ -41,6 +41,11 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "RFC 9211: hit, fwd=miss (asked LAC), or hit with detail=stale",
         "schema": {"type": "string"},
     },
+    "LAC-Gateway-Signature": {
+        "description": "Ed25519 signature: t=<unix time>, kid=<key id>, sig=<base64url of the "
+        "signature over '<t>.' + body>; key at /.well-known/lac-gateway-signing-key",
+        "schema": {"type": "string"},
+    },
     "Warning": {
         "description": "110 on a license served stale because LAC could not be asked",
         "schema": {"type": "string"},
@@ -157,7 +162,7 @@ def _responses(
     responses: dict[str, Any] = {str(r.status): _reply(r, refs) for r in endpoint.replies}
     problems = set(endpoint.problems)
     if endpoint.access != "open":
-        problems.add(401)
+        problems.update({401, 429})
     if endpoint.access == "admin":
         problems.add(403)
     if endpoint.body is not None:

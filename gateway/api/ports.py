@@ -95,3 +95,11 @@ class IdempotencyStore(Protocol):
     async def abandon_idempotent(self, scope: str, key: str) -> bool:
         """Release a key whose request produced no answer worth replaying."""
         ...
+
+
+class RateLimiter(Protocol):
+    """Where rate-limit windows are counted (``gateway.store.Store`` in the application)."""
+
+    async def rate_hit(self, scope: str, window: float) -> tuple[int, float]:
+        """Count one request; (requests so far in this window, seconds until it resets)."""
+        ...

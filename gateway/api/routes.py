@@ -16,6 +16,7 @@ from gateway.api.keys import METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
 from gateway.api.prefer import wait_preference
 from gateway.api.schemas import Health, PurgeResult, Readiness
+from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import JSON, Endpoint, Handler, Param, Reply
 from gateway.models import (
     ActivationRequest,
@@ -258,7 +259,7 @@ READY = Reply(
     200,
     "the license is ready",
     ActivationResponse,
-    headers=("Preference-Applied", "Cache-Status", "Warning"),
+    headers=("Preference-Applied", "Cache-Status", "Warning", SIGNATURE_HEADER),
 )
 PENDING = Reply(
     202,
@@ -266,13 +267,18 @@ PENDING = Reply(
     ActivationResponse,
     headers=("Location", "Retry-After", "Preference-Applied"),
 )
-BATCH = Reply(200, "one result per item", BatchResponse, headers=("Preference-Applied",))
+BATCH = Reply(
+    200,
+    "one result per item",
+    BatchResponse,
+    headers=("Preference-Applied", SIGNATURE_HEADER),
+)
 TEXT_METRICS = Reply(200, "Prometheus text exposition format", media="text/plain")
 STATE = Reply(
     200,
     "the activation: ready with its license, or pending (a failed one answers with its problem)",
     ActivationResponse,
-    headers=("Retry-After",),
+    headers=("Retry-After", SIGNATURE_HEADER),
 )
 
 
@@ -330,7 +336,12 @@ def endpoints() -> tuple[Endpoint, ...]:
             tag="licenses",
             access="caller",
             replies=(
-                Reply(200, "the license", ActivationResponse, headers=("Cache-Status", "Warning")),
+                Reply(
+                    200,
+                    "the license",
+                    ActivationResponse,
+                    headers=("Cache-Status", "Warning", SIGNATURE_HEADER),
+                ),
             ),
             params=(HOSTID,),
             problems=LAC_FAILURES,
@@ -420,6 +431,16 @@ def endpoints() -> tuple[Endpoint, ...]:
             access="admin",
             replies=(Reply(200, "the counters as LAC reports them", free_form=True),),
             problems=(502, 503, 504),
+        ),
+        Endpoint(
+            "GET",
+            WELL_KNOWN_PATH,
+            signing_key_handler,
+            operation_id="signingKey",
+            summary="The public key that signs license answers (a JWK Set, Ed25519)",
+            tag="operations",
+            access="open",
+            replies=(Reply(200, "the JWK Set", free_form=True),),
         ),
         _operations("/healthz", healthz, "Liveness", Reply(200, "alive", Health)),
         _operations("/readyz", readyz, "Readiness", Reply(200, "ready", Readiness), (503,)),

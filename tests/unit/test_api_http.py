@@ -694,7 +694,7 @@ async def test_openapi_document_validates_and_lists_every_registered_route(
         if route.resource is not None and route.method != "HEAD"
     }
     assert documented == registered
-    assert len(registered) == 17
+    assert len(registered) == 18
 
 
 async def test_openapi_request_schemas_are_the_validating_models(client: Client) -> None:

@@ -1,0 +1,101 @@
+"""Request limits: path and header sizes, and per-caller rate limits shared through Redis.
+
+A caller with a known API key is counted under its key's name, anyone else under the client
+address; an application without ``app[RATE_LIMITER]`` does not limit. Probes and scrapes
+(``/healthz``, ``/readyz``, ``/metrics``) are never limited: a limiter must not take a replica
+out of rotation. While Redis does not answer, requests pass unlimited; whatever they need from
+Redis then answers 503 by itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import structlog
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from gateway import errors
+from gateway.api.auth import bearer_token
+from gateway.api.keys import KEY_RING, RATE_LIMITER, SETTINGS
+from gateway.api.middleware import Handler, problem_response
+from gateway.settings import LimitSettings
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+log = structlog.get_logger("gateway.api")
+
+
+def _header_bytes(request: web.Request) -> int:
+    return sum(len(name) + len(value) for name, value in request.raw_headers)
+
+
+@web.middleware
+async def size_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """414 for an over-long request target, 431 for over-large headers, before any work."""
+    limits = request.app[SETTINGS].limits
+    if len(request.raw_path) > limits.max_path_chars:
+        raise errors.GatewayError(
+            414,
+            "URI too long",
+            f"the request target is limited to {limits.max_path_chars} characters",
+            type_="uri-too-long",
+        )
+    if _header_bytes(request) > limits.max_header_bytes:
+        raise errors.GatewayError(
+            431,
+            "Request header fields too large",
+            f"headers are limited to {limits.max_header_bytes} bytes in all",
+            type_="headers-too-large",
+        )
+    return await handler(request)
+
+
+def scope_of(request: web.Request) -> tuple[str, bool]:
+    """(the rate-limit scope, whether it is an API key) of a request."""
+    token = bearer_token(request.headers.get("Authorization"))
+    caller = request.app[KEY_RING].identify(token) if token is not None else None
+    if caller is not None:
+        return f"key:{caller.name}", True
+    return f"ip:{request.remote or 'unknown'}", False
+
+
+def rate_headers(limit: int, used: int, reset: float, window: float) -> dict[str, str]:
+    """The ``RateLimit-*`` headers (IETF httpapi draft) for one window."""
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, limit - used)),
+        "RateLimit-Reset": str(max(0, math.ceil(reset))),
+        "RateLimit-Policy": f"{limit};w={math.ceil(window)}",
+    }
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """429 with ``Retry-After`` over the caller's limit; ``RateLimit-*`` headers on answers."""
+    limits: LimitSettings = request.app[SETTINGS].limits
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is None or not limits.enabled or request.path in UNLIMITED_PATHS:
+        return await handler(request)
+    scope, keyed = scope_of(request)
+    limit = limits.per_key if keyed else limits.per_ip
+    try:
+        used, reset = await limiter.rate_hit(scope, limits.window)
+    except RedisError as exc:
+        log.debug("rate_limit_skipped", error=type(exc).__name__)
+        return await handler(request)
+    headers = rate_headers(limit, used, reset, limits.window)
+    if used > limit:
+        retry = max(1, math.ceil(reset))
+        limited = errors.RateLimited(
+            f"at most {limit} requests per {limits.window:g} s", retry_after=retry
+        )
+        return problem_response(request, limited, headers)
+    try:
+        response = await handler(request)
+    except errors.GatewayError as exc:
+        # Rendered here rather than by the error middleware, so refusals carry the headers too.
+        return problem_response(request, exc, headers)
+    if not response.prepared:
+        response.headers.update(headers)
+    return response
