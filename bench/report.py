@@ -101,7 +101,8 @@ def _rows(res: Result) -> list[tuple[str, str, str, str, str, str]]:
             (
                 f"4 Pending jobs ({pend['jobs']}), Redis",
                 f"{pend['redis_bytes_per_job']:.0f} B/job",
-                "INFO memory delta",
+                "INFO memory delta "
+                f"({pend.get('redis_marginal_bytes_per_job', 0):.0f} B/job marginal)",
                 "—",
                 "≤ 1024 B/job",
                 _met(pend["redis_bytes_per_job"] <= 1024),
