@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from deploy_support import DEPLOY, load_yaml
 
+from gateway.api.signing import load_private_key
 from gateway.settings import Settings
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -133,11 +134,19 @@ def test_demo_env_file_configures_a_valid_gateway_toward_the_sandbox(
     gateway_env = _compose()["services"]["gateway"]["environment"]
     for key, template in gateway_env.items():
         # Resolve ${VAR:-default} / ${VAR:?message} the way compose does with demo.env.
-        match = re.fullmatch(r"\$\{(\w+)(?::[-?](.*))?\}", str(template))
-        value = demo.get(match.group(1), match.group(2) or "") if match else str(template)
-        monkeypatch.setenv(key, value)
+        match = re.fullmatch(r"\$\{(\w+)(?::([-?])(.*))?\}", str(template))
+        if match is None:
+            monkeypatch.setenv(key, str(template))
+            continue
+        name, kind, default = match.groups()
+        # ":?" makes compose refuse to start without the variable: demo.env must set it.
+        assert kind != "?" or name in demo, f"demo.env lacks {name}"
+        monkeypatch.setenv(key, demo.get(name, default or ""))
     monkeypatch.delenv("LACGW_CONFIG", raising=False)
     settings = Settings()
     assert settings.lac.soap_url == "http://sandbox:8090/soap/type/enduser/version/2"
     assert settings.lac.allow_plain_http is True
     assert [key.name for key in settings.auth.api_keys] == ["demo"]
+    assert settings.signing.private_key is not None
+    # The demo key really loads: every replica signs with it instead of a key of its own.
+    assert load_private_key(settings.signing.private_key.get_secret_value())

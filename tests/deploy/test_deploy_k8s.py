@@ -142,12 +142,13 @@ def test_secrets_come_from_a_secret_reference_never_the_config_map(
         "LACGW_REDIS__URL": "lac-gateway-secrets",
         "LACGW_LAC__USERNAME": "lac-gateway-secrets",
         "LACGW_LAC__PASSWORD": "lac-gateway-secrets",
+        "LACGW_SIGNING__PRIVATE_KEY": "lac-gateway-secrets",
     }
     volumes = rendered["Deployment"]["spec"]["template"]["spec"]["volumes"]
     api_keys = next(volume for volume in volumes if volume["name"] == "api-keys")
     assert api_keys["secret"]["secretName"] == "lac-gateway-secrets"
     data = rendered["ConfigMap"]["data"]
-    assert not any("PASSWORD" in key or "REDIS__URL" in key for key in data)
+    assert not any(word in key for key in data for word in ("PASSWORD", "REDIS__URL", "SIGNING"))
     assert "Secret" not in rendered, "secrets are created by the operator, not committed"
 
 
