@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 import structlog
+from redis.exceptions import RedisError
 
 from gateway.codes import lookup
 from gateway.errors import GatewayError, InvalidInput, NotFound, ServiceUnavailable, lac_problem
@@ -49,6 +50,7 @@ from gateway.models import (
     Problem,
     RemovalConfirmRequest,
     activation_id,
+    host_hash,
     hostid_string,
     is_activation_id,
     mask_key,
@@ -120,13 +122,14 @@ def _lac_failure(exc: LacError) -> GatewayError:
 class Target:
     """One normalised (activation key, HostID set) pair and its activation id."""
 
-    __slots__ = ("aid", "hostid", "key")
+    __slots__ = ("aid", "host_hash", "hostid", "key")
 
     def __init__(self, activation_key: str, hostids: Sequence[str | HostIdObject]) -> None:
         self.key = normalise_activation_key(activation_key)
         items = [h.model_dump() if isinstance(h, HostIdObject) else h for h in hostids]
         parsed = normalise_hostids(items)
         self.hostid = hostid_string(parsed)
+        self.host_hash = host_hash(parsed)
         self.aid = activation_id(self.key, parsed)
 
 
@@ -172,7 +175,7 @@ class ActivationService:
             refreshed = await self._refresh_stale(target, cached)
             if refreshed is not None:
                 return refreshed
-        return await self._start_or_join(target, wait)
+        return await self._start_or_join(target, wait, caller)
 
     async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
         """Where one activation stands; long-polls up to ``wait`` seconds while pending."""
@@ -233,8 +236,13 @@ class ActivationService:
     ) -> None:
         """Deactivate at LAC, then forget the cached license and any job."""
         target = Target(activation_key, hostids)
-        await self._lac_call(self.lac.deactivate(target.key, target.hostid))
+        try:
+            await self._lac_call(self.lac.deactivate(target.key, target.hostid))
+        except GatewayError as exc:
+            await self._audit("deactivation", target, caller, "failed", exc.lac_code)
+            raise
         await self._forget(target.aid)
+        await self._audit("deactivation", target, caller, "deactivated", 0)
         log.info("license_deactivated", key=mask_key(target.key), caller=caller)
 
     async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
@@ -247,8 +255,13 @@ class ActivationService:
     ) -> None:
         """Tell LAC the host removed its license file; drop the cached copy."""
         target = Target(activation_key, req.hostids)
-        await self._lac_call(self.lac.removal_confirm(target.key, target.hostid))
+        try:
+            await self._lac_call(self.lac.removal_confirm(target.key, target.hostid))
+        except GatewayError as exc:
+            await self._audit("removal", target, caller, "failed", exc.lac_code)
+            raise
         await self._forget(target.aid)
+        await self._audit("removal", target, caller, "confirmed", 0)
         log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
 
     async def purge(self, activation_key: str, hostids: list[str]) -> bool:
@@ -286,6 +299,34 @@ class ActivationService:
         if self.counter_source is None:
             raise ServiceUnavailable("activation counters need LAC vendor credentials")
         return dict(await self._lac_call(self.counter_source.activation_counters()))
+
+    async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
+        """Audit events, newest first; ``before`` is the id of the last event already seen."""
+        return [
+            {"id": entry, **fields} for entry, fields in await self.store.read_audit(limit, before)
+        ]
+
+    async def _audit(
+        self, action: str, target: Target, caller: str, outcome: str, code: int | None
+    ) -> None:
+        """Append one event to the audit trail; a failed write is logged, never raised."""
+        audit = self.settings.audit
+        if not audit.enabled:
+            return
+        event = {
+            "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
+            "action": action,
+            "caller": caller,
+            "key": mask_key(target.key),
+            "host": target.host_hash,
+            "outcome": outcome,
+            "lac_code": "" if code is None else str(code),
+        }
+        try:
+            await self.store.append_audit(event, audit.max_events)
+        except RedisError as exc:
+            # The operation itself is done at LAC: losing its trace must not fail the caller.
+            log.warning("audit_write_failed", action=action, error=type(exc).__name__)
 
     async def jobs(self, limit: int) -> list[JobView]:
         """Jobs in flight, soonest due first."""
@@ -400,7 +441,9 @@ class ActivationService:
 
     # --- internals: the single flight -----------------------------------------------------
 
-    async def _start_or_join(self, target: Target, wait: float) -> ActivationResponse:
+    async def _start_or_join(
+        self, target: Target, wait: float, caller: str = ""
+    ) -> ActivationResponse:
         now = self.clock()
         jobs = self.settings.jobs
         job = Job(
@@ -424,7 +467,15 @@ class ActivationService:
             submit = asyncio.ensure_future(self._submit(job))
             self._background.add(submit)
             submit.add_done_callback(self._background.discard)
-            outcome = await asyncio.shield(submit)
+            try:
+                outcome = await asyncio.shield(submit)
+            except GatewayError as exc:
+                await self._audit("activation", target, caller, "failed", exc.lac_code)
+                raise
+            if outcome is not None:
+                await self._audit("activation", target, caller, "issued", 0)
+            else:  # sent, or ambiguous: the job settles it, and the trail says only "requested"
+                await self._audit("activation", target, caller, "requested", None)
             if outcome is not None:
                 return outcome
         else:
@@ -520,10 +571,9 @@ class ActivationService:
 
     async def _complete(self, job: Job, owner: str, body: LicenseBody) -> ActivationResponse:
         now = self.clock()
-        await self.store.put_license(job.id, body, now=now)
-        await self.store.drop_negative(job.id)
-        await self.store.finish_job(job.id, owner)
-        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
+        await self.store.complete_job(
+            job.id, owner, body, orjson.dumps({"state": "ready"}), now=now
+        )
         self.metrics.jobs.labels("completed").inc()
         self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))

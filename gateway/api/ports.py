@@ -64,6 +64,10 @@ class ActivationService(Protocol):
         """Drop the cached license of a host; True if there was one."""
         ...
 
+    async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
+        """Audit events, newest first, older than the event id ``before``."""
+        ...
+
     async def counters(self) -> dict[str, object]:
         """LAC activation counters of the vendor account."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import orjson
 from aiohttp import web
@@ -15,7 +16,7 @@ from gateway.api.body import read_model
 from gateway.api.keys import METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
 from gateway.api.prefer import wait_preference
-from gateway.api.schemas import Health, PurgeResult, Readiness
+from gateway.api.schemas import AuditEvent, AuditLog, Health, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import JSON, Endpoint, Handler, Param, Reply
 from gateway.models import (
@@ -32,6 +33,7 @@ from gateway.models import (
 
 DEFAULT_JOB_LIMIT = 100
 MAX_JOB_LIMIT = 1000
+AUDIT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 def json_response(
@@ -202,6 +204,22 @@ async def purge_cache(request: web.Request) -> web.StreamResponse:
     return json_response(PurgeResult(purged=await request.app[SERVICE].purge(key, hostids)))
 
 
+async def audit_log(request: web.Request) -> web.StreamResponse:
+    """GET /v1/admin/audit."""
+    limit = int_query(request, "limit", DEFAULT_JOB_LIMIT, MAX_JOB_LIMIT)
+    before = request.query.get("before")
+    if before is not None and not AUDIT_ID.fullmatch(before):
+        raise errors.InvalidInput.field("before", "must be an audit event id (digits-digits)")
+    raw = await request.app[SERVICE].audit_events(limit, before)
+    events = [AuditEvent.model_validate(_audit_fields(event)) for event in raw]
+    return json_response(AuditLog(events=events))
+
+
+def _audit_fields(event: dict[str, str]) -> dict[str, object]:
+    code = event.get("lac_code", "")
+    return {**event, "lac_code": int(code) if code.lstrip("-").isdigit() else None}
+
+
 async def lac_counters(request: web.Request) -> web.StreamResponse:
     """GET /v1/admin/lac/counters."""
     return json_response(await request.app[SERVICE].counters())
@@ -253,6 +271,18 @@ LIMIT_QUERY = Param(
     "query",
     {"type": "integer", "minimum": 1, "maximum": MAX_JOB_LIMIT, "default": DEFAULT_JOB_LIMIT},
     "at most this many jobs",
+)
+AUDIT_LIMIT_QUERY = Param(
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_JOB_LIMIT, "default": DEFAULT_JOB_LIMIT},
+    "at most this many events",
+)
+BEFORE_QUERY = Param(
+    "before",
+    "query",
+    {"type": "string", "pattern": "^[0-9]{1,20}-[0-9]{1,20}$"},
+    "only events older than this event id (paging)",
 )
 NO_CONTENT = (Reply(204, "done", media=""),)
 READY = Reply(
@@ -420,6 +450,18 @@ def endpoints() -> tuple[Endpoint, ...]:
                 problems=(503,),
             )
             for method in ("POST", "DELETE")
+        ),
+        Endpoint(
+            "GET",
+            "/v1/admin/audit",
+            audit_log,
+            operation_id="auditLog",
+            summary="The audit trail of activations, deactivations and removals, newest first",
+            tag="admin",
+            access="admin",
+            replies=(Reply(200, "a page of audit events", AuditLog),),
+            params=(AUDIT_LIMIT_QUERY, BEFORE_QUERY),
+            problems=(503,),
         ),
         Endpoint(
             "GET",

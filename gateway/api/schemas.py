@@ -1,4 +1,4 @@
-"""Response shapes owned by the HTTP layer: the operations routes and the admin purge."""
+"""Response shapes owned by the HTTP layer: the operations routes, admin purge and audit."""
 
 from __future__ import annotations
 
@@ -30,3 +30,26 @@ class Readiness(BaseModel):
 
     status: str = "ready"
     checks: dict[str, object] = Field(default_factory=dict, description="what was checked")
+
+
+class AuditEvent(BaseModel):
+    """One audit trail entry: who did what to which activation, and how it ended."""
+
+    model_config = _OUT
+
+    id: str = Field(description="stream entry id; pass as ?before= to page further back")
+    at: str = Field(description="when, ISO 8601 UTC")
+    action: str = Field(description="activation, deactivation or removal")
+    caller: str = Field(description="name of the API key used")
+    key: str = Field(description="the activation key, masked")
+    host: str = Field(description="digest of the HostID set")
+    outcome: str = Field(description="requested, issued, deactivated, confirmed or failed")
+    lac_code: int | None = Field(default=None, description="LAC return code, when known")
+
+
+class AuditLog(BaseModel):
+    """A page of the audit trail, newest first."""
+
+    model_config = _OUT
+
+    events: list[AuditEvent]

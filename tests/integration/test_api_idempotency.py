@@ -102,6 +102,9 @@ class CountingService:
     async def counters(self) -> dict[str, object]:
         return {}
 
+    async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
+        return []
+
     async def ready(self) -> dict[str, object]:
         return {}
 

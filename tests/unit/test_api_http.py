@@ -177,6 +177,9 @@ class MemoryService:
     async def counters(self) -> dict[str, object]:
         return {"activations": 12, "deactivations": 1}
 
+    async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
+        return []
+
     async def ready(self) -> dict[str, object]:
         if not self.is_ready:
             raise errors.ServiceUnavailable("Redis is not answering", retry_after=2)
@@ -694,7 +697,7 @@ async def test_openapi_document_validates_and_lists_every_registered_route(
         if route.resource is not None and route.method != "HEAD"
     }
     assert documented == registered
-    assert len(registered) == 18
+    assert len(registered) == 19
 
 
 async def test_openapi_request_schemas_are_the_validating_models(client: Client) -> None:
