@@ -143,6 +143,11 @@ def _load(target: Process, paths: Path, sizes: Sizes) -> LoadResult:
 
 def _merge(runs: list[LoadResult]) -> Result:
     """Requests/s over every round; latency percentiles as the median of the rounds'."""
+    refused = [r for r in runs if r.non2xx or r.errors]
+    if refused:
+        # Throughput of error answers would be meaningless: fail the scenario instead.
+        bad = refused[0]
+        raise RuntimeError(f"{bad.non2xx} non-2xx answers and {bad.errors} errors in a load run")
     requests = sum(r.requests for r in runs)
     seconds = sum(r.duration_s for r in runs)
     return {
