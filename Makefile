@@ -35,8 +35,8 @@ sandbox: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gateway tests
 	$(BIN)/ruff format --check gateway tests
-	$(BIN)/ruff check deploy
-	$(BIN)/ruff format --check deploy
+	$(BIN)/ruff check deploy bench
+	$(BIN)/ruff format --check deploy bench
 
 TEST_DIRS := tests tests/unit tests/integration tests/sandbox tests/e2e tests/deploy
 
