@@ -16,6 +16,10 @@ import aiohttp
 import structlog
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.sentinel import Sentinel, SentinelManagedSSLConnection
+from redis.exceptions import RedisError
 
 from gateway.api import setup_api
 from gateway.api.keys import (
@@ -36,7 +40,7 @@ from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.service import ActivationService, OrderSource
-from gateway.settings import Settings
+from gateway.settings import RedisSettings, Settings
 from gateway.store import Store
 
 log = structlog.get_logger("gateway.app")
@@ -78,23 +82,79 @@ async def http_session_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The Redis connection pool shared by every request and the poller."""
-    cfg = app[SETTINGS].redis
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+def connect_redis(cfg: RedisSettings) -> Redis | RedisCluster:
+    """A client for ``cfg.mode``: one server, the master named by Sentinels, or a Cluster."""
+    url = cfg.url.get_secret_value()
+    timeouts: dict[str, Any] = {
+        "socket_timeout": cfg.socket_timeout,
+        "socket_connect_timeout": cfg.connect_timeout,
+    }
+    if cfg.mode == "cluster":
+        # Every node gets its own pool of max_connections; the url's node and cluster_nodes
+        # are only where discovery starts.
+        seeds = [ClusterNode(*_host_port(node)) for node in cfg.cluster_nodes]
+        return RedisCluster.from_url(
+            url,
+            startup_nodes=seeds or None,
+            max_connections=cfg.max_connections,
+            health_check_interval=30,
+            **timeouts,
+        )
+    if cfg.mode == "sentinel":
+        # The url's host and port are not used: the Sentinels say where the master is now.
+        master: dict[str, Any] = {
+            key: value
+            for key, value in parse_url(url).items()
+            if key in ("db", "username", "password")
+        }
+        if parse_url(url).get("connection_class") is SSLConnection:
+            master["connection_class"] = SentinelManagedSSLConnection
+        secret = cfg.sentinel_password
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # untyped in redis-py
+            [_host_port(address) for address in cfg.sentinels],
+            sentinel_kwargs={**timeouts, "password": secret.get_secret_value() if secret else None},
+            **timeouts,
+        )
+        client: Redis = sentinel.master_for(
+            cfg.sentinel_service,
+            max_connections=cfg.max_connections,
+            health_check_interval=30,
+            **master,
+        )
+        return client
     # A blocking pool: a burst of requests waits briefly for a connection instead of failing.
     pool = BlockingConnectionPool.from_url(
-        cfg.url.get_secret_value(),
+        url,
         max_connections=cfg.max_connections,
         timeout=cfg.pool_timeout,
-        socket_timeout=cfg.socket_timeout,
-        socket_connect_timeout=cfg.connect_timeout,
         health_check_interval=30,
+        **timeouts,
     )
-    redis = Redis(connection_pool=pool)
+    return Redis(connection_pool=pool)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The Redis client shared by every request and the poller."""
+    redis = connect_redis(app[SETTINGS].redis)
+    if isinstance(redis, RedisCluster):
+        # Learn the slot map before any request: redis-py's first concurrent commands on a
+        # cluster client that has not yet done so can trip over one another.
+        try:
+            await redis.initialize()
+        except RedisError as exc:
+            log.warning("redis_cluster_unreachable", error=type(exc).__name__)
     app[REDIS] = redis
     yield
-    # A client built on an explicit pool leaves the pool open unless told otherwise.
-    await redis.aclose(close_connection_pool=True)
+    if isinstance(redis, RedisCluster):
+        await redis.aclose()
+    else:
+        # A client built on an explicit pool leaves the pool open unless told otherwise.
+        await redis.aclose(close_connection_pool=True)
 
 
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -36,15 +36,43 @@ class HttpSettings(BaseModel):
     workers: int = Field(default=1, ge=1, le=64, description="processes sharing the port")
 
 
-class RedisSettings(BaseModel):
-    """The Redis shared by every replica."""
+HOST_PORT = r"^[^\s:]+:\d{1,5}$"
 
+
+class RedisSettings(BaseModel):
+    """The Redis shared by every replica: one server, a Sentinel-watched master or a Cluster."""
+
+    mode: Literal["standalone", "sentinel", "cluster"] = Field(
+        default="standalone",
+        description="standalone: url names the server; sentinel: the master is asked of "
+        "`sentinels` by `sentinel_service`, url gives its database and credentials; "
+        "cluster: url names one node (db 0), the others are discovered",
+    )
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    sentinels: list[Annotated[str, Field(pattern=HOST_PORT)]] = Field(
+        default_factory=list, description='Sentinel addresses, e.g. ["sentinel-0:26379"]'
+    )
+    sentinel_service: str = Field(
+        default="mymaster", min_length=1, description="the master's name at the Sentinels"
+    )
+    sentinel_password: SecretStr | None = Field(
+        default=None, description="password of the Sentinels themselves (not of the master)"
+    )
+    cluster_nodes: list[Annotated[str, Field(pattern=HOST_PORT)]] = Field(
+        default_factory=list,
+        description="more Cluster nodes to start from when the url's node is down",
+    )
     socket_timeout: Seconds = 2.0
     connect_timeout: Seconds = 2.0
     max_connections: int = Field(default=64, gt=1, description="connection pool size")
     pool_timeout: Seconds = Field(default=5.0, description="wait for a free pooled connection")
     key_prefix: str = Field(default="lacgw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+
+    @model_validator(mode="after")
+    def _sentinels_named(self) -> RedisSettings:
+        if self.mode == "sentinel" and not self.sentinels:
+            raise ValueError("redis.mode is sentinel but redis.sentinels is empty")
+        return self
 
 
 class LacSettings(BaseModel):

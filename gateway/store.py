@@ -36,6 +36,7 @@ from typing import Any, cast
 import orjson
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT
 
 from gateway.models import LicenseBody
@@ -312,14 +313,18 @@ class Store:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Redis | RedisCluster,
         prefix: str,
         cache: CacheSettings,
         *,
         stale_window: float = DEFAULT_STALE_WINDOW,
         idempotency_lock_ttl: float = IDEMPOTENCY_LOCK_TTL,
     ) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+        if isinstance(redis, RedisCluster):
+            options = redis.get_connection_kwargs()
+        else:
+            options = redis.connection_pool.connection_kwargs
+        if options.get("decode_responses"):
             # Idempotent responses and license JSON are stored as bytes; decoding would mangle them.
             raise ValueError("Store needs a Redis client with decode_responses=False")
         self.redis = redis
@@ -523,6 +528,16 @@ class Store:
         a waiter woken by the announcement finds the license.
         """
         entry = self._license_entry(lic, None, now)
+        if isinstance(self.redis, RedisCluster):
+            # A cluster pipeline cannot carry a script: the same calls, one after the other.
+            if entry is None:
+                await self.redis.delete(self.keys.license(aid))
+            else:
+                await self.redis.set(self.keys.license(aid), entry[0], px=entry[1])
+            await self.redis.delete(self.keys.negative(aid))
+            await self._finish(keys=[self.keys.due, self.keys.job(aid)], args=[aid, owner])
+            await self.redis.publish(self.keys.outcome(aid), payload)
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
             if entry is None:
                 pipe.delete(self.keys.license(aid))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.auth import KeyRing
 from gateway.api.ports import ActivationService, IdempotencyStore, RateLimiter
@@ -13,11 +14,11 @@ from gateway.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
-REDIS = web.AppKey("redis", Redis)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 # Protocols cannot be passed as the runtime type, so these keys are typed by annotation only.
 SERVICE: web.AppKey[ActivationService] = web.AppKey("service")
 IDEMPOTENCY_STORE: web.AppKey[IdempotencyStore] = web.AppKey("idempotency_store")
+REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # a union is no runtime type
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 # Set by setup_api itself.
 KEY_RING = web.AppKey("key_ring", KeyRing)

@@ -11,6 +11,7 @@ import asyncio
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 log = structlog.get_logger("gateway.outcomes")
 
@@ -20,7 +21,7 @@ RECONNECT_DELAY = 1.0
 class OutcomeHub:
     """Per-process registry of activations being waited for."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis | RedisCluster, prefix: str) -> None:
         self.redis = redis
         self.pattern = f"{prefix}:{{*}}:outcome"
         self._head = len(prefix) + 2  # "<prefix>:{"
