@@ -34,6 +34,7 @@ from gateway.models import (
 DEFAULT_JOB_LIMIT = 100
 MAX_JOB_LIMIT = 1000
 AUDIT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+STREAM_ID_PART_LIMIT = 2**64
 
 
 def json_response(
@@ -207,12 +208,22 @@ async def purge_cache(request: web.Request) -> web.StreamResponse:
 async def audit_log(request: web.Request) -> web.StreamResponse:
     """GET /v1/admin/audit."""
     limit = int_query(request, "limit", DEFAULT_JOB_LIMIT, MAX_JOB_LIMIT)
-    before = request.query.get("before")
-    if before is not None and not AUDIT_ID.fullmatch(before):
-        raise errors.InvalidInput.field("before", "must be an audit event id (digits-digits)")
+    before = audit_id_query(request)
+    if before == "0-0":
+        return json_response(AuditLog(events=[]))  # nothing is older than the first id
     raw = await request.app[SERVICE].audit_events(limit, before)
     events = [AuditEvent.model_validate(_audit_fields(event)) for event in raw]
     return json_response(AuditLog(events=events))
+
+
+def audit_id_query(request: web.Request) -> str | None:
+    """The ``before`` query parameter: a Redis stream id, both parts below 2**64."""
+    raw = request.query.get("before")
+    if raw is None:
+        return None
+    if AUDIT_ID.fullmatch(raw) and all(int(part) < STREAM_ID_PART_LIMIT for part in raw.split("-")):
+        return raw
+    raise errors.InvalidInput.field("before", "must be an audit event id (digits-digits)")
 
 
 def _audit_fields(event: dict[str, str]) -> dict[str, object]:

@@ -73,8 +73,15 @@ async def test_the_trail_pages_back_and_never_holds_a_full_key(running: Running)
 
 async def test_the_trail_is_for_admins_only(running: Running) -> None:
     problem_of(await running.call("GET", "/v1/admin/audit"), 403)
-    bad = await running.call("GET", "/v1/admin/audit", key=ADMIN_KEY, params={"before": "x"})
-    problem_of(bad, 422)
+    for before in ("x", "1-2-3", f"{2**64}-0"):
+        bad = await running.call("GET", "/v1/admin/audit", key=ADMIN_KEY, params={"before": before})
+        problem_of(bad, 422)
+
+
+async def test_nothing_is_older_than_the_first_stream_id(running: Running) -> None:
+    assert (await running.activate(KEY, ["HOSTNAME=first-id"])).status == 200
+    assert await audit(running, before="0-0") == []
+    assert len(await audit(running, before=f"{2**64 - 1}-0")) == 1
 
 
 async def test_the_stream_is_trimmed_to_about_its_bound(redis_client: aioredis.Redis) -> None:
