@@ -96,6 +96,9 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     except errors.GatewayError as exc:
         # Rendered here rather than by the error middleware, so refusals carry the headers too.
         return problem_response(request, exc, headers)
+    except web.HTTPException as exc:
+        exc.headers.update(headers)  # unknown routes and methods: the error middleware keeps them
+        raise
     if not response.prepared:
         response.headers.update(headers)
     return response

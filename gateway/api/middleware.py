@@ -29,7 +29,15 @@ ADMIN_PREFIX = "/v1/admin/"
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Headers of aiohttp's own HTTP errors that the problem response must keep.
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+_KEPT_HEADERS = (
+    "Allow",
+    "Retry-After",
+    "WWW-Authenticate",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+)
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 REQUEST_ID = web.RequestKey("request_id", str)

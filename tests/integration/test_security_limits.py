@@ -74,6 +74,9 @@ async def test_an_api_key_over_its_limit_gets_429_with_retry_after(
     assert int(refused.headers["RateLimit-Reset"]) >= 1
     # Another key has its own budget.
     assert (await lookup(gw, ADMIN_KEY)).status == 404
+    unknown_route = await gw.call("GET", "/v1/no-such-route", key=ADMIN_KEY)
+    assert unknown_route.status == 404
+    assert unknown_route.headers["RateLimit-Remaining"] == str(PER_KEY - 2)
 
 
 async def test_the_limit_holds_across_replicas(pair: tuple[Running, Running]) -> None:
