@@ -25,7 +25,7 @@ KEY = "SNGLE-HOST1-DEMO0-00001"
 HOST_A = "HOSTNAME=stale-a"
 HOST_B = "HOSTNAME=fresh-b"
 FAILURES = 3
-COOLDOWN = 0.5
+COOLDOWN = 3.0  # long enough that the breaker is still open when B is refused
 SETTLE_ATTEMPTS = 200
 
 
