@@ -1,8 +1,8 @@
 """The application factory: ``create_app(settings)`` builds the whole gateway, no globals.
 
 Resources are cleanup contexts in dependency order (HTTP session -> Redis -> LAC clients and
-service -> outcome listener -> poller); aiohttp unwinds them in reverse, so the poller stops and
-gives its leases back before the clients it uses are closed.
+service -> outcome listener -> counters refresh -> poller); aiohttp unwinds them in reverse, so
+the poller stops and gives its leases back before the clients it uses are closed.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ log = structlog.get_logger("gateway.app")
 POLLER = web.AppKey("poller", Poller)
 ACTIVATIONS = web.AppKey("activations", ActivationService)  # the concrete service, for the poller
 CANCEL_RETRY_SECONDS = 0.1
+COUNTERS_FIRST_READ = 60.0  # seconds after start of the first activation counters read
 
 
 class VendorOrders:
@@ -189,6 +190,29 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     await _cancel(listener)
 
 
+async def _refresh_counters(service: ActivationService, interval: float) -> None:
+    # The first read waits a little too, so a fleet of replicas starting together does not
+    # call the vendor API all at once; the admin counters route fills the gauge at any time.
+    await asyncio.sleep(min(interval, COUNTERS_FIRST_READ))
+    while True:
+        try:
+            await service.counters()
+        except Exception as exc:  # noqa: BLE001 - LAC away: the gauge keeps its last value
+            log.warning("activation_counters_failed", error=type(exc).__name__)
+        await asyncio.sleep(interval)
+
+
+async def counters_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Keeps lacgw_lac_activations_left current; idle without vendor credentials."""
+    lac = app[SETTINGS].lac
+    if not (lac.username and lac.password.get_secret_value()):
+        yield
+        return
+    task = _background(_refresh_counters(app[ACTIVATIONS], lac.counters_interval), "counters")
+    yield
+    await _cancel(task)
+
+
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """The job poller; on shutdown it gives its leases back for another replica."""
     service = app[ACTIVATIONS]
@@ -211,6 +235,6 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app = web.Application(client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics or Metrics()
-    app.cleanup_ctx.extend([http_session_ctx, redis_ctx, service_ctx, poller_ctx])
+    app.cleanup_ctx.extend([http_session_ctx, redis_ctx, service_ctx, counters_ctx, poller_ctx])
     setup_api(app)
     return app

@@ -5,6 +5,9 @@ Labels carry route templates, operations and codes: never an activation key or a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -82,3 +85,46 @@ class Metrics:
         self.token_refreshes = Counter(
             "lacgw_lac_token_refreshes_total", "LAC vendor logins", ["reason"], registry=reg
         )
+        self.lac_activations_left = Gauge(
+            "lacgw_lac_activations_left",
+            "Activations the LAC vendor account has left (GetActivationCounters), by kind: "
+            "one_time, subscription (current subscriptions summed)",
+            ["kind"],
+            registry=reg,
+        )
+
+    def observe_activation_counters(
+        self, counters: Mapping[str, object], today: date | None = None
+    ) -> None:
+        """Set lacgw_lac_activations_left from GetActivationCounters' plain data."""
+        day = (today or date.today()).isoformat()
+        one_time = _count(counters.get("one_time_activations_left_count"))
+        # Expired one-time activations cannot be used: they no longer count as quota.
+        if not _current(counters.get("one_time_activations_expiration_date"), day):
+            one_time = 0
+        subscription = 0
+        rows = counters.get("ActivationSubscriptions")
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, Mapping) or not _current(row.get("expiration_date"), day):
+                continue
+            start = row.get("start_date")
+            if isinstance(start, str) and start[:10] > day:
+                continue
+            subscription += _count(row.get("activations_left_count"))
+        self.lac_activations_left.labels("one_time").set(one_time)
+        self.lac_activations_left.labels("subscription").set(subscription)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int | float):
+        return max(int(value), 0)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return 0
+
+
+def _current(expires: object, day: str) -> bool:
+    # ISO dates (or date-times) compare as text; a missing date means no expiry.
+    return not isinstance(expires, str) or not expires or expires[:10] >= day

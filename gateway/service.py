@@ -298,7 +298,9 @@ class ActivationService:
         """LAC's activation counters for this vendor account."""
         if self.counter_source is None:
             raise ServiceUnavailable("activation counters need LAC vendor credentials")
-        return dict(await self._lac_call(self.counter_source.activation_counters()))
+        counters = dict(await self._lac_call(self.counter_source.activation_counters()))
+        self.metrics.observe_activation_counters(counters)
+        return counters
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
         """Audit events, newest first; ``before`` is the id of the last event already seen."""

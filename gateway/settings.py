@@ -95,6 +95,11 @@ class LacSettings(BaseModel):
     )
     token_ttl: Seconds = Field(default=3 * 3600.0, description="LAC vendor token lifetime")
     token_refresh_margin: Seconds = 600.0
+    counters_interval: Seconds = Field(
+        default=900.0,
+        description="how often the activation counters are read for "
+        "lacgw_lac_activations_left (only with vendor credentials)",
+    )
 
     @model_validator(mode="after")
     def _no_plain_http(self) -> LacSettings:
