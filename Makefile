@@ -17,6 +17,7 @@ help:
 	@echo "make config-reference  regenerate config/REFERENCE.md from gateway/settings.py"
 	@echo "make promtool-check    alert rules, their unit tests and a real /metrics scrape (promtool)"
 	@echo "make container-test    build deploy/Dockerfile with podman and run it end to end"
+	@echo "make docs-check        /docs in headless Chromium lists every /openapi.json route"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,7 +71,7 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
 
-.PHONY: config-reference promtool-check container-test
+.PHONY: config-reference promtool-check container-test docs-check
 
 config-reference: $(STAMP)
 	$(BIN)/python deploy/tools/config_reference.py
@@ -82,6 +83,10 @@ promtool-check: $(STAMP)
 # Installs podman, runc and debootstrap when missing (root); storage under .cache/container.
 container-test: $(STAMP)
 	PYTHON=$(BIN)/python bash deploy/container-test.sh
+
+# Chromium comes from Debian's chromium package; the script installs it when missing (root).
+docs-check: $(STAMP)
+	PYTHON=$(BIN)/python bash deploy/docs-check.sh
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway tests
