@@ -139,6 +139,17 @@ async def test_activation_end_to_end_on_a_three_master_cluster(on_cluster: Runni
     assert ready.status == 200, ready.body
 
 
+async def test_idempotency_key_replays_the_answer_on_the_cluster(on_cluster: Running) -> None:
+    headers = {"Idempotency-Key": "cluster-idem-1"}
+    first = await on_cluster.activate(BULK, ["HOSTNAME=idem01"], **headers)
+    assert first.status == 200, await first.text()
+    again = await on_cluster.activate(BULK, ["HOSTNAME=idem01"], **headers)
+    assert again.status == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await again.read() == await first.read()
+    assert await on_cluster.creates() == 1
+
+
 async def test_activations_spread_over_the_masters_and_each_is_served(on_cluster: Running) -> None:
     hosts = [f"HOSTNAME=spread{index:02d}" for index in range(12)]
     replies = await asyncio.gather(*(on_cluster.activate(BULK, [host]) for host in hosts))
@@ -180,6 +191,7 @@ async def test_jobs_are_claimed_leased_and_released_on_the_cluster(cluster_url: 
         ]
         assert [await store.create_job(job) for job in jobs] == [True, True, True]
         assert await store.create_job(jobs[0]) is False
+        assert {job.id for job in await store.list_jobs()} == {job.id for job in jobs}
 
         claimed = await store.claim_due_jobs("owner-a", now, lease=30, limit=2)
         assert len(claimed) == 2
