@@ -224,9 +224,8 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
     )
     app[POLLER] = poller
-    task = _background(poller.run(), "poller")
+    poller.start()
     yield
-    await _cancel(task)
     await poller.stop()
 
 

@@ -12,6 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -25,6 +26,7 @@ JobHandler = Callable[[Job, str], Awaitable[None]]
 log = structlog.get_logger("gateway.poller")
 
 GAUGE_EVERY = 5.0  # seconds between refreshes of the pending-jobs gauge
+CANCEL_RETRY_SECONDS = 0.5
 
 
 class Poller:
@@ -49,6 +51,8 @@ class Poller:
         self._gauge_at = 0.0
         self._failing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def run_once(self) -> int:
         """Claim the jobs due now and start handling them; returns how many were claimed."""
@@ -77,7 +81,7 @@ class Poller:
     async def run(self) -> None:
         """Poll for due jobs until cancelled; log once when failing and once on recovery."""
         log.info("poller_started", owner=self.owner)
-        while True:
+        while not self._stopping.is_set():
             try:
                 claimed = await self.run_once()
                 await self._refresh_gauge()
@@ -89,16 +93,25 @@ class Poller:
                 await self._idle()
 
     async def _idle(self) -> None:
-        """Wait a tick; with every slot busy, only until a slot frees up.
+        """Wait a tick; with every slot busy, only until a slot frees up; never past stop().
 
         Sleeping a whole tick with a full hand would cap polling at ``batch`` jobs per tick
         while due jobs pile up behind it.
         """
         tick = self.settings.poll_tick * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
+        stop = asyncio.ensure_future(self._stopping.wait())
+        wake: set[asyncio.Future[Any]] = {stop}
         if len(self._tasks) >= self.settings.batch:
-            await asyncio.wait(set(self._tasks), timeout=tick, return_when=asyncio.FIRST_COMPLETED)
-        else:
-            await asyncio.sleep(tick)
+            wake.update(self._tasks)
+        try:
+            await asyncio.wait(wake, timeout=tick, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+
+    def start(self) -> None:
+        """Run the polling loop in a background task until ``stop``."""
+        if self._runner is None:
+            self._runner = asyncio.create_task(self.run(), name=f"poller-{self.owner}")
 
     async def _refresh_gauge(self) -> None:
         now = time.monotonic()
@@ -108,7 +121,14 @@ class Poller:
         self.metrics.jobs_pending.set(await self.store.count_jobs())
 
     async def stop(self) -> None:
-        """Give the leases of unfinished jobs back so another replica takes them at once."""
+        """Stop the loop, then give the leases of unfinished jobs back for another replica."""
+        self._stopping.set()
+        runner = self._runner
+        # redis-py can swallow a cancellation that lands mid-command; the stop flag ends the
+        # loop at its next turn anyway, and the cancellation is repeated until it has.
+        while runner is not None and not runner.done():
+            runner.cancel()
+            await asyncio.wait([runner], timeout=CANCEL_RETRY_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

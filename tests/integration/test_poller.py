@@ -117,11 +117,9 @@ async def test_a_full_hand_takes_more_jobs_as_soon_as_one_finishes(
     # A tick far longer than the wait below: only waking when a slot frees up gets through.
     settings = JobSettings(batch=2, poll_tick=600, lease=30)
     poller = Poller(store, handler, settings, clock=Clock())
-    task = asyncio.create_task(poller.run())
+    poller.start()
     try:
         await asyncio.wait_for(all_seen.wait(), timeout=30)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         await poller.stop()
     assert sorted(seen) == [f"j{n}" for n in range(6)]
