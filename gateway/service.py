@@ -510,7 +510,8 @@ class ActivationService:
             await self._backoff(job, self.owner)
             return None
         except LacError as exc:
-            await self._fail(job, self.owner, exc.code, exc.message, cache=False)
+            # Nothing reached LAC: callers waiting on this job read the failure for a moment.
+            await self._fail(job, self.owner, exc.code, exc.message, cache=True)
             raise _lac_failure(exc) from exc
         return await self.settle(job, self.owner)
 
