@@ -68,6 +68,7 @@ TRANSIENT_POLLS = 3  # polls answered with a transient code before the job fails
 TRANSIENT_FAILURE_TTL = 1.0  # seconds a transient failure stays readable by waiters
 RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
 DEADLINE_MESSAGE = "license generation did not finish within the gateway's deadline"
+READY_PAYLOAD = orjson.dumps({"state": "ready"})
 
 
 class OrderSource(Protocol):
@@ -82,6 +83,11 @@ class CounterSource(Protocol):
 
     async def activation_counters(self) -> dict[str, Any]:
         """LAC's activation counters as plain data."""
+
+
+def _audit_failed(action: str, exc: BaseException | None = None) -> None:
+    error = type(exc).__name__ if exc is not None else "ResponseError"
+    log.warning("audit_write_failed", action=action, error=error)
 
 
 def _license_body(lic: IssuedLicense) -> LicenseBody:
@@ -166,11 +172,14 @@ class ActivationService:
     ) -> ActivationResponse:
         """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
         target = Target(req.activation_key, req.hostids)
-        log.debug("activation_requested", key=mask_key(target.key), caller=caller)
-        cached = await self._cached(target.aid)
+        # The license and the rejection are read together: one round trip on the cold path.
+        cached, negative = await self.store.lookup(target.aid, now=self.clock())
+        self._count_lookup(cached)
         if cached is not None and cached.fresh:
             return self._ready(target.aid, cached.license, "cache")
-        await self._raise_if_rejected(target.aid)
+        if negative is not None:
+            self.metrics.cache_lookups.labels("negative", "hit").inc()
+            raise self._rejection(*negative)
         if cached is not None:
             refreshed = await self._refresh_stale(target, cached)
             if refreshed is not None:
@@ -308,14 +317,13 @@ class ActivationService:
             {"id": entry, **fields} for entry, fields in await self.store.read_audit(limit, before)
         ]
 
-    async def _audit(
+    def _audit_event(
         self, action: str, target: Target, caller: str, outcome: str, code: int | None
-    ) -> None:
-        """Append one event to the audit trail; a failed write is logged, never raised."""
-        audit = self.settings.audit
-        if not audit.enabled:
-            return
-        event = {
+    ) -> dict[str, str] | None:
+        """One audit trail event, or None when the trail is off."""
+        if not self.settings.audit.enabled:
+            return None
+        return {
             "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             "action": action,
             "caller": caller,
@@ -324,11 +332,19 @@ class ActivationService:
             "outcome": outcome,
             "lac_code": "" if code is None else str(code),
         }
+
+    async def _audit(
+        self, action: str, target: Target, caller: str, outcome: str, code: int | None
+    ) -> None:
+        """Append one event to the audit trail; a failed write is logged, never raised."""
+        event = self._audit_event(action, target, caller, outcome, code)
+        if event is None:
+            return
         try:
-            await self.store.append_audit(event, audit.max_events)
+            await self.store.append_audit(event, self.settings.audit.max_events)
         except RedisError as exc:
             # The operation itself is done at LAC: losing its trace must not fail the caller.
-            log.warning("audit_write_failed", action=action, error=type(exc).__name__)
+            _audit_failed(action, exc)
 
     async def jobs(self, limit: int) -> list[JobView]:
         """Jobs in flight, soonest due first."""
@@ -373,9 +389,12 @@ class ActivationService:
 
     async def _cached(self, aid: str) -> CachedLicense | None:
         cached = await self.store.get_license(aid, now=self.clock())
+        self._count_lookup(cached)
+        return cached
+
+    def _count_lookup(self, cached: CachedLicense | None) -> None:
         result = "miss" if cached is None else ("hit" if cached.fresh else "stale")
         self.metrics.cache_lookups.labels("license", result).inc()
-        return cached
 
     def _ready(
         self, aid: str, body: LicenseBody, source: str, *, stale: bool = False
@@ -389,12 +408,6 @@ class ActivationService:
         if code == lookup(1).code:  # a job that outlived its deadline while LAC said "wait"
             return GatewayError(504, "License generation timed out", message, type_="timeout")
         return lac_problem(code, message)
-
-    async def _raise_if_rejected(self, aid: str) -> None:
-        negative = await self.store.get_negative(aid)
-        if negative is not None:
-            self.metrics.cache_lookups.labels("negative", "hit").inc()
-            raise self._rejection(*negative)
 
     async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
         """The activation's state, and the failure to raise when it failed.
@@ -460,13 +473,15 @@ class ActivationService:
             state=JOB_LEASED,
         )
         self.hub.event(target.aid)  # listen before acting, so no outcome slips by
-        if await self.store.create_job(job):
+        created, cached = await self.store.create_job_or_find_license(job, now=now)
+        if created:
             self.metrics.jobs.labels("created").inc()
-            finished = await self._finished_meanwhile(job)
-            if finished is not None:
-                return finished
+            if cached is not None:
+                return await self._finished_meanwhile(job, cached)
             # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
-            submit = asyncio.ensure_future(self._submit(job))
+            # An "issued" audit event travels with the completion (one round trip).
+            issued = self._audit_event("activation", target, caller, "issued", 0)
+            submit = asyncio.ensure_future(self._submit(job, issued))
             self._background.add(submit)
             submit.add_done_callback(self._background.discard)
             try:
@@ -475,26 +490,26 @@ class ActivationService:
                 await self._audit("activation", target, caller, "failed", exc.lac_code)
                 raise
             if outcome is not None:
-                await self._audit("activation", target, caller, "issued", 0)
-            else:  # sent, or ambiguous: the job settles it, and the trail says only "requested"
-                await self._audit("activation", target, caller, "requested", None)
-            if outcome is not None:
                 return outcome
+            # Sent, or ambiguous: the job settles it, and the trail says only "requested".
+            await self._audit("activation", target, caller, "requested", None)
         else:
             self.metrics.coalesced.labels("activation").inc()
         return await self._await_outcome(target.aid, wait, raise_failure=True)
 
-    async def _finished_meanwhile(self, job: Job) -> ActivationResponse | None:
+    async def _finished_meanwhile(self, job: Job, cached: CachedLicense) -> ActivationResponse:
         """A job that finished between our cache miss and our create_job left its license."""
-        cached = await self.store.get_license(job.id, now=self.clock())
-        if cached is None:
-            return None
         await self.store.finish_job(job.id, self.owner)
         await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
         return self._ready(job.id, cached.license, "cache", stale=not cached.fresh)
 
-    async def _submit(self, job: Job) -> ActivationResponse | None:
-        """Send the one create for ``job``, then poll once; None while still pending."""
+    async def _submit(
+        self, job: Job, issued: dict[str, str] | None = None
+    ) -> ActivationResponse | None:
+        """Send the one create for ``job``, then poll once; None while still pending.
+
+        ``issued`` is the audit event written with the license if this poll finds it ready.
+        """
         try:
             await self.lac.create(job.activation_key, job.hostid)
         except LacAmbiguous as exc:
@@ -513,12 +528,15 @@ class ActivationService:
             # Nothing reached LAC: callers waiting on this job read the failure for a moment.
             await self._fail(job, self.owner, exc.code, exc.message, cache=True)
             raise _lac_failure(exc) from exc
-        return await self.settle(job, self.owner)
+        return await self.settle(job, self.owner, issued=issued)
 
-    async def settle(self, job: Job, owner: str) -> ActivationResponse | None:
+    async def settle(
+        self, job: Job, owner: str, *, issued: dict[str, str] | None = None
+    ) -> ActivationResponse | None:
         """Poll LAC for ``job`` once and act on the answer; the poller's job handler.
 
         Returns the ready response, raises the caller-facing failure, or None while pending.
+        ``issued`` is an audit event to append with the license when it is ready.
         """
         try:
             result = await self.lac.poll(job.activation_key, job.hostid)
@@ -535,7 +553,7 @@ class ActivationService:
             await self._backoff(job, owner)
             return None
         if result.state is PollState.READY and result.license is not None:
-            return await self._complete(job, owner, _license_body(result.license))
+            return await self._complete(job, owner, _license_body(result.license), issued)
         if self.clock() >= job.deadline_at:
             await self._fail(job, owner, 1, DEADLINE_MESSAGE, cache=True)
             raise self._rejection(1, DEADLINE_MESSAGE)
@@ -572,11 +590,22 @@ class ActivationService:
         await self.store.reschedule_job(job.id, owner, self.clock() + delay, interval)
         self.metrics.jobs.labels("rescheduled").inc()
 
-    async def _complete(self, job: Job, owner: str, body: LicenseBody) -> ActivationResponse:
+    async def _complete(
+        self, job: Job, owner: str, body: LicenseBody, issued: dict[str, str] | None = None
+    ) -> ActivationResponse:
         now = self.clock()
-        await self.store.complete_job(
-            job.id, owner, body, orjson.dumps({"state": "ready"}), now=now
+        audited = await self.store.complete_job(
+            job.id,
+            owner,
+            body,
+            READY_PAYLOAD,
+            now=now,
+            audit=issued,
+            audit_max=self.settings.audit.max_events,
         )
+        if not audited:
+            # The license is stored and announced: losing its trace must not fail the caller.
+            _audit_failed("activation")
         self.metrics.jobs.labels("completed").inc()
         self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))

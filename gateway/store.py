@@ -36,7 +36,10 @@ from typing import Any, cast
 import orjson
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisError
 from redis.typing import EncodableT
 
 from gateway.models import LicenseBody
@@ -308,6 +311,38 @@ def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _cached_license(raw: bytes | str | None, now: float) -> CachedLicense | None:
+    """A cache entry as read at ``now``; None when absent or unreadable (a miss)."""
+    if raw is None:
+        return None
+    try:
+        record = orjson.loads(raw)
+        body = LicenseBody.model_validate(record["license"])
+        return CachedLicense(body, float(record["stored_at"]), now < record["fresh_until"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
+        return None  # an unreadable entry is a miss; the next put overwrites it
+
+
+def _negative(raw: bytes | str | None) -> tuple[int, str] | None:
+    """A cached rejection as (code, message); None when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        record = orjson.loads(raw)
+        return int(record["code"]), str(record["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _queue_script(pipe: Pipeline, script: AsyncScript, keys: list[str], args: list[Any]) -> None:
+    """EVALSHA in a pipeline without redis-py's SCRIPT EXISTS round trip before it.
+
+    A server that lost the script (restart, SCRIPT FLUSH) answers NOSCRIPT for this command
+    alone; the caller runs the script again through ``script`` (which loads it).
+    """
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
 class Store:
     """The gateway's Redis: every read and write goes through here."""
 
@@ -401,14 +436,19 @@ class Store:
 
     async def get_negative(self, aid: str) -> tuple[int, str] | None:
         """The LAC rejection cached for this activation, as (code, message)."""
-        raw = await self.redis.get(self.keys.negative(aid))
-        if raw is None:
-            return None
-        try:
-            record = orjson.loads(raw)
-            return int(record["code"]), str(record["message"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None
+        return _negative(await self.redis.get(self.keys.negative(aid)))
+
+    async def lookup(
+        self, aid: str, *, now: float
+    ) -> tuple[CachedLicense | None, tuple[int, str] | None]:
+        """The cached license and the cached rejection of an activation: one MGET.
+
+        Both keys share the activation's hash tag, so this is one command on a cluster too.
+        """
+        raw_license, raw_negative = await self.redis.mget(
+            self.keys.license(aid), self.keys.negative(aid)
+        )
+        return _cached_license(raw_license, now), _negative(raw_negative)
 
     async def put_negative(
         self, aid: str, code: int, message: str, ttl: float | None = None
@@ -484,10 +524,38 @@ class Store:
 
     async def create_job(self, job: Job) -> bool:
         """Store and schedule ``job`` unless one exists for the same activation."""
+        keys, args = self._create_job_call(job)
+        return bool(await self._create_job(keys=keys, args=args))
+
+    async def create_job_or_find_license(
+        self, job: Job, *, now: float
+    ) -> tuple[bool, CachedLicense | None]:
+        """``create_job``, then read the activation's cached license: one round trip.
+
+        The read follows the create on the same connection, so a job that finished between
+        the caller's cache miss and this create is seen by its license (see the service).
+        """
+        keys, args = self._create_job_call(job)
+        if isinstance(self.redis, RedisCluster):
+            # A cluster pipeline cannot carry a script, and the keys live in two slots.
+            created = bool(await self._create_job(keys=keys, args=args))
+            return created, await self.get_license(job.id, now=now)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            _queue_script(pipe, self._create_job, keys, args)
+            pipe.get(self.keys.license(job.id))
+            reply, raw = await pipe.execute(raise_on_error=False)
+        if isinstance(reply, NoScriptError):
+            return await self.create_job(job), await self.get_license(job.id, now=now)
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(raw, Exception):
+            raise raw
+        return bool(reply), _cached_license(raw, now)
+
+    def _create_job_call(self, job: Job) -> tuple[list[str], list[EncodableT]]:
         retention = max(job.deadline_at - job.created_at, 0.0) + JOB_RETENTION
         args: list[EncodableT] = [job.id, _num(job.due_at), _ms(retention), *job.to_fields()]
-        created = await self._create_job(keys=[self.keys.due, self.keys.job(job.id)], args=args)
-        return bool(created)
+        return [self.keys.due, self.keys.job(job.id)], args
 
     async def get_job(self, aid: str) -> Job | None:
         """The job of an activation, if one is pending."""
@@ -520,14 +588,25 @@ class Store:
         return bool(await self._finish(keys=keys, args=[aid, owner or ""]))
 
     async def complete_job(
-        self, aid: str, owner: str, lic: LicenseBody, payload: bytes, *, now: float
-    ) -> None:
+        self,
+        aid: str,
+        owner: str,
+        lic: LicenseBody,
+        payload: bytes,
+        *,
+        now: float,
+        audit: Mapping[str, str] | None = None,
+        audit_max: int = 0,
+    ) -> bool:
         """Cache the license, drop any rejection, finish the job, announce it: one round trip.
 
         The commands run in this order on one connection, as the four separate calls did, so
-        a waiter woken by the announcement finds the license.
+        a waiter woken by the announcement finds the license. An ``audit`` event is appended
+        in the same round trip (stream trimmed to about ``audit_max``). Returns False when
+        that event could not be written; everything else is done or raised.
         """
         entry = self._license_entry(lic, None, now)
+        keys, args = [self.keys.due, self.keys.job(aid)], [aid, owner]
         if isinstance(self.redis, RedisCluster):
             # A cluster pipeline cannot carry a script: the same calls, one after the other.
             if entry is None:
@@ -535,20 +614,31 @@ class Store:
             else:
                 await self.redis.set(self.keys.license(aid), entry[0], px=entry[1])
             await self.redis.delete(self.keys.negative(aid))
-            await self._finish(keys=[self.keys.due, self.keys.job(aid)], args=[aid, owner])
+            await self._finish(keys=keys, args=args)
             await self.redis.publish(self.keys.outcome(aid), payload)
-            return
+            return audit is None or await self._append_audit_quietly(audit, audit_max)
         async with self.redis.pipeline(transaction=False) as pipe:
             if entry is None:
                 pipe.delete(self.keys.license(aid))
             else:
                 pipe.set(self.keys.license(aid), entry[0], px=entry[1])
             pipe.delete(self.keys.negative(aid))
-            await self._finish(
-                keys=[self.keys.due, self.keys.job(aid)], args=[aid, owner], client=pipe
-            )
+            _queue_script(pipe, self._finish, keys, args)
             pipe.publish(self.keys.outcome(aid), payload)
-            await pipe.execute()
+            if audit is not None:
+                fields: dict[EncodableT, EncodableT] = {k: v for k, v in audit.items()}
+                pipe.xadd(self.keys.audit, fields, maxlen=audit_max, approximate=True)
+            replies = await pipe.execute(raise_on_error=False)
+        finished = replies[2]
+        for reply in replies[:4]:
+            if isinstance(reply, Exception) and reply is not finished:
+                raise reply
+        if isinstance(finished, NoScriptError):
+            await self._finish(keys=keys, args=args)
+            await self.redis.publish(self.keys.outcome(aid), payload)  # again, job now gone
+        elif isinstance(finished, Exception):
+            raise finished
+        return audit is None or not isinstance(replies[4], Exception)
 
     async def release_jobs(self, owner: str, now: float) -> int:
         """Make every job leased by ``owner`` due at ``now`` (graceful shutdown)."""
@@ -627,6 +717,13 @@ class Store:
         fields: dict[EncodableT, EncodableT] = {name: value for name, value in event.items()}
         entry = await self.redis.xadd(self.keys.audit, fields, maxlen=max_events, approximate=True)
         return _text(entry)
+
+    async def _append_audit_quietly(self, event: Mapping[str, str], max_events: int) -> bool:
+        try:
+            await self.append_audit(event, max_events)
+        except RedisError:
+            return False
+        return True
 
     async def read_audit(
         self, count: int, before: str | None = None
