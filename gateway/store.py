@@ -82,7 +82,10 @@ for _, id in ipairs(ids) do
     claimed[#claimed + 1] = redis.call('HGETALL', key)
   end
 end
-return claimed
+-- The earliest time left in the schedule (a due time or a lease end), so the poller can sleep
+-- until then instead of a fixed tick.
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {claimed, head[2] or false}
 """
 
 _RESCHEDULE_JOB = """
@@ -271,6 +274,14 @@ class Job:
             lease_until=float(f.get("lease_until") or 0),
             state=f.get("state") or JOB_PENDING,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Jobs just leased to a poller, and the earliest time left in the schedule (None: empty)."""
+
+    jobs: list[Job]
+    next_due: float | None
 
 
 class IdemKind(StrEnum):
@@ -568,11 +579,16 @@ class Store:
         A claimed job's due time becomes the lease end, so if ``owner`` dies the job is simply
         due again then. Each claim counts as an attempt.
         """
+        return (await self.claim_due(owner, now, lease, limit)).jobs
+
+    async def claim_due(self, owner: str, now: float, lease: float, limit: int) -> Claim:
+        """``claim_due_jobs``, plus when the earliest job left in the schedule comes due."""
         if limit <= 0:
-            return []  # Redis reads a zero or negative LIMIT count as "no limit"
+            return Claim([], None)  # Redis reads a zero or negative LIMIT count as "no limit"
         args: list[EncodableT] = [self.keys.job_prefix, _num(now), _num(now + lease), limit, owner]
-        rows = await self._claim(keys=[self.keys.due], args=args)
-        return [Job.from_fields(_pairs(row)) for row in rows]
+        rows, head = await self._claim(keys=[self.keys.due], args=args)
+        jobs = [Job.from_fields(_pairs(row)) for row in rows]
+        return Claim(jobs, None if head is None else float(head))
 
     async def reschedule_job(self, aid: str, owner: str, due_at: float, interval: float) -> bool:
         """Schedule the next poll, only if ``owner`` still holds the job's lease."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis.asyncio as aioredis
 
@@ -123,3 +124,69 @@ async def test_a_full_hand_takes_more_jobs_as_soon_as_one_finishes(
     finally:
         await poller.stop()
     assert sorted(seen) == [f"j{n}" for n in range(6)]
+
+
+async def test_claim_tells_when_the_earliest_job_left_comes_due(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, "tp4", CacheSettings())
+    assert (await store.claim_due("w", NOW, lease=30, limit=10)).next_due is None
+    await store.create_job(_job("now", NOW - 1))
+    await store.create_job(_job("soon", NOW + 7))
+    claim = await store.claim_due("w", NOW, lease=30, limit=10)
+    assert [job.id for job in claim.jobs] == ["now"]
+    assert claim.next_due == NOW + 7
+    await store.reschedule_job("now", "w", NOW + 3, 2.0)
+    assert (await store.claim_due("w", NOW, lease=30, limit=10)).next_due == NOW + 3
+    # A leased job's lease end is in the schedule too: a dead owner's job comes due then.
+    claim = await store.claim_due("w", NOW + 7, lease=30, limit=1)
+    assert [job.id for job in claim.jobs] == ["now"]
+    assert claim.next_due == NOW + 7  # "soon", due and left behind by the limit
+
+
+async def test_poller_wakes_when_the_next_job_comes_due_not_a_tick_later(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, "tp5", CacheSettings())
+    seen = asyncio.Event()
+
+    async def handler(job: Job, owner: str) -> None:
+        await store.finish_job(job.id, owner)
+        seen.set()
+
+    # A tick far longer than the wait below: only sleeping until the job's due time gets there.
+    settings = JobSettings(poll_tick=600, lease=30)
+    poller = Poller(store, handler, settings)
+    await store.create_job(_job("due-soon", time.time() + 0.5))
+    poller.start()
+    try:
+        await asyncio.wait_for(seen.wait(), timeout=30)
+    finally:
+        await poller.stop()
+    assert await store.count_jobs() == 0
+
+
+async def test_a_claim_that_fills_the_hand_is_followed_at_once_by_another(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, "tp6", CacheSettings())
+    for n in range(7):
+        await store.create_job(_job(f"b{n}", time.time() - 1))
+    seen: list[str] = []
+    all_seen = asyncio.Event()
+
+    async def handler(job: Job, owner: str) -> None:
+        seen.append(job.id)
+        await store.finish_job(job.id, owner)
+        if len(seen) == 7:
+            all_seen.set()
+
+    # Seven due jobs, three at a time, a tick far longer than the wait: more than one claim
+    # per tick is what gets them all handled.
+    poller = Poller(store, handler, JobSettings(batch=3, poll_tick=600, lease=30))
+    poller.start()
+    try:
+        await asyncio.wait_for(all_seen.wait(), timeout=30)
+    finally:
+        await poller.stop()
+    assert sorted(seen) == [f"b{n}" for n in range(7)]
