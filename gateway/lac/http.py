@@ -138,12 +138,15 @@ class LacHttp:
         data: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> Reply:
-        try:
-            # Waiting for a slot is bounded too: a saturated cap is LAC not reached.
-            async with asyncio.timeout(self.settings.total_timeout):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise LacUnavailable(NETWORK_ERROR, "no free slot toward LAC") from exc
+        if self._slots.locked():
+            try:
+                # Waiting for a slot is bounded too: a saturated cap is LAC not reached.
+                async with asyncio.timeout(self.settings.total_timeout):
+                    await self._slots.acquire()
+            except TimeoutError as exc:
+                raise LacUnavailable(NETWORK_ERROR, "no free slot toward LAC") from exc
+        else:
+            await self._slots.acquire()  # a free slot is taken without waiting: no timer needed
         try:
             async with self.session.request(
                 method,

@@ -210,11 +210,14 @@ class ResilientLac:
         # Not for security: spreads retries of many callers apart.
         self._rng = rng or random.Random()  # noqa: S311
         self.metrics = metrics
+        self._exported: BreakerState | None = None
         self._export_state()
 
     def _export_state(self) -> None:
-        if self.metrics is None:
+        # Called after every call: the gauges are only touched when the state changed.
+        if self.metrics is None or self._exported is self.breaker.state:
             return
+        self._exported = self.breaker.state
         for state in BreakerState:
             self.metrics.lac_breaker_state.labels(state.value).set(
                 1 if state is self.breaker.state else 0

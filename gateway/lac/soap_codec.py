@@ -7,6 +7,7 @@ leave this module.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ _BODY = f"{{{SOAP_ENV}}}Body"
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _FAULT = f"{{{SOAP_ENV}}}Fault"
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_HREF = "href"  # SOAP-ENC multi-reference: only zeep resolves those
+_RETURN = "return"  # the one part of every Soap_Response* reply message
+_XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
+_XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
+_MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
 SERVICE_DOESNT_EXIST = 41
 INVALID_DATA = 108
 
@@ -130,18 +136,67 @@ def _result(plain: JsonValue) -> SoapResult:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """An envelope zeep built once with placeholders, and where each wire field's value goes."""
+
+    root: Any  # lxml element: copied, filled and serialised per call
+    slots: dict[str, tuple[int, ...]]  # wire field -> child indexes from the root
+
+
+def _path_to(root: Any, text: str) -> tuple[int, ...] | None:
+    for element in root.iter():
+        if element.text == text:
+            path: list[int] = []
+            node = element
+            while (parent := node.getparent()) is not None:
+                path.insert(0, parent.index(node))
+                node = parent
+            return tuple(path)
+    return None
+
+
+def _at(root: Any, path: tuple[int, ...]) -> Any:
+    for index in path:
+        root = root[index]
+    return root
+
+
+def _fields(zeep_type: Any) -> dict[str, str] | None:
+    """Field name -> "int" | "str" | "complex" of a reply structure; None if not a plain one."""
+    elements = getattr(zeep_type, "elements", None)
+    if not elements or len(elements) < 2:  # zeep unwraps single-field structures
+        return None
+    kinds: dict[str, str] = {}
+    for name, element in elements:
+        if element.max_occurs != 1 or element.qname.namespace:
+            return None
+        qname = element.type.qname
+        kind = {_XSD_INT: "int", _XSD_STRING: "str"}.get(qname.text if qname else "", "complex")
+        kinds[name] = kind
+    return kinds
+
+
 class SoapCodec:
     """Builds request envelopes and parses replies for the operations in ``SOAP_OPS``.
 
-    The WSDL is parsed once; zeep's operation objects and the XML parser are kept. Measured on
-    the development machine: about 0.14 ms to parse a GetLicense reply carrying a 2 KB license
-    and 0.05 ms to build an envelope, small next to a network round trip to LAC.
+    The WSDL is parsed once; zeep's operation objects and the XML parser are kept. zeep is
+    slow for what LAC sends most (a code and a string), so two shortcuts apply where the
+    result is the same as zeep's (a unit test compares them): envelopes are copies of one
+    zeep built per operation with the values put in, and replies whose structure holds only
+    plain int and string fields, with no multi-references, are read straight from the
+    parsed XML. Anything else goes through zeep. Measured on the development machine: a
+    GetLicense reply carrying a 3 KB license parses in about 0.02 ms instead of 0.1 ms, an
+    envelope builds in about 0.01 ms instead of 0.04 ms.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, shortcuts: bool = True) -> None:
         self._client = client
+        self._shortcuts = shortcuts
         self._binding = client.service._binding
         self._operations: dict[Op, Any] = {}
+        self._templates: dict[Op, _Template | None] = {}
+        self._replies: dict[Op, dict[str, str] | None] = {}
         # Replies are parsed without DTDs, entities or network access.
         self._parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
@@ -187,6 +242,9 @@ class SoapCodec:
         spec = SOAP_OPS[op]
         self._operation(op)
         wire = {spec.fields[name]: value for name, value in args.items()}
+        fast = self._build_from_template(op, wire) if self._shortcuts else None
+        if fast is not None:
+            return fast
         try:
             envelope = self._client.create_message(self._client.service, spec.name, **wire)
             data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
@@ -194,6 +252,75 @@ class SoapCodec:
             # Only values XML cannot carry get here (e.g. control characters in a HostID).
             raise LacRejected(INVALID_DATA, "value not representable in SOAP") from exc
         return data
+
+    def _template(self, op: Op) -> _Template | None:
+        if op in self._templates:
+            return self._templates[op]
+        spec = SOAP_OPS[op]
+        names = list(spec.fields.values())
+        markers = {name: _MARKER.format(i) for i, name in enumerate(names)}
+        template: _Template | None = None
+        try:
+            root = self._client.create_message(self._client.service, spec.name, **markers)
+        except (ValueError, TypeError, zeep.exceptions.Error):
+            root = None
+        if root is not None:
+            slots = {name: _path_to(root, marker) for name, marker in markers.items()}
+            if all(path is not None for path in slots.values()):
+                template = _Template(root, {k: v for k, v in slots.items() if v is not None})
+        self._templates[op] = template
+        return template
+
+    def _build_from_template(self, op: Op, wire: dict[str, str | int]) -> bytes | None:
+        """The envelope from the operation's template; None when zeep must build it."""
+        template = self._template(op)
+        if template is None or wire.keys() != template.slots.keys():
+            return None
+        envelope = copy.deepcopy(template.root)
+        for name, value in wire.items():
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                return None
+            try:
+                _at(envelope, template.slots[name]).text = str(value)
+            except ValueError as exc:  # control characters and the like: XML cannot carry them
+                raise LacRejected(INVALID_DATA, "value not representable in SOAP") from exc
+        data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        return data
+
+    def _reply_fields(self, op: Op, operation: Any) -> dict[str, str] | None:
+        if op not in self._replies:
+            fields = None
+            body = getattr(operation.output, "body", None)
+            parts = getattr(getattr(body, "type", None), "elements", None)
+            if parts and len(parts) == 1 and parts[0][0] == _RETURN:
+                fields = _fields(parts[0][1].type)
+            self._replies[op] = fields
+        return self._replies[op]
+
+    def _read_plain(self, op: Op, operation: Any, envelope: Any) -> JsonObject | None:
+        """A plain reply read without zeep, as zeep would read it; None when zeep must."""
+        fields = self._reply_fields(op, operation)
+        body = envelope.find(_BODY)
+        if fields is None or body is None or len(body) != 1:
+            return None
+        wrapper = body[0]
+        if len(wrapper) != 1 or wrapper[0].tag != _RETURN:
+            return None
+        plain: JsonObject = dict.fromkeys(fields)
+        for child in wrapper[0]:
+            name = child.tag
+            kind = fields.get(name) if isinstance(name, str) else None
+            if kind is None or kind == "complex" or len(child) or plain[name] is not None:
+                return None  # unknown, nested or repeated: zeep's rules apply
+            text = child.text or None  # zeep reads an empty string as None
+            if kind == "int" and text is not None:
+                try:
+                    plain[name] = int(text)
+                except ValueError:
+                    return None
+            else:
+                plain[name] = text
+        return plain
 
     def parse(self, op: Op, body: bytes) -> SoapResult:
         """The typed result of a reply; malformed XML and SOAP Faults are ``LacUnavailable``."""
@@ -215,9 +342,16 @@ class SoapCodec:
         # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
         # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
         # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.
+        multiref = False
         for element in envelope.iter():
-            if _XSI_TYPE in element.attrib:
-                del element.attrib[_XSI_TYPE]
+            attrib = element.attrib
+            if _XSI_TYPE in attrib:
+                del attrib[_XSI_TYPE]
+            multiref = multiref or _HREF in attrib
+        shortcut = self._shortcuts and not multiref
+        plain = self._read_plain(op, operation, envelope) if shortcut else None
+        if plain is not None:
+            return _result(plain)
         try:
             value = operation.process_reply(envelope)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, IndexError) as exc:
