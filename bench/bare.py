@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.serve import new_event_loop
+
 
 def create_bare_app(body: bytes) -> web.Application:
     """An app whose only work per request is routing and writing ``body``."""
@@ -28,9 +30,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", type=Path, required=True)
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="as http.event_loop"
+    )
     args = parser.parse_args()
     app = create_bare_app(args.body.read_bytes())
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    loop = new_event_loop(args.loop)  # the same kind of loop as the gateway it is compared with
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, loop=loop)
 
 
 if __name__ == "__main__":

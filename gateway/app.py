@@ -31,6 +31,7 @@ from gateway.api.keys import (
     SERVICE,
     SETTINGS,
 )
+from gateway.api.ratelimit import RateLimiter
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
 from gateway.lac.base import OrderSummary
@@ -39,9 +40,10 @@ from gateway.lac.resilience import ResilientLac, policies
 from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
+from gateway.nearcache import NearCache, listen_for_drops
 from gateway.service import ActivationService, OrderSource
 from gateway.settings import RedisSettings, Settings
-from gateway.store import Store
+from gateway.store import LicenseRecord, Store
 
 log = structlog.get_logger("gateway.app")
 
@@ -161,11 +163,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     """LAC clients (WSDLs parsed off the event loop), the store and the activation service."""
     settings, session, metrics = app[SETTINGS], app[HTTP_SESSION], app[METRICS]
+    near: NearCache[LicenseRecord] | None = None
+    if settings.cache.near_ttl > 0 and settings.cache.near_max_entries > 0:
+        near = NearCache(settings.cache.near_ttl, settings.cache.near_max_entries)
     store = Store(
         app[REDIS],
         settings.redis.key_prefix,
         settings.cache,
         stale_window=settings.cache.stale_window,
+        near=near,
     )
     enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())
     retry, breaker = policies(settings.resilience)
@@ -184,10 +190,16 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = OutcomeHub(app[REDIS], settings.redis.key_prefix)
     service = ActivationService(store, lac, settings, metrics, hub, orders=orders, counters=vendor)
     app[SERVICE] = app[ACTIVATIONS] = service
-    app[IDEMPOTENCY_STORE] = app[RATE_LIMITER] = store
-    listener = _background(hub.run(), "outcome-listener")
+    app[IDEMPOTENCY_STORE] = store
+    limiter = app[RATE_LIMITER] = RateLimiter(store, settings.limits.sync_interval)
+    listeners = [_background(hub.run(), "outcome-listener")]
+    if near is not None:
+        drops = listen_for_drops(app[REDIS], store.keys.licenses_changed, near)
+        listeners.append(_background(drops, "near-cache-listener"))
     yield
-    await _cancel(listener)
+    for listener in listeners:
+        await _cancel(listener)
+    await limiter.close()
 
 
 async def _refresh_counters(service: ActivationService, interval: float) -> None:

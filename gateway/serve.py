@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -37,6 +38,15 @@ def run_gateway(settings: Settings) -> int:
     return 0
 
 
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """A new event loop of ``http.event_loop``'s kind."""
+    if kind == "uvloop":
+        import uvloop  # noqa: PLC0415 - only the serving process needs it
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
     web.run_app(
         create_app(settings),
@@ -46,6 +56,7 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
         access_log=None,  # the API's middleware writes one structured line per request
         print=None,
         reuse_port=reuse_port or None,
+        loop=new_event_loop(settings.http.event_loop),
     )
 
 

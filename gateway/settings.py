@@ -34,6 +34,9 @@ class HttpSettings(BaseModel):
     shutdown_timeout: Seconds = 20.0
     batch_max: int = Field(default=50, gt=0, le=100, description="items per batch request")
     workers: int = Field(default=1, ge=1, le=64, description="processes sharing the port")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop", description="uvloop (faster), or the standard library's asyncio loop"
+    )
 
 
 HOST_PORT = r"^[^\s:]+:\d{1,5}$"
@@ -155,6 +158,14 @@ class CacheSettings(BaseModel):
         default=3 * 24 * 3600.0,
         description="how long past license_ttl a cached license is still served while LAC fails",
     )
+    near_ttl: Seconds = Field(
+        default=5.0,
+        description="each process keeps licenses it read from Redis this long (0: off); "
+        "changes reach every replica at once over pub/sub, this bounds a missed message",
+    )
+    near_max_entries: int = Field(
+        default=10_000, ge=0, description="licenses one process keeps in its near cache"
+    )
 
 
 class ApiKey(BaseModel):
@@ -188,6 +199,12 @@ class LimitSettings(BaseModel):
     per_ip: int = Field(
         default=300, gt=0, description="requests per window per client IP without an API key"
     )
+    sync_interval: float = Field(
+        default=0.1,
+        ge=0,
+        description="far from a limit, each process adds its counts in Redis this often "
+        "(0: every request); within a tenth of it, every request is counted in Redis",
+    )
     max_path_chars: int = Field(
         default=2048, ge=64, description="longest request target (path and query), else 414"
     )
@@ -203,6 +220,12 @@ class SigningSettings(BaseModel):
         default=None,
         description="Ed25519 private key, PEM (PKCS#8) or base64 of the 32-byte seed; "
         "unset: a key is generated at start (one per process, so set it for replicas)",
+    )
+    reuse_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="an identical answer reuses its signature (and its t) this long; 0: never",
     )
 
 

@@ -7,6 +7,7 @@ keys that one command or script touches together live in one slot)::
     P:{<aid>}:negative         string  LAC rejection (code, text)  cache.negative_ttl
     P:{<aid>}:lock             string  single-flight owner token   caller's ttl
     P:{<aid>}:outcome          channel job outcome for waiters (pub/sub)
+    P:{licenses}:changed       channel aid of a license changed or removed (near caches)
     P:{order.<sha>}:order      string  order summary JSON          cache.order_ttl
     P:{vendor}:token           string  LAC vendor login token      caller's ttl
     P:{vendor}:token-lock      string  coalesces token refreshes   caller's ttl
@@ -43,6 +44,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.typing import EncodableT
 
 from gateway.models import LicenseBody
+from gateway.nearcache import NearCache
 from gateway.settings import CacheSettings
 
 DEFAULT_STALE_WINDOW = 3 * 24 * 3600.0  # how long past freshness a license may be served stale
@@ -139,12 +141,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
-# A fixed window: the first request of a window starts its clock; the count and the time left
-# come back in one round trip, so every replica shares the same window.
+# A fixed window: the first requests of a window start its clock; the count and the time left
+# come back in one round trip, so every replica shares the same window. ARGV[2] requests are
+# added at once (a replica sends its counts in batches).
 _RATE_HIT = """
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if n == 1 or ttl < 0 then
+if n == tonumber(ARGV[2]) or ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
@@ -186,6 +189,7 @@ class Keys:
         self.job_prefix = f"{prefix}:{{jobs}}:job:"
         self.token = f"{prefix}:{{vendor}}:token"
         self.token_lock = f"{prefix}:{{vendor}}:token-lock"
+        self.licenses_changed = f"{prefix}:{{licenses}}:changed"
 
     def license(self, aid: str) -> str:
         """The cached license of an activation."""
@@ -232,6 +236,19 @@ class CachedLicense:
     license: LicenseBody
     stored_at: float
     fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRecord:
+    """A cache entry as stored: the license, when it was stored and until when it is fresh."""
+
+    license: LicenseBody
+    stored_at: float
+    fresh_until: float
+
+    def at(self, now: float) -> CachedLicense:
+        """The entry as read at ``now``."""
+        return CachedLicense(self.license, self.stored_at, now < self.fresh_until)
 
 
 @dataclass(slots=True)
@@ -365,6 +382,7 @@ class Store:
         *,
         stale_window: float = DEFAULT_STALE_WINDOW,
         idempotency_lock_ttl: float = IDEMPOTENCY_LOCK_TTL,
+        near: NearCache[LicenseRecord] | None = None,
     ) -> None:
         if isinstance(redis, RedisCluster):
             options = redis.get_connection_kwargs()
@@ -378,6 +396,8 @@ class Store:
         self.cache = cache
         self.stale_window = stale_window
         self.idempotency_lock_ttl = idempotency_lock_ttl
+        # Licenses read lately, kept in this process while its listener drops the changed ones.
+        self.near = near
         self._cad = redis.register_script(_COMPARE_AND_DELETE)
         self._create_job = redis.register_script(_CREATE_JOB)
         self._claim = redis.register_script(_CLAIM_JOBS)
@@ -392,17 +412,27 @@ class Store:
     # --- licenses ------------------------------------------------------------------------
 
     async def get_license(self, aid: str, *, now: float | None = None) -> CachedLicense | None:
-        """The cached license (fresh or stale), in one round trip; None on a miss."""
+        """The cached license (fresh or stale): from the near cache, else one round trip."""
+        now = time.time() if now is None else now
+        near = self.near
+        generation = 0
+        if near is not None:
+            kept = near.get(aid)
+            if kept is not None:
+                return kept.at(now)
+            generation = near.generation
         raw = await self.redis.get(self.keys.license(aid))
         if raw is None:
             return None
-        now = time.time() if now is None else now
         try:
-            record = orjson.loads(raw)
-            body = LicenseBody.model_validate(record["license"])
-            return CachedLicense(body, float(record["stored_at"]), now < record["fresh_until"])
+            entry = orjson.loads(raw)
+            body = LicenseBody.model_validate(entry["license"])
+            record = LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
             return None  # an unreadable entry is a miss; the next put overwrites it
+        if near is not None:
+            near.put(aid, record, generation)
+        return record.at(now)
 
     async def put_license(
         self,
@@ -418,10 +448,29 @@ class Store:
         """
         entry = self._license_entry(lic, ttl, time.time() if now is None else now)
         if entry is None:
-            await self.redis.delete(self.keys.license(aid))
+            await self._change_licenses(aid, "DEL", self.keys.license(aid))
             return False
-        await self.redis.set(self.keys.license(aid), entry[0], px=entry[1])
+        await self._change_licenses(aid, "SET", self.keys.license(aid), entry[0], "PX", entry[1])
         return True
+
+    async def _change_licenses(self, aid: str, *command: EncodableT) -> Any:
+        """Run a command that changes ``aid``'s cached license, then announce the change.
+
+        One round trip on a single server; a cluster pipeline cannot mix slots, so there the
+        announcement follows. Either way it is published after the change is made, so a near
+        cache that drops its copy and reads again finds the new state.
+        """
+        if self.near is not None:
+            self.near.drop(aid)
+        if isinstance(self.redis, RedisCluster):
+            result = await self.redis.execute_command(*command)
+            await self.redis.publish(self.keys.licenses_changed, aid)
+            return result
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.execute_command(*command)
+            pipe.publish(self.keys.licenses_changed, aid)
+            result, _ = await pipe.execute()
+        return result
 
     def _license_entry(
         self, lic: LicenseBody | Mapping[str, Any], ttl: float | None, now: float
@@ -441,7 +490,7 @@ class Store:
 
     async def drop_license(self, aid: str) -> None:
         """Forget the cached license."""
-        await self.redis.delete(self.keys.license(aid))
+        await self._change_licenses(aid, "DEL", self.keys.license(aid))
 
     # --- negative cache -------------------------------------------------------------------
 
@@ -475,7 +524,8 @@ class Store:
 
     async def purge(self, aid: str) -> int:
         """Drop the license and rejection cached for an activation; the number removed."""
-        return int(await self.redis.delete(self.keys.license(aid), self.keys.negative(aid)))
+        keys = (self.keys.license(aid), self.keys.negative(aid))
+        return int(await self._change_licenses(aid, "DEL", *keys))
 
     # --- orders ---------------------------------------------------------------------------
 
@@ -723,10 +773,11 @@ class Store:
 
     # --- rate limits and audit -------------------------------------------------------------
 
-    async def rate_hit(self, scope: str, window: float) -> tuple[int, float]:
-        """Count one request of ``scope``; returns (requests in this window, seconds left)."""
-        count, ttl_ms = await self._rate_hit(keys=[self.keys.rate(scope)], args=[_ms(window)])
-        return int(count), int(ttl_ms) / 1000
+    async def rate_hit(self, scope: str, window: float, count: int = 1) -> tuple[int, float]:
+        """Count ``count`` requests of ``scope``; (requests in this window, seconds left)."""
+        args = [_ms(window), count]
+        total, ttl_ms = await self._rate_hit(keys=[self.keys.rate(scope)], args=args)
+        return int(total), int(ttl_ms) / 1000
 
     async def append_audit(self, event: Mapping[str, str], max_events: int) -> str:
         """Append one audit event; the stream is trimmed to about ``max_events`` entries."""

@@ -8,7 +8,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.auth import KeyRing
-from gateway.api.ports import ActivationService, IdempotencyStore, RateLimiter
+from gateway.api.ports import ActivationService, IdempotencyStore
+from gateway.api.ratelimit import RateLimiter
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 
@@ -19,7 +20,7 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 SERVICE: web.AppKey[ActivationService] = web.AppKey("service")
 IDEMPOTENCY_STORE: web.AppKey[IdempotencyStore] = web.AppKey("idempotency_store")
 REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # a union is no runtime type
-RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 # Set by setup_api itself.
 KEY_RING = web.AppKey("key_ring", KeyRing)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)

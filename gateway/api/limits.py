@@ -16,9 +16,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from gateway import errors
-from gateway.api.auth import bearer_token
-from gateway.api.keys import KEY_RING, RATE_LIMITER, SETTINGS
-from gateway.api.middleware import Handler, problem_response
+from gateway.api.keys import RATE_LIMITER, SETTINGS
+from gateway.api.middleware import Handler, identify, problem_response
 from gateway.settings import LimitSettings
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -53,8 +52,7 @@ async def size_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 def scope_of(request: web.Request) -> tuple[str, bool]:
     """(the rate-limit scope, whether it is an API key) of a request."""
-    token = bearer_token(request.headers.get("Authorization"))
-    caller = request.app[KEY_RING].identify(token) if token is not None else None
+    caller = identify(request)
     if caller is not None:
         return f"key:{caller.name}", True
     return f"ip:{request.remote or 'unknown'}", False
@@ -80,7 +78,7 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     scope, keyed = scope_of(request)
     limit = limits.per_key if keyed else limits.per_ip
     try:
-        used, reset = await limiter.rate_hit(scope, limits.window)
+        used, reset = await limiter.hit(scope, limit, limits.window)
     except RedisError as exc:
         log.debug("rate_limit_skipped", error=type(exc).__name__)
         return await handler(request)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 import time
@@ -40,8 +42,28 @@ _KEPT_HEADERS = (
 )
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
+
+class RequestIds:
+    """New request ids: random per process, then counted (no random draw per request)."""
+
+    def __init__(self) -> None:
+        self.restart()
+        os.register_at_fork(after_in_child=self.restart)  # workers must not share a prefix
+
+    def restart(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.sequence = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.sequence):016x}"
+
+
+_REQUEST_IDS = RequestIds()
+
 REQUEST_ID = web.RequestKey("request_id", str)
 CALLER = web.RequestKey("caller", Caller)
+# Who the Authorization header names (None: nobody known), worked out once per request.
+IDENTIFIED: web.RequestKey[Caller | None] = web.RequestKey("identified")
 ACTIVATION_KEY = web.RequestKey("activation_key", str)
 """Set by handlers that learn the activation key from the body, for the access log."""
 
@@ -49,11 +71,11 @@ log = structlog.get_logger("gateway.api")
 
 
 def request_id_for(request: web.Request) -> str:
-    """The caller's ``X-Request-ID`` when it is sane, else a new random one."""
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    if _SANE_REQUEST_ID.fullmatch(offered):
+    """The caller's ``X-Request-ID`` when it is sane, else a new one."""
+    offered = request.headers.get(REQUEST_ID_HEADER)
+    if offered is not None and _SANE_REQUEST_ID.fullmatch(offered):
         return offered
-    return secrets.token_hex(16)
+    return _REQUEST_IDS.new()
 
 
 def _optional(request: web.Request, key: web.RequestKey[str]) -> str | None:
@@ -190,16 +212,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     where = (request.path + "/", route_template(request) + "/")
     if not any(place.startswith(PROTECTED_PREFIX) for place in where):
         return await handler(request)
-    token = bearer_token(request.headers.get("Authorization"))
-    if token is None:
+    if bearer_token(request.headers.get("Authorization")) is None:
         raise errors.Unauthorized("send Authorization: Bearer <API key>")
-    caller = request.app[KEY_RING].identify(token)
+    caller = identify(request)
     if caller is None:
         raise errors.Unauthorized("the API key is not known")
     request[CALLER] = caller
     if any(place.startswith(ADMIN_PREFIX) for place in where) and not caller.admin:
         raise errors.Forbidden("this route needs an admin API key")
     return await handler(request)
+
+
+def identify(request: web.Request) -> Caller | None:
+    """The caller whose API key the request bears, if any (looked up once per request)."""
+    if IDENTIFIED in request:
+        return request[IDENTIFIED]
+    token = bearer_token(request.headers.get("Authorization"))
+    caller = request.app[KEY_RING].identify(token) if token is not None else None
+    request[IDENTIFIED] = caller
+    return caller
 
 
 def caller_of(request: web.Request) -> Caller:

@@ -101,9 +101,9 @@ class IdempotencyStore(Protocol):
         ...
 
 
-class RateLimiter(Protocol):
+class RateCounter(Protocol):
     """Where rate-limit windows are counted (``gateway.store.Store`` in the application)."""
 
-    async def rate_hit(self, scope: str, window: float) -> tuple[int, float]:
-        """Count one request; (requests so far in this window, seconds until it resets)."""
+    async def rate_hit(self, scope: str, window: float, count: int = 1) -> tuple[int, float]:
+        """Count ``count`` requests; (requests so far in this window, seconds until it resets)."""
         ...

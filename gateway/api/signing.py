@@ -4,6 +4,10 @@ Header ``LAC-Gateway-Signature: t=<unix seconds>, kid=<key id>, sig=<base64url>`
 bytes are ``b"<t>." + body``, so a product can check both what it received and when it was
 signed, whether the license came from LAC or from the cache. The public key is published as a
 JWK (RFC 8037) at ``/.well-known/lac-gateway-signing-key``.
+
+A signature costs tens of microseconds, more than the rest of a cache hit; the same body is
+answered with the same signature for ``signing.reuse_seconds`` (its ``t`` stays honest: when it
+was made), after which it is signed afresh.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import time
+from collections import OrderedDict
 
 import structlog
 from aiohttp import web
@@ -24,6 +29,7 @@ from gateway.settings import SigningSettings
 SIGNATURE_HEADER = "LAC-Gateway-Signature"
 WELL_KNOWN_PATH = "/.well-known/lac-gateway-signing-key"
 SEED_BYTES = 32
+REUSED_SIGNATURES = 4096  # bodies whose signature is kept for reuse
 # The routes whose 200 answers carry a license (or, for the batch, licenses).
 SIGNED_ROUTES = frozenset(
     {
@@ -61,8 +67,10 @@ def load_private_key(text: str) -> Ed25519PrivateKey:
 class Signer:
     """Signs response bodies with one Ed25519 key."""
 
-    def __init__(self, key: Ed25519PrivateKey) -> None:
+    def __init__(self, key: Ed25519PrivateKey, reuse_seconds: float = 0.0) -> None:
         self._key = key
+        self._reuse = reuse_seconds
+        self._recent: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self.public_raw = key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -73,14 +81,25 @@ class Signer:
         """The configured key, or a new one for this process when none is configured."""
         if settings.private_key is None:
             log.warning("signing_key_generated", hint="set signing.private_key for replicas")
-            return cls(Ed25519PrivateKey.generate())
-        return cls(load_private_key(settings.private_key.get_secret_value()))
+            return cls(Ed25519PrivateKey.generate(), settings.reuse_seconds)
+        key = load_private_key(settings.private_key.get_secret_value())
+        return cls(key, settings.reuse_seconds)
 
     def sign(self, body: bytes, now: float | None = None) -> str:
-        """The signature header value for ``body`` signed at ``now``."""
+        """The signature header value for ``body``: made at ``now``, or reused if recent."""
         stamp = int(time.time() if now is None else now)
+        recent = self._recent.get(body)
+        if recent is not None and 0 <= stamp - recent[0] < self._reuse:
+            self._recent.move_to_end(body)
+            return recent[1]
         signature = self._key.sign(f"{stamp}.".encode() + body)
-        return f"t={stamp}, kid={self.kid}, sig={_b64url(signature)}"
+        header = f"t={stamp}, kid={self.kid}, sig={_b64url(signature)}"
+        if self._reuse > 0:
+            self._recent[body] = (stamp, header)
+            self._recent.move_to_end(body)
+            if len(self._recent) > REUSED_SIGNATURES:
+                self._recent.popitem(last=False)
+        return header
 
     def jwk(self) -> dict[str, str]:
         """The public key as a JSON Web Key."""

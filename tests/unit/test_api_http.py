@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 from gateway import errors
 from gateway.api import setup_api
 from gateway.api.keys import METRICS, SERVICE, SETTINGS
+from gateway.api.middleware import RequestIds
 from gateway.lac.base import LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import (
@@ -775,3 +776,14 @@ async def test_a_lac_failure_the_service_did_not_map_keeps_its_lac_code(
     problem = await problem_of(resp)
     assert problem["lac_code"] == 900
     assert problem["lac_name"] == "LAC_SOAP_NO_NETWORK_HOST"
+
+
+def test_new_request_ids_are_unique_and_a_restart_changes_their_prefix() -> None:
+    ids = RequestIds()
+    first, second = ids.new(), ids.new()
+    assert first != second
+    assert first[:16] == second[:16]
+    ids.restart()  # what a forked worker does
+    third = ids.new()
+    assert third[:16] != first[:16]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in (first, second, third))

@@ -1,0 +1,118 @@
+"""A small in-process copy of hot Redis entries, dropped on every replica when one changes.
+
+Reading a cached license from Redis costs a network round trip; a fleet re-reads the same
+licenses all day. Each process keeps the entries it read for at most ``ttl`` seconds (bounded
+in number, least recently used out first). Whoever changes or removes an entry publishes its
+name on one pub/sub channel, and every process's listener drops its copy: a deactivation on one
+replica is not served by another a moment later. Should a message be lost (Redis restarted,
+connection dropped), the listener clears everything; while it is not subscribed, nothing new
+is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+log = structlog.get_logger("gateway.nearcache")
+
+V = TypeVar("V")
+RECONNECT_DELAY = 1.0
+
+
+class NearCache(Generic[V]):
+    """At most ``max_entries`` values, each kept ``ttl`` seconds from when it was stored."""
+
+    def __init__(
+        self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        self._generation = 0
+        self.listening = False  # set by listen_for_drops while its subscription stands
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever entries are dropped; see ``put``."""
+        return self._generation
+
+    def get(self, name: str) -> V | None:
+        """The value stored under ``name``, unless it is older than ``ttl``."""
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        if self._clock() >= entry[0]:
+            del self._entries[name]
+            return None
+        self._entries.move_to_end(name)
+        return entry[1]
+
+    def put(self, name: str, value: V, generation: int) -> None:
+        """Keep ``value``, read from Redis when ``generation`` was current.
+
+        A drop that came between that read and now may have been about this very entry, so the
+        value is kept only if nothing was dropped since: a stale read never outlives its drop.
+        """
+        if not self.listening or generation != self._generation or self.max_entries <= 0:
+            return
+        self._entries[name] = (self._clock() + self.ttl, value)
+        self._entries.move_to_end(name)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def drop(self, name: str) -> None:
+        """Forget ``name`` (changed or removed somewhere)."""
+        self._generation += 1
+        self._entries.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget everything (drop messages may have been missed)."""
+        self._generation += 1
+        self._entries.clear()
+
+
+async def listen_for_drops(
+    redis: Redis | RedisCluster, channel: str, cache: NearCache[Any]
+) -> None:
+    """Drop the entries named on ``channel`` from ``cache`` until cancelled; reconnects."""
+    failing = False
+    while True:
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            async for message in pubsub.listen():
+                kind = message.get("type")
+                if kind == "message":
+                    data = message["data"]
+                    cache.drop(data.decode() if isinstance(data, bytes) else str(data))
+                elif kind == "subscribe":
+                    # Subscribed from here on; what was published before is unknown.
+                    cache.clear()
+                    cache.listening = True
+                    if failing:
+                        log.info("near_cache_listener_recovered")
+                        failing = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Redis away: nothing is kept meanwhile
+            cache.listening = False
+            cache.clear()
+            if not failing:
+                log.warning("near_cache_listener_failing", error=type(exc).__name__)
+                failing = True
+            await asyncio.sleep(RECONNECT_DELAY)
+        finally:
+            cache.listening = False
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
