@@ -143,8 +143,12 @@ class JobSettings(BaseModel):
     jitter: float = Field(default=0.1, ge=0, le=1, description="fraction of the interval")
     deadline: Seconds = 15 * 60.0
     lease: Seconds = 30.0
-    poll_tick: Seconds = Field(default=0.5, description="how often a poller looks for due jobs")
-    batch: int = Field(default=64, gt=0, description="jobs claimed per tick")
+    poll_tick: Seconds = Field(
+        default=0.5,
+        description="longest sleep of a poller between looks for due jobs "
+        "(it wakes when the next one is due)",
+    )
+    batch: int = Field(default=64, gt=0, description="most jobs a poller handles at once")
 
 
 class CacheSettings(BaseModel):
