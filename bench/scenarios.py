@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
 import time
 import uuid
@@ -382,6 +383,8 @@ def _amplification_result(
 
 # --- 4: pending-job scale -------------------------------------------------------------------
 
+SAMPLES_PER_S = 10  # how often the most overdue job is looked at
+
 
 async def _memory(redis: Redis) -> tuple[int, int]:
     """``used_memory`` and ``used_memory_dataset`` (without Redis's own and clients' overhead)."""
@@ -389,8 +392,22 @@ async def _memory(redis: Redis) -> tuple[int, int]:
     return int(info["used_memory"]), int(info["used_memory_dataset"])
 
 
+def _cpu_seconds(proc: Process) -> float:
+    """CPU time (user + system) used so far by a gateway process and its workers, from /proc."""
+    total = 0.0
+    for pid in proc.pids():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def pending_scale(env: Env) -> Result:
-    """Many jobs pending at once: Redis bytes per job, gateway RSS growth, poll lateness."""
+    """Many jobs pending at once: Redis bytes per job, gateway RSS growth, poll lateness.
+
+    The gateway's CPU share while the jobs are submitted and while they are watched tells a
+    poller that falls behind from a machine that cannot keep up.
+    """
     sizes = env.sizes
     prefix = f"pj{uuid.uuid4().hex[:6]}"
     redis = Redis.from_url(env.redis_url)
@@ -413,16 +430,19 @@ async def pending_scale(env: Env) -> Result:
                 for i in range(sizes.pending)
             ]
             half = len(jobs) // 2
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), _cpu_seconds(gw)
             answers = await bounded(jobs[:half], 32)
             mem_half, _ = await _memory(redis)
             answers += await bounded(jobs[half:], 32)
             submit_s = time.monotonic() - started
+            cpu_submit = _cpu_seconds(gw) - cpu_started
             accepted = sum(1 for status, _, _ in answers if status == 202)
             mem_after, data_after = await _memory(redis)
             jobs_in_redis = int(await redis.zcard(due_key)) - jobs_before
             await _sandbox_json(env, "DELETE", "/_sandbox/counters")
+            cpu_started = _cpu_seconds(gw)
             samples = await _watch_lateness(redis, due_key, sizes.observe)
+            cpu_observe = _cpu_seconds(gw) - cpu_started
             counters = await _sandbox_json(env, "GET", "/_sandbox/counters")
             rss_after = gw.rss_bytes()
     finally:
@@ -446,6 +466,13 @@ async def pending_scale(env: Env) -> Result:
         "oldest_overdue_p50_s": round(percentile(samples, 50), 3),
         "oldest_overdue_p99_s": round(percentile(samples, 99), 3),
         "oldest_overdue_max_s": round(max(samples, default=0.0), 3),
+        # Each second of the watch on its own: a late start is the submission burst's backlog.
+        "oldest_overdue_max_by_second_s": [
+            round(max(samples[i : i + SAMPLES_PER_S]), 3)
+            for i in range(0, len(samples), SAMPLES_PER_S)
+        ],
+        "gateway_cpu_submit_pct": round(100 * cpu_submit / submit_s),
+        "gateway_cpu_observe_pct": round(100 * cpu_observe / sizes.observe),
         "goal": {"redis_bytes_per_job_max": 1024, "rss_growth_mb_max": 100, "lateness_max_s": 1.0},
     }
     result["met"] = (
@@ -458,7 +485,7 @@ async def pending_scale(env: Env) -> Result:
 
 
 async def _watch_lateness(redis: Redis, due_key: str, seconds: float) -> list[float]:
-    """How overdue the most overdue unclaimed job is, sampled every 100 ms.
+    """How overdue the most overdue unclaimed job is, sampled ``SAMPLES_PER_S`` times a second.
 
     A claimed job's score is its lease end, in the future; so the lowest score below now is the
     job waiting longest past its due time.
@@ -469,5 +496,5 @@ async def _watch_lateness(redis: Redis, due_key: str, seconds: float) -> list[fl
         now = time.time()
         oldest = await redis.zrange(due_key, 0, 0, withscores=True)
         samples.append(max(0.0, now - float(oldest[0][1])) if oldest else 0.0)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(1 / SAMPLES_PER_S)
     return samples
