@@ -92,6 +92,18 @@ class Metrics:
             ["kind"],
             registry=reg,
         )
+        # Labelled children looked up once (labels() costs more than the update itself).
+        self._http_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency (route: a template, never a raw path)."""
+        key = (method, route, str(status))
+        series = self._http_series.get(key)
+        if series is None:
+            series = (self.http_requests.labels(*key), self.http_latency.labels(method, route))
+            self._http_series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_activation_counters(
         self, counters: Mapping[str, object], today: date | None = None

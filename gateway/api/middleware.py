@@ -110,9 +110,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _observe(request: web.Request, status: int, elapsed: float) -> None:
     route = route_template(request)
     method = request.method if request.method in KNOWN_METHODS else "OTHER"
-    metrics = request.app[METRICS]
-    metrics.http_requests.labels(method, route, str(status)).inc()
-    metrics.http_latency.labels(method, route).observe(elapsed)
+    request.app[METRICS].observe_http(method, route, status, elapsed)
     if not request.app[SETTINGS].log.access_log:
         return
     caller = request.get(CALLER, None)
