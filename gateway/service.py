@@ -172,14 +172,18 @@ class ActivationService:
     ) -> ActivationResponse:
         """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
         target = Target(req.activation_key, req.hostids)
-        # The license and the rejection are read together: one round trip on the cold path.
-        cached, negative = await self.store.lookup(target.aid, now=self.clock())
+        job = self._new_job(target)
+        # License, rejection and (finding neither) the job: one round trip on the cold path.
+        found = await self.store.lookup_or_create_job(job, now=job.created_at)
+        cached = found.license
         self._count_lookup(cached)
+        if found.created is not None:
+            return await self._lead_or_join(job, target, found.created, wait, caller)
         if cached is not None and cached.fresh:
             return self._ready(target.aid, cached.license, "cache")
-        if negative is not None:
+        if found.negative is not None:
             self.metrics.cache_lookups.labels("negative", "hit").inc()
-            raise self._rejection(*negative)
+            raise self._rejection(*found.negative)
         if cached is not None:
             refreshed = await self._refresh_stale(target, cached)
             if refreshed is not None:
@@ -456,12 +460,11 @@ class ActivationService:
 
     # --- internals: the single flight -----------------------------------------------------
 
-    async def _start_or_join(
-        self, target: Target, wait: float, caller: str = ""
-    ) -> ActivationResponse:
+    def _new_job(self, target: Target) -> Job:
+        """The job this request creates if it is the first: leased to us while we call LAC."""
         now = self.clock()
         jobs = self.settings.jobs
-        job = Job(
+        return Job(
             id=target.aid,
             activation_key=target.key,
             hostid=target.hostid,
@@ -472,29 +475,41 @@ class ActivationService:
             lease_until=now + jobs.lease,
             state=JOB_LEASED,
         )
-        self.hub.event(target.aid)  # listen before acting, so no outcome slips by
-        created, cached = await self.store.create_job_or_find_license(job, now=now)
-        if created:
+
+    async def _start_or_join(
+        self, target: Target, wait: float, caller: str = ""
+    ) -> ActivationResponse:
+        job = self._new_job(target)
+        created, cached = await self.store.create_job_or_find_license(job, now=job.created_at)
+        if created and cached is not None:
             self.metrics.jobs.labels("created").inc()
-            if cached is not None:
-                return await self._finished_meanwhile(job, cached)
-            # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
-            # An "issued" audit event travels with the completion (one round trip).
-            issued = self._audit_event("activation", target, caller, "issued", 0)
-            submit = asyncio.ensure_future(self._submit(job, issued))
-            self._background.add(submit)
-            submit.add_done_callback(self._background.discard)
-            try:
-                outcome = await asyncio.shield(submit)
-            except GatewayError as exc:
-                await self._audit("activation", target, caller, "failed", exc.lac_code)
-                raise
-            if outcome is not None:
-                return outcome
-            # Sent, or ambiguous: the job settles it, and the trail says only "requested".
-            await self._audit("activation", target, caller, "requested", None)
-        else:
+            return await self._finished_meanwhile(job, cached)
+        return await self._lead_or_join(job, target, created, wait, caller)
+
+    async def _lead_or_join(
+        self, job: Job, target: Target, created: bool, wait: float, caller: str
+    ) -> ActivationResponse:
+        """Send the one create for a job we created, or wait for the job someone else did."""
+        if not created:
             self.metrics.coalesced.labels("activation").inc()
+            return await self._await_outcome(target.aid, wait, raise_failure=True)
+        self.metrics.jobs.labels("created").inc()
+        self.hub.event(target.aid)  # listen before acting, so no outcome slips by
+        # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
+        # An "issued" audit event travels with the completion (one round trip).
+        issued = self._audit_event("activation", target, caller, "issued", 0)
+        submit = asyncio.ensure_future(self._submit(job, issued))
+        self._background.add(submit)
+        submit.add_done_callback(self._background.discard)
+        try:
+            outcome = await asyncio.shield(submit)
+        except GatewayError as exc:
+            await self._audit("activation", target, caller, "failed", exc.lac_code)
+            raise
+        if outcome is not None:
+            return outcome
+        # Sent, or ambiguous: the job settles it, and the trail says only "requested".
+        await self._audit("activation", target, caller, "requested", None)
         return await self._await_outcome(target.aid, wait, raise_failure=True)
 
     async def _finished_meanwhile(self, job: Job, cached: CachedLicense) -> ActivationResponse:

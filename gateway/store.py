@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
@@ -37,10 +37,8 @@ from typing import Any, cast
 import orjson
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from gateway.models import LicenseBody
@@ -52,11 +50,6 @@ IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed reques
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
 JOB_PENDING = "pending"
 JOB_LEASED = "leased"
-# What the claim script reads back from each job it leases, in order (fewer bytes to parse).
-CLAIMED_FIELDS = (
-    *("id", "activation_key", "hostid", "created_at"),
-    *("due_at", "deadline_at", "attempts", "interval"),
-)
 
 # Deletes KEYS[1] only while it still holds ARGV[1]: nobody removes a lock or token they
 # do not own (the holder may have expired and been replaced meanwhile).
@@ -73,6 +66,40 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 """
 
+# An activation request's first step, atomically: its cached license and rejection, and, when
+# there is neither, its job created unless one exists (-1 found, 0 job exists, 1 created).
+# KEYS: license, negative, due set, job (two hash tags: single-server deployments only).
+_LOOKUP_OR_CREATE_JOB = """
+local found = redis.call('MGET', KEYS[1], KEYS[2])
+if found[1] or found[2] then return {-1, found[1], found[2]} end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {0, false, false} end
+redis.call('HSET', KEYS[4], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return {1, false, false}
+"""
+
+# A finished generation, in this order: its license cached (or dropped when ARGV[3] is empty,
+# an expired license), its rejection dropped, its job finished if ARGV[2] still owns it, the
+# outcome published on channel ARGV[6], and an audit event (ARGV[8]...) appended to the stream
+# trimmed to about ARGV[7] entries. Returns 1, or 0 when the audit event could not be written.
+# KEYS: license, negative, due set, job, audit stream (several hash tags: single server only).
+_COMPLETE_JOB = """
+if ARGV[3] == '' then redis.call('DEL', KEYS[1])
+else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+redis.call('DEL', KEYS[2])
+if ARGV[2] == '' or redis.call('HGET', KEYS[4], 'owner') == ARGV[2] then
+  redis.call('DEL', KEYS[4])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[6], ARGV[5])
+if #ARGV > 7 then
+  local added = redis.pcall('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8))
+  if type(added) == 'table' and added.err then return 0 end
+end
+return 1
+"""
+
 # Job hashes are addressed from ARGV[1] (their common prefix): they share the {jobs} hash tag
 # with KEYS[1], so on a cluster they live in the same slot as the declared key.
 _CLAIM_JOBS = """
@@ -86,9 +113,7 @@ for _, id in ipairs(ids) do
     redis.call('ZADD', KEYS[1], ARGV[3], id)
     redis.call('HSET', key, 'owner', ARGV[5], 'lease_until', ARGV[3], 'state', 'leased')
     redis.call('HINCRBY', key, 'attempts', 1)
-    -- The fields of CLAIMED_FIELDS, in order; owner, lease end and state the caller knows.
-    claimed[#claimed + 1] = redis.call('HMGET', key, 'id', 'activation_key', 'hostid', 'created_at',
-                                       'due_at', 'deadline_at', 'attempts', 'interval')
+    claimed[#claimed + 1] = redis.call('HGETALL', key)
   end
 end
 -- The earliest time left in the schedule (a due time or a lease end), so the poller can sleep
@@ -258,6 +283,19 @@ class LicenseRecord:
         return CachedLicense(self.license, self.stored_at, now < self.fresh_until)
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What an activation request found in Redis, and whether it created the job.
+
+    ``created`` is None when no job was attempted (a license or a rejection was found, or the
+    deployment cannot do both in one step), False when another caller's job is in flight.
+    """
+
+    license: CachedLicense | None
+    negative: tuple[int, str] | None
+    created: bool | None
+
+
 @dataclass(slots=True)
 class Job:
     """A pending license generation that a poller drives to completion."""
@@ -277,7 +315,9 @@ class Job:
     def to_fields(self) -> list[str]:
         """Flat field/value list for HSET."""
         out: list[str] = []
-        for name, value in asdict(self).items():
+        # Not dataclasses.asdict: it deep-copies every value, on every activation's cold path.
+        for name in _JOB_FIELDS:
+            value = getattr(self, name)
             out += [name, _num(value) if isinstance(value, float) else str(value)]
         return out
 
@@ -306,6 +346,9 @@ class Claim:
 
     jobs: list[Job]
     next_due: float | None
+
+
+_JOB_FIELDS = tuple(field.name for field in fields(Job))
 
 
 class IdemKind(StrEnum):
@@ -342,16 +385,26 @@ def _expiry_epoch(expires_at: date | None) -> float | None:
     return (end + timedelta(days=1)).timestamp()
 
 
-def _cached_license(raw: bytes | str | None, now: float) -> CachedLicense | None:
-    """A cache entry as read at ``now``; None when absent or unreadable (a miss)."""
+def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _license_record(raw: bytes | str | None) -> LicenseRecord | None:
+    """A cache entry as stored; None when absent or unreadable (a miss)."""
     if raw is None:
         return None
     try:
-        record = orjson.loads(raw)
-        body = LicenseBody.model_validate(record["license"])
-        return CachedLicense(body, float(record["stored_at"]), now < record["fresh_until"])
+        entry = orjson.loads(raw)
+        body = LicenseBody.model_validate(entry["license"])
+        return LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
         return None  # an unreadable entry is a miss; the next put overwrites it
+
+
+def _cached_license(raw: bytes | str | None, now: float) -> CachedLicense | None:
+    """A cache entry as read at ``now``; None when absent or unreadable (a miss)."""
+    record = _license_record(raw)
+    return None if record is None else record.at(now)
 
 
 def _negative(raw: bytes | str | None) -> tuple[int, str] | None:
@@ -363,15 +416,6 @@ def _negative(raw: bytes | str | None) -> tuple[int, str] | None:
         return int(record["code"]), str(record["message"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-
-
-def _queue_script(pipe: Pipeline, script: AsyncScript, keys: list[str], args: list[Any]) -> None:
-    """EVALSHA in a pipeline without redis-py's SCRIPT EXISTS round trip before it.
-
-    A server that lost the script (restart, SCRIPT FLUSH) answers NOSCRIPT for this command
-    alone; the caller runs the script again through ``script`` (which loads it).
-    """
-    pipe.evalsha(script.sha, len(keys), *keys, *args)
 
 
 class Store:
@@ -403,6 +447,8 @@ class Store:
         self.near = near
         self._cad = redis.register_script(_COMPARE_AND_DELETE)
         self._create_job = redis.register_script(_CREATE_JOB)
+        self._lookup_or_create = redis.register_script(_LOOKUP_OR_CREATE_JOB)
+        self._complete = redis.register_script(_COMPLETE_JOB)
         self._claim = redis.register_script(_CLAIM_JOBS)
         self._reschedule = redis.register_script(_RESCHEDULE_JOB)
         self._finish = redis.register_script(_FINISH_JOB)
@@ -591,30 +637,43 @@ class Store:
         keys, args = self._create_job_call(job)
         return bool(await self._create_job(keys=keys, args=args))
 
+    async def lookup_or_create_job(self, job: Job, *, now: float) -> Lookup:
+        """An activation request's first step: its cached license and rejection, else its job.
+
+        A fresh license in the near cache answers without Redis. Otherwise one script reads
+        both entries and, finding neither, creates ``job`` unless one exists: one round trip,
+        and no job can finish between the read and the create. On a cluster the keys live in
+        two slots, so only the read is done here (``created`` None).
+        """
+        near = self.near
+        generation = 0
+        if near is not None:
+            kept = near.get(job.id)
+            if kept is not None and now < kept.fresh_until:
+                return Lookup(kept.at(now), None, None)
+            generation = near.generation
+        if isinstance(self.redis, RedisCluster):
+            cached, negative = await self.lookup(job.id, now=now)
+            return Lookup(cached, negative, None)
+        keys, args = self._create_job_call(job)
+        keys = [self.keys.license(job.id), self.keys.negative(job.id), *keys]
+        state, raw_license, raw_negative = await self._lookup_or_create(keys=keys, args=args)
+        record = _license_record(raw_license)
+        if record is not None and near is not None:
+            near.put(job.id, record, generation)
+        created = None if int(state) < 0 else bool(int(state))
+        cached = None if record is None else record.at(now)
+        return Lookup(cached, _negative(raw_negative), created)
+
     async def create_job_or_find_license(
         self, job: Job, *, now: float
     ) -> tuple[bool, CachedLicense | None]:
-        """``create_job``, then read the activation's cached license: one round trip.
+        """``create_job``, then read the activation's cached license.
 
-        The read follows the create on the same connection, so a job that finished between
-        the caller's cache miss and this create is seen by its license (see the service).
+        The read follows the create, so a job that finished between the caller's cache miss
+        and this create is seen by its license (see the service).
         """
-        keys, args = self._create_job_call(job)
-        if isinstance(self.redis, RedisCluster):
-            # A cluster pipeline cannot carry a script, and the keys live in two slots.
-            created = bool(await self._create_job(keys=keys, args=args))
-            return created, await self.get_license(job.id, now=now)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            _queue_script(pipe, self._create_job, keys, args)
-            pipe.get(self.keys.license(job.id))
-            reply, raw = await pipe.execute(raise_on_error=False)
-        if isinstance(reply, NoScriptError):
-            return await self.create_job(job), await self.get_license(job.id, now=now)
-        if isinstance(reply, Exception):
-            raise reply
-        if isinstance(raw, Exception):
-            raise raw
-        return bool(reply), _cached_license(raw, now)
+        return await self.create_job(job), await self.get_license(job.id, now=now)
 
     def _create_job_call(self, job: Job) -> tuple[list[str], list[EncodableT]]:
         retention = max(job.deadline_at - job.created_at, 0.0) + JOB_RETENTION
@@ -640,11 +699,7 @@ class Store:
             return Claim([], None)  # Redis reads a zero or negative LIMIT count as "no limit"
         args: list[EncodableT] = [self.keys.job_prefix, _num(now), _num(now + lease), limit, owner]
         rows, head = await self._claim(keys=[self.keys.due], args=args)
-        known = {"owner": owner, "lease_until": args[2], "state": JOB_LEASED}
-        jobs = [
-            Job.from_fields({**dict(zip(CLAIMED_FIELDS, row, strict=True)), **known})
-            for row in rows
-        ]
+        jobs = [Job.from_fields(_pairs(row)) for row in rows]
         return Claim(jobs, None if head is None else float(head))
 
     async def reschedule_job(self, aid: str, owner: str, due_at: float, interval: float) -> bool:
@@ -673,10 +728,10 @@ class Store:
     ) -> bool:
         """Cache the license, drop any rejection, finish the job, announce it: one round trip.
 
-        The commands run in this order on one connection, as the four separate calls did, so
-        a waiter woken by the announcement finds the license. An ``audit`` event is appended
-        in the same round trip (stream trimmed to about ``audit_max``). Returns False when
-        that event could not be written; everything else is done or raised.
+        One script on a single server (so a waiter woken by the announcement finds the
+        license); on a cluster the same steps one after the other. An ``audit`` event is
+        appended too (stream trimmed to about ``audit_max``). Returns False when that event
+        could not be written; everything else is done or raised.
         """
         entry = self._license_entry(lic, None, now)
         keys, args = [self.keys.due, self.keys.job(aid)], [aid, owner]
@@ -690,28 +745,14 @@ class Store:
             await self._finish(keys=keys, args=args)
             await self.redis.publish(self.keys.outcome(aid), payload)
             return audit is None or await self._append_audit_quietly(audit, audit_max)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            if entry is None:
-                pipe.delete(self.keys.license(aid))
-            else:
-                pipe.set(self.keys.license(aid), entry[0], px=entry[1])
-            pipe.delete(self.keys.negative(aid))
-            _queue_script(pipe, self._finish, keys, args)
-            pipe.publish(self.keys.outcome(aid), payload)
-            if audit is not None:
-                fields: dict[EncodableT, EncodableT] = {k: v for k, v in audit.items()}
-                pipe.xadd(self.keys.audit, fields, maxlen=audit_max, approximate=True)
-            replies = await pipe.execute(raise_on_error=False)
-        finished = replies[2]
-        for reply in replies[:4]:
-            if isinstance(reply, Exception) and reply is not finished:
-                raise reply
-        if isinstance(finished, NoScriptError):
-            await self._finish(keys=keys, args=args)
-            await self.redis.publish(self.keys.outcome(aid), payload)  # again, job now gone
-        elif isinstance(finished, Exception):
-            raise finished
-        return audit is None or not isinstance(replies[4], Exception)
+        value, px = entry if entry is not None else (b"", 0)
+        flat: list[EncodableT] = [aid, owner, value, px, payload, audit_max]
+        for name, text in (audit or {}).items():
+            flat += [name, text]
+        keys = [self.keys.license(aid), self.keys.negative(aid), *keys, self.keys.audit]
+        outcome = self.keys.outcome(aid)
+        audited = await self._complete(keys=keys, args=[*flat[:5], outcome, *flat[5:]])
+        return audit is None or bool(audited)
 
     async def release_jobs(self, owner: str, now: float) -> int:
         """Make every job leased by ``owner`` due at ``now`` (graceful shutdown)."""
