@@ -12,6 +12,7 @@ refused with code 41 (``LAC_SERVICE_DOESNT_EXIST``).
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -83,6 +84,7 @@ def lac_code_for(status: int, rest_code: object) -> int | None:
     return _REST_CODES.get((status, rest_code), _REST_CODES_ANY_STATUS.get(rest_code))
 
 
+@functools.lru_cache(maxsize=1024)  # one activation's PUT, queue and fetch share it
 def hostid_segment(hostid: str) -> str:
     """Standard Base64 with padding of the HostID string; ``+`` and ``/`` percent-encoded."""
     encoded = base64.b64encode(hostid.encode("utf-8")).decode("ascii")
