@@ -172,6 +172,7 @@ class ActivationService:
     ) -> ActivationResponse:
         """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
         target = Target(req.activation_key, req.hostids)
+        log.debug("activation_requested", key=mask_key(target.key), caller=caller)
         job = self._new_job(target)
         # License, rejection and (finding neither) the job: one round trip on the cold path.
         found = await self.store.lookup_or_create_job(job, now=job.created_at)
@@ -515,7 +516,7 @@ class ActivationService:
     async def _finished_meanwhile(self, job: Job, cached: CachedLicense) -> ActivationResponse:
         """A job that finished between our cache miss and our create_job left its license."""
         await self.store.finish_job(job.id, self.owner)
-        await self.store.publish_outcome(job.id, orjson.dumps({"state": "ready"}))
+        await self.store.publish_outcome(job.id, READY_PAYLOAD)
         return self._ready(job.id, cached.license, "cache", stale=not cached.fresh)
 
     async def _submit(
@@ -609,6 +610,8 @@ class ActivationService:
         self, job: Job, owner: str, body: LicenseBody, issued: dict[str, str] | None = None
     ) -> ActivationResponse:
         now = self.clock()
+        if issued is not None:  # the event is dated when the license is stored
+            issued = {**issued, "at": datetime.fromtimestamp(now, UTC).isoformat()}
         audited = await self.store.complete_job(
             job.id,
             owner,
