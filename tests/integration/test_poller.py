@@ -8,7 +8,7 @@ import time
 import redis.asyncio as aioredis
 
 from gateway.jobs.backoff import jittered, next_interval, schedule
-from gateway.jobs.poller import Poller
+from gateway.jobs.poller import CLAIM_GAP, Poller
 from gateway.metrics import Metrics
 from gateway.settings import CacheSettings, JobSettings
 from gateway.store import Job, Store
@@ -190,3 +190,24 @@ async def test_a_claim_that_fills_the_hand_is_followed_at_once_by_another(
     finally:
         await poller.stop()
     assert sorted(seen) == [f"b{n}" for n in range(7)]
+
+
+async def test_sleep_lasts_until_the_next_due_job_within_the_gap_and_the_tick(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, "tp7", CacheSettings())
+    clock = Clock()
+    poller = Poller(
+        store, lambda job, owner: asyncio.sleep(0), JobSettings(poll_tick=2), clock=clock
+    )
+    assert 1.6 <= poller._sleep_for() <= 2.4  # nothing known: a jittered tick
+    await store.create_job(_job("in-a-second", NOW + 1))
+    assert await poller.run_once() == 0
+    assert poller._sleep_for() == 1.0
+    clock.now = NOW + 0.99  # due in 10 ms: still at least the gap, so claims are batched
+    assert poller._sleep_for() == CLAIM_GAP
+    await store.create_job(_job("in-a-minute", NOW + 60))
+    clock.now = NOW
+    await store.finish_job("in-a-second")
+    assert await poller.run_once() == 0
+    assert 1.6 <= poller._sleep_for() <= 2.4  # a minute away: a tick, to see jobs added meanwhile
