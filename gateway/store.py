@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -50,6 +50,11 @@ IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed reques
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
 JOB_PENDING = "pending"
 JOB_LEASED = "leased"
+# What the claim script reads back from each job it leases, in order (fewer bytes to parse).
+CLAIMED_FIELDS = (
+    *("id", "activation_key", "hostid", "created_at"),
+    *("due_at", "deadline_at", "attempts", "interval"),
+)
 
 # Deletes KEYS[1] only while it still holds ARGV[1]: nobody removes a lock or token they
 # do not own (the holder may have expired and been replaced meanwhile).
@@ -113,7 +118,9 @@ for _, id in ipairs(ids) do
     redis.call('ZADD', KEYS[1], ARGV[3], id)
     redis.call('HSET', key, 'owner', ARGV[5], 'lease_until', ARGV[3], 'state', 'leased')
     redis.call('HINCRBY', key, 'attempts', 1)
-    claimed[#claimed + 1] = redis.call('HGETALL', key)
+    -- The fields of CLAIMED_FIELDS, in order; owner, lease end and state the caller knows.
+    claimed[#claimed + 1] = redis.call('HMGET', key, 'id', 'activation_key', 'hostid', 'created_at',
+                                       'due_at', 'deadline_at', 'attempts', 'interval')
   end
 end
 -- The earliest time left in the schedule (a due time or a lease end), so the poller can sleep
@@ -383,10 +390,6 @@ def _expiry_epoch(expires_at: date | None) -> float | None:
         return None
     end = datetime(expires_at.year, expires_at.month, expires_at.day, tzinfo=UTC)
     return (end + timedelta(days=1)).timestamp()
-
-
-def _pairs(flat: Sequence[Any]) -> dict[Any, Any]:
-    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _license_record(raw: bytes | str | None) -> LicenseRecord | None:
@@ -680,6 +683,33 @@ class Store:
         args: list[EncodableT] = [job.id, _num(job.due_at), _ms(retention), *job.to_fields()]
         return [self.keys.due, self.keys.job(job.id)], args
 
+    async def read_state(
+        self, aid: str, *, now: float
+    ) -> tuple[bool, CachedLicense | None, tuple[int, str] | None]:
+        """Whether a job is in flight, the cached license and the rejection: one round trip.
+
+        The job is read first, so a job found gone guarantees the reads after it see whatever
+        it left (a job is finished only after its outcome is written). A single server takes
+        the three reads in one pipeline; a cluster (two slots) one after the other.
+        """
+        near = self.near
+        generation = 0 if near is None else near.generation
+        job_key, license_key = self.keys.job(aid), self.keys.license(aid)
+        if isinstance(self.redis, RedisCluster):
+            exists = await self.redis.exists(job_key)
+            raw_license, raw_negative = await self.redis.mget(license_key, self.keys.negative(aid))
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(job_key)
+                pipe.get(license_key)
+                pipe.get(self.keys.negative(aid))
+                exists, raw_license, raw_negative = await pipe.execute()
+        record = _license_record(raw_license)
+        if record is not None and near is not None:
+            near.put(aid, record, generation)
+        cached = None if record is None else record.at(now)
+        return bool(exists), cached, _negative(raw_negative)
+
     async def get_job(self, aid: str) -> Job | None:
         """The job of an activation, if one is pending."""
         raw = await self.redis.hgetall(self.keys.job(aid))
@@ -699,7 +729,11 @@ class Store:
             return Claim([], None)  # Redis reads a zero or negative LIMIT count as "no limit"
         args: list[EncodableT] = [self.keys.job_prefix, _num(now), _num(now + lease), limit, owner]
         rows, head = await self._claim(keys=[self.keys.due], args=args)
-        jobs = [Job.from_fields(_pairs(row)) for row in rows]
+        known = {"owner": owner, "lease_until": args[2], "state": JOB_LEASED}
+        jobs = [
+            Job.from_fields({**dict(zip(CLAIMED_FIELDS, row, strict=True)), **known})
+            for row in rows
+        ]
         return Claim(jobs, None if head is None else float(head))
 
     async def reschedule_job(self, aid: str, owner: str, due_at: float, interval: float) -> bool:
