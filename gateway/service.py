@@ -415,21 +415,15 @@ class ActivationService:
         return lac_problem(code, message)
 
     async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
-        """The activation's state, and the failure to raise when it failed.
-
-        The job is read first: a job is finished only after its license or rejection is
-        written, so a job found gone guarantees the reads after it see the outcome.
-        """
-        job = await self.store.get_job(aid)
-        cached = await self.store.get_license(aid, now=self.clock())
+        """The activation's state, and the failure to raise when it failed (one round trip)."""
+        pending, cached, negative = await self.store.read_state(aid, now=self.clock())
         if cached is not None:
             return self._ready(aid, cached.license, "cache", stale=not cached.fresh), None
-        negative = await self.store.get_negative(aid)
         if negative is not None:
             failure = self._rejection(*negative)
             failed = ActivationResponse(state="failed", id=aid, error=_problem_model(failure))
             return failed, failure
-        if job is not None:
+        if pending:
             return ActivationResponse(state="pending", id=aid), None
         return None, None
 

@@ -173,3 +173,21 @@ async def test_concurrent_lookups_create_one_job(store: Store) -> None:
     )
     assert [f.created for f in found].count(True) == 1
     assert [f.created for f in found].count(False) == 19
+
+
+async def test_the_state_of_an_activation_is_read_in_one_step(store: Store) -> None:
+    assert await store.read_state(AID, now=time.time()) == (False, None, None)
+    await store.lookup_or_create_job(a_job(), now=time.time())
+    assert await store.read_state(AID, now=time.time()) == (True, None, None)
+    await store.complete_job(AID, OWNER, a_license(), READY, now=time.time())
+    pending, cached, negative = await store.read_state(AID, now=time.time())
+    assert (pending, negative) == (False, None)
+    assert cached is not None
+    assert cached.license == a_license()
+    await store.drop_license(AID)
+    await store.put_negative(AID, 101, "invalid activation key")
+    assert await store.read_state(AID, now=time.time()) == (
+        False,
+        None,
+        (101, "invalid activation key"),
+    )
