@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -60,7 +61,21 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
     )
 
 
-def _worker(settings: Settings) -> int:
+PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies
+
+
+def _die_with_parent(parent: int) -> None:
+    """On Linux, SIGTERM (a clean drain) for this worker when its parent dies, even by SIGKILL."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker(settings: Settings, parent: int) -> int:
+    _die_with_parent(parent)
     try:
         _serve(settings, reuse_port=True)
     except Exception:  # a forked child must exit, never fall back into the parent's code
@@ -76,10 +91,11 @@ def _run_workers(settings: Settings) -> int:
     SIGTERM and waits. Each worker is a full replica (its own poller), as separate hosts are.
     """
     children: list[int] = []
+    parent = os.getpid()
     for _ in range(settings.http.workers):
         pid = os.fork()
         if pid == 0:  # the child never returns into the parent's loop
-            os._exit(_worker(settings))
+            os._exit(_worker(settings, parent))
         children.append(pid)
 
     def forward(signum: int, _frame: FrameType | None) -> None:

@@ -30,7 +30,12 @@ def _listening_inodes(port: int) -> set[str]:
 
 
 def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        state = stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited, only its parent has not collected it yet
 
 
 def _sockets_of(pid: int) -> set[str]:
@@ -89,5 +94,19 @@ async def test_sigterm_stops_every_worker_and_the_parent_exits_zero(
     await gw.wait_healthy("/readyz")
     workers = await _wait_for_workers(gw, 2)
     assert gw.stop() == 0
+    assert not any(_alive(w) for w in workers)
+    assert not _listening_inodes(gw.port)
+
+
+async def test_workers_leave_when_their_parent_is_killed(gateways: GatewayFactory) -> None:
+    gw = gateways(LACGW_HTTP__WORKERS="2")
+    await gw.wait_healthy("/readyz")
+    workers = await _wait_for_workers(gw, 2)
+    gw.popen.kill()  # SIGKILL: the parent cannot forward anything
+    gw.popen.wait(10)
+    for _ in range(400):
+        if not any(_alive(w) for w in workers):
+            break
+        await asyncio.sleep(0.05)
     assert not any(_alive(w) for w in workers)
     assert not _listening_inodes(gw.port)
