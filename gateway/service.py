@@ -10,10 +10,11 @@ requested" (code 300) is the only answer that leads to a second create.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -59,6 +60,8 @@ from gateway.models import (
 )
 from gateway.settings import Settings
 from gateway.store import JOB_LEASED, CachedLicense, Job, Store
+
+TARGETS_REMEMBERED = 16_384  # normalised (key, HostIDs) pairs kept per process
 
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
@@ -131,12 +134,27 @@ class Target:
     __slots__ = ("aid", "host_hash", "hostid", "key")
 
     def __init__(self, activation_key: str, hostids: Sequence[str | HostIdObject]) -> None:
-        self.key = normalise_activation_key(activation_key)
-        items = [h.model_dump() if isinstance(h, HostIdObject) else h for h in hostids]
-        parsed = normalise_hostids(items)
-        self.hostid = hostid_string(parsed)
-        self.host_hash = host_hash(parsed)
-        self.aid = activation_id(self.key, parsed)
+        if all(isinstance(h, str) for h in hostids):
+            fields = _normalised(activation_key, tuple(str(h) for h in hostids))
+        else:
+            items = [h.model_dump() if isinstance(h, HostIdObject) else h for h in hostids]
+            fields = _normalise(activation_key, items)
+        self.key, self.hostid, self.host_hash, self.aid = fields
+
+
+def _normalise(
+    activation_key: str, items: Sequence[str | Mapping[str, object]]
+) -> tuple[str, str, str, str]:
+    """(key, LAC HostID string, HostID digest, activation id); InvalidInput when malformed."""
+    key = normalise_activation_key(activation_key)
+    parsed = normalise_hostids(items)
+    return key, hostid_string(parsed), host_hash(parsed), activation_id(key, parsed)
+
+
+@functools.lru_cache(maxsize=TARGETS_REMEMBERED)
+def _normalised(activation_key: str, hostids: tuple[str, ...]) -> tuple[str, str, str, str]:
+    """``_normalise`` of string HostIDs, remembered: a fleet asks after the same pairs all day."""
+    return _normalise(activation_key, hostids)
 
 
 class ActivationService:

@@ -86,8 +86,9 @@ return {1, false, false}
 
 # A finished generation, in this order: its license cached (or dropped when ARGV[3] is empty,
 # an expired license), its rejection dropped, its job finished if ARGV[2] still owns it, the
-# outcome published on channel ARGV[6], and an audit event (ARGV[8]...) appended to the stream
-# trimmed to about ARGV[7] entries. Returns 1, or 0 when the audit event could not be written.
+# outcome published on channel ARGV[6], the license change on channel ARGV[7] (near caches),
+# and an audit event (ARGV[9]...) appended to the stream trimmed to about ARGV[8] entries.
+# Returns 1, or 0 when the audit event could not be written.
 # KEYS: license, negative, due set, job, audit stream (several hash tags: single server only).
 _COMPLETE_JOB = """
 if ARGV[3] == '' then redis.call('DEL', KEYS[1])
@@ -98,8 +99,9 @@ if ARGV[2] == '' or redis.call('HGET', KEYS[4], 'owner') == ARGV[2] then
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
 redis.call('PUBLISH', ARGV[6], ARGV[5])
-if #ARGV > 7 then
-  local added = redis.pcall('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8))
+redis.call('PUBLISH', ARGV[7], ARGV[1])
+if #ARGV > 8 then
+  local added = redis.pcall('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 9))
   if type(added) == 'table' and added.err then return 0 end
 end
 return 1
@@ -769,6 +771,8 @@ class Store:
         """
         entry = self._license_entry(lic, None, now)
         keys, args = [self.keys.due, self.keys.job(aid)], [aid, owner]
+        if self.near is not None:
+            self.near.drop(aid)
         if isinstance(self.redis, RedisCluster):
             # A cluster pipeline cannot carry a script: the same calls, one after the other.
             if entry is None:
@@ -778,14 +782,15 @@ class Store:
             await self.redis.delete(self.keys.negative(aid))
             await self._finish(keys=keys, args=args)
             await self.redis.publish(self.keys.outcome(aid), payload)
+            await self.redis.publish(self.keys.licenses_changed, aid)
             return audit is None or await self._append_audit_quietly(audit, audit_max)
         value, px = entry if entry is not None else (b"", 0)
         flat: list[EncodableT] = [aid, owner, value, px, payload, audit_max]
         for name, text in (audit or {}).items():
             flat += [name, text]
         keys = [self.keys.license(aid), self.keys.negative(aid), *keys, self.keys.audit]
-        outcome = self.keys.outcome(aid)
-        audited = await self._complete(keys=keys, args=[*flat[:5], outcome, *flat[5:]])
+        channels = [self.keys.outcome(aid), self.keys.licenses_changed]
+        audited = await self._complete(keys=keys, args=[*flat[:5], *channels, *flat[5:]])
         return audit is None or bool(audited)
 
     async def release_jobs(self, owner: str, now: float) -> int:

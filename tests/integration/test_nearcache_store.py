@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from gateway.models import LicenseBody
 from gateway.nearcache import NearCache, listen_for_drops
 from gateway.settings import CacheSettings
-from gateway.store import LicenseRecord, Store
+from gateway.store import JOB_LEASED, Job, LicenseRecord, Store
 
 AID = "act_aarjjopecsae4rvcmoqjvluih7"
 WAIT = 5.0
@@ -116,3 +116,30 @@ async def test_freshness_is_judged_when_read_not_when_kept(
     assert early is not None
     assert late is not None
     assert (early.fresh, late.fresh) == (True, False)
+
+
+async def test_a_finished_generation_on_one_replica_replaces_the_others_copy(
+    replicas: list[tuple[Store, NearCache[LicenseRecord]]],
+) -> None:
+    (first, _), (second, second_near) = replicas
+    await first.put_license(AID, a_license("FEATURE one\n"))
+    assert await second.get_license(AID) is not None
+    now = 1_000_000.0
+    job = Job(
+        id=AID,
+        activation_key="9EFJK-TVJM0-MCDET-EZKXJ",
+        hostid="HOSTNAME=BUILD01",
+        created_at=now,
+        due_at=now,
+        deadline_at=now + 900,
+        interval=2.0,
+        owner="first",
+        lease_until=now + 30,
+        state=JOB_LEASED,
+    )
+    await first.create_job(job)
+    await first.complete_job(AID, "first", a_license("FEATURE two\n"), b"{}", now=now)
+    await until(lambda: len(second_near) == 0, "the finished generation reached the other")
+    again = await second.get_license(AID)
+    assert again is not None
+    assert again.license.content == "FEATURE two\n"
