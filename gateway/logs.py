@@ -1,17 +1,112 @@
-"""structlog configuration: JSON lines when not on a terminal, readable output on one."""
+"""structlog configuration: JSON lines when not on a terminal, readable output on one.
+
+JSON lines are written out together: a line at INFO or DEBUG (the access log above all) waits
+at most ``FLUSH_SECONDS`` for others to join it in one write, a warning or error takes every
+waiting line out at once, and ``flush_logs`` (called at exit and before a fork) leaves nothing
+behind. A write per line cost more than building the line.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
-from typing import Any, Literal
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, BinaryIO, Literal
 
 import orjson
 import structlog
 
 LogFormat = Literal["auto", "json", "console"]
+FLUSH_SECONDS = 0.05
+
+
+class LineSink:
+    """Log lines on their way to one file, written in batches."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._pending: list[bytes] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush waits on
+
+    def add(self, line: bytes, *, urgent: bool) -> None:
+        """Queue ``line``; write it now if ``urgent`` or when no event loop runs here."""
+        self._pending.append(line)
+        if urgent:
+            self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nobody would come back for the line
+            self.flush()
+            return
+        if self._flush_on is not loop:  # none scheduled, or on a loop that has gone
+            self._flush_on = loop
+            loop.call_later(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write every waiting line."""
+        self._flush_on = None
+        pending, self._pending = self._pending, []
+        if pending:
+            with contextlib.suppress(ValueError, OSError):  # the stream is gone: nowhere to write
+                self._file.write(b"".join(pending))
+                self._file.flush()
+
+
+class LineLogger:
+    """structlog's logger for rendered JSON lines: warnings and worse are written at once."""
+
+    def __init__(self, sink: LineSink) -> None:
+        self._sink = sink
+
+    def msg(self, message: bytes) -> None:
+        """A line that may wait a moment."""
+        self._sink.add(message + b"\n", urgent=False)
+
+    def urgent(self, message: bytes) -> None:
+        """A line written now, with everything before it."""
+        self._sink.add(message + b"\n", urgent=True)
+
+    debug = info = msg
+    warning = warn = error = err = critical = exception = fatal = failure = urgent
+
+
+_SINKS: list[LineSink] = []
+
+
+def flush_logs() -> None:
+    """Write every log line still waiting (before exit, ``os._exit`` or a fork)."""
+    for sink in _SINKS:
+        sink.flush()
+
+
+atexit.register(flush_logs)
+os.register_at_fork(before=flush_logs)  # a child must not write its parent's lines again
+
+
+class UtcStamp:
+    """ISO 8601 UTC times with microseconds as structlog writes them, the date once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(
+        self, _logger: Any, _name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        event["timestamp"] = f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return event
 
 
 def _dumps(event: Any, **kwargs: Any) -> bytes:
@@ -30,7 +125,13 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
     factory: Callable[..., Any]
     if use_json:
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
-        factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+        flush_logs()
+        _SINKS[:] = [LineSink(sys.stderr.buffer)]
+        sink = _SINKS[0]
+
+        def factory(*_args: Any) -> LineLogger:
+            return LineLogger(sink)
+
     else:
         # Plain tracebacks: the rich formatter would print local variables, secrets included.
         renderer = structlog.dev.ConsoleRenderer(
@@ -41,7 +142,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcStamp(),
     ]
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from gateway.app import create_app
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, flush_logs
 from gateway.settings import Settings
 
 log = structlog.get_logger("gateway.serve")
@@ -81,6 +81,8 @@ def _worker(settings: Settings, parent: int) -> int:
     except Exception:  # a forked child must exit, never fall back into the parent's code
         log.exception("worker_failed")
         return 1
+    finally:
+        flush_logs()  # the worker leaves by os._exit: no atexit handlers run
     return 0
 
 

@@ -1,0 +1,68 @@
+"""JSON log lines: batched behind a running loop, at once for warnings, never left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+
+from gateway.logs import FLUSH_SECONDS, LineLogger, LineSink, UtcStamp
+
+
+async def test_info_lines_wait_for_each_other_and_a_warning_takes_them_out() -> None:
+    out = io.BytesIO()
+    logger = LineLogger(LineSink(out))
+    logger.info(b'{"n":1}')
+    logger.info(b'{"n":2}')
+    assert out.getvalue() == b""
+    logger.warning(b'{"n":3}')
+    assert out.getvalue() == b'{"n":1}\n{"n":2}\n{"n":3}\n'
+
+
+async def test_waiting_lines_are_written_within_the_flush_interval() -> None:
+    out = io.BytesIO()
+    logger = LineLogger(LineSink(out))
+    logger.info(b'{"n":1}')
+    await asyncio.sleep(FLUSH_SECONDS * 3)
+    assert out.getvalue() == b'{"n":1}\n'
+
+
+def test_without_an_event_loop_every_line_is_written_at_once() -> None:
+    out = io.BytesIO()
+    LineLogger(LineSink(out)).info(b'{"n":1}')
+    assert out.getvalue() == b'{"n":1}\n'
+
+
+def test_a_line_waiting_on_a_loop_that_ended_goes_out_with_the_next_loop() -> None:
+    out = io.BytesIO()
+    logger = LineLogger(LineSink(out))
+
+    async def log_once(n: int) -> None:
+        logger.info(b'{"n":%d}' % n)
+
+    asyncio.run(log_once(1))  # this loop closes before its flush comes due
+    assert out.getvalue() == b""
+
+    async def log_and_wait() -> None:
+        await log_once(2)
+        await asyncio.sleep(FLUSH_SECONDS * 3)
+
+    asyncio.run(log_and_wait())
+    assert out.getvalue() == b'{"n":1}\n{"n":2}\n'
+
+
+def test_a_closed_stream_loses_the_lines_quietly() -> None:
+    out = io.BytesIO()
+    sink = LineSink(out)
+    out.close()
+    LineLogger(sink).error(b'{"n":1}')  # nothing raised: logging never fails the caller
+
+
+def test_timestamps_are_iso_utc_with_microseconds() -> None:
+    stamp = UtcStamp()
+    first = stamp(None, "info", {})["timestamp"]
+    second = stamp(None, "info", {})["timestamp"]
+    pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    assert re.fullmatch(pattern, first)
+    assert re.fullmatch(pattern, second)
+    assert second >= first
