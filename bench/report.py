@@ -42,6 +42,17 @@ def _rows(res: Result) -> list[tuple[str, str, str, str, str, str]]:
                 _met(hit["p99_ratio"] <= 2.0),
             )
         )
+        if "cpu_ratio" in hit:
+            rows.append(
+                (
+                    "1 Cache hit, CPU per request",
+                    f"{gw['cpu_us_per_request']:.0f} µs",
+                    f"{bare['cpu_us_per_request']:.0f} µs",
+                    f"{hit['cpu_ratio']:.2f}x",
+                    "— (what limits req/s)",
+                    "—",
+                )
+            )
     for transport in ("soap", "rest"):
         amp = res.get(f"amplification_{transport}", {})
         if "creates" not in amp:

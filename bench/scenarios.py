@@ -142,8 +142,9 @@ def _load(target: Process, paths: Path, sizes: Sizes) -> LoadResult:
     return run_load(target.url, paths, AUTH, connections=sizes.connections, duration=sizes.seconds)
 
 
-def _merge(runs: list[LoadResult]) -> Result:
-    """Requests/s over every round; latency percentiles as the median of the rounds'."""
+def _merge(measured: list[tuple[LoadResult, float]]) -> Result:
+    """Requests/s and CPU per request over every round; latency percentiles: the rounds' median."""
+    runs = [result for result, _ in measured]
     refused = [r for r in runs if r.non2xx or r.errors]
     if refused:
         # Throughput of error answers would be meaningless: fail the scenario instead.
@@ -155,6 +156,8 @@ def _merge(runs: list[LoadResult]) -> Result:
         "tool": runs[0].tool,
         "requests": requests,
         "rps": round(requests / seconds, 1),
+        # Process CPU time per answered request: steadier than requests/s on a shared machine.
+        "cpu_us_per_request": round(sum(cpu for _, cpu in measured) / max(requests, 1) * 1e6, 1),
         "p50_ms": round(statistics.median(r.p50_ms for r in runs), 3),
         "p99_ms": round(statistics.median(r.p99_ms for r in runs), 3),
         "errors": sum(r.errors for r in runs),
@@ -194,6 +197,7 @@ async def cache_hits(env: Env) -> tuple[Result, Result]:
         "gateway": gw_r,
         "rps_ratio": round(gw_r["rps"] / bare_r["rps"], 3),
         "p99_ratio": round(gw_r["p99_ms"] / bare_r["p99_ms"], 3),
+        "cpu_ratio": round(gw_r["cpu_us_per_request"] / bare_r["cpu_us_per_request"], 2),
         "goal": {"rps_ratio_min": 0.6, "p99_ratio_max": 2.0},
     }
     hit["met"] = hit["rps_ratio"] >= 0.6 and hit["p99_ratio"] <= 2.0
@@ -207,14 +211,20 @@ async def cache_hits(env: Env) -> tuple[Result, Result]:
     return hit, multi
 
 
-def _rounds(targets: dict[str, Process], paths: Path, sizes: Sizes) -> dict[str, list[LoadResult]]:
+Rounds = dict[str, list[tuple[LoadResult, float]]]
+
+
+def _rounds(targets: dict[str, Process], paths: Path, sizes: Sizes) -> Rounds:
+    """Each target's load runs, with the CPU seconds its process(es) spent in each."""
     warm = Sizes(**{**_asdict(sizes), "seconds": 1.0})
     for target in targets.values():
         _load(target, paths, warm)  # JIT-free Python still warms caches, pools and connections
-    runs: dict[str, list[LoadResult]] = {name: [] for name in targets}
+    runs: Rounds = {name: [] for name in targets}
     for _ in range(sizes.rounds):
         for name, target in targets.items():  # interleaved, so drift hits every target alike
-            runs[name].append(_load(target, paths, sizes))
+            before = target.cpu_seconds()
+            result = _load(target, paths, sizes)
+            runs[name].append((result, target.cpu_seconds() - before))
     return runs
 
 

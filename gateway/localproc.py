@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import time
@@ -65,6 +66,17 @@ class ChildProcess:
         if children.exists():
             found += [int(pid) for pid in children.read_text().split()]
         return found
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the process and its workers have used, from /proc."""
+        ticks = 0
+        for pid in self.pids():
+            stat = Path(f"/proc/{pid}/stat")
+            if not stat.exists():
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_bytes(self) -> int:
         """Resident memory of the process and its workers, from /proc."""
