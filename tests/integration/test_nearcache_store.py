@@ -143,3 +143,22 @@ async def test_a_finished_generation_on_one_replica_replaces_the_others_copy(
     again = await second.get_license(AID)
     assert again is not None
     assert again.license.content == "FEATURE two\n"
+
+
+async def test_a_lost_subscription_empties_the_cache_until_it_is_back(
+    replicas: list[tuple[Store, NearCache[LicenseRecord]]], redis_client: aioredis.Redis
+) -> None:
+    (first, near), _ = replicas
+    await first.put_license(AID, a_license("FEATURE one\n"))
+    assert await first.get_license(AID) is not None
+    assert len(near) == 1
+    # Drops published while nobody listens are lost: the cache must not trust what it holds.
+    await redis_client.client_kill_filter(_type="pubsub")
+    await until(lambda: not near.listening, "the listener has noticed")
+    assert len(near) == 0
+    assert await first.get_license(AID) is not None  # read from Redis (it waits a second to retry)
+    assert not near.listening
+    assert len(near) == 0  # and nothing kept while unsubscribed
+    await until(lambda: near.listening, "the listener has subscribed again")
+    assert await first.get_license(AID) is not None
+    assert len(near) == 1
