@@ -88,15 +88,16 @@ class Signer:
     def sign(self, body: bytes, now: float | None = None) -> str:
         """The signature header value for ``body``: made at ``now``, or reused if recent."""
         stamp = int(time.time() if now is None else now)
-        recent = self._recent.get(body)
+        digest = hashlib.sha256(body).digest() if self._reuse > 0 else b""
+        recent = self._recent.get(digest)
         if recent is not None and 0 <= stamp - recent[0] < self._reuse:
-            self._recent.move_to_end(body)
+            self._recent.move_to_end(digest)
             return recent[1]
         signature = self._key.sign(f"{stamp}.".encode() + body)
         header = f"t={stamp}, kid={self.kid}, sig={_b64url(signature)}"
         if self._reuse > 0:
-            self._recent[body] = (stamp, header)
-            self._recent.move_to_end(body)
+            self._recent[digest] = (stamp, header)  # by digest: licenses can be large
+            self._recent.move_to_end(digest)
             if len(self._recent) > REUSED_SIGNATURES:
                 self._recent.popitem(last=False)
         return header
