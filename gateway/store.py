@@ -468,25 +468,23 @@ class Store:
     async def get_license(self, aid: str, *, now: float | None = None) -> CachedLicense | None:
         """The cached license (fresh or stale): from the near cache, else one round trip."""
         now = time.time() if now is None else now
-        near = self.near
-        generation = 0
-        if near is not None:
-            kept = near.get(aid)
-            if kept is not None:
-                return kept.at(now)
-            generation = near.generation
-        raw = await self.redis.get(self.keys.license(aid))
-        if raw is None:
-            return None
-        try:
-            entry = orjson.loads(raw)
-            body = LicenseBody.model_validate(entry["license"])
-            record = LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
-            return None  # an unreadable entry is a miss; the next put overwrites it
-        if near is not None:
-            near.put(aid, record, generation)
-        return record.at(now)
+        kept, generation = self._near_get(aid)
+        if kept is not None:
+            return kept.at(now)
+        record = _license_record(await self.redis.get(self.keys.license(aid)))
+        self._near_keep(aid, record, generation)
+        return None if record is None else record.at(now)
+
+    def _near_get(self, aid: str) -> tuple[LicenseRecord | None, int]:
+        """The near cache's copy of ``aid``'s license, and the generation to keep a read at."""
+        if self.near is None:
+            return None, 0
+        return self.near.get(aid), self.near.generation
+
+    def _near_keep(self, aid: str, record: LicenseRecord | None, generation: int) -> None:
+        """Keep a license read from Redis at ``generation`` in the near cache."""
+        if record is not None and self.near is not None:
+            self.near.put(aid, record, generation)
 
     async def put_license(
         self,
@@ -650,13 +648,9 @@ class Store:
         and no job can finish between the read and the create. On a cluster the keys live in
         two slots, so only the read is done here (``created`` None).
         """
-        near = self.near
-        generation = 0
-        if near is not None:
-            kept = near.get(job.id)
-            if kept is not None and now < kept.fresh_until:
-                return Lookup(kept.at(now), None, None)
-            generation = near.generation
+        kept, generation = self._near_get(job.id)
+        if kept is not None and now < kept.fresh_until:
+            return Lookup(kept.at(now), None, None)
         if isinstance(self.redis, RedisCluster):
             cached, negative = await self.lookup(job.id, now=now)
             return Lookup(cached, negative, None)
@@ -664,8 +658,7 @@ class Store:
         keys = [self.keys.license(job.id), self.keys.negative(job.id), *keys]
         state, raw_license, raw_negative = await self._lookup_or_create(keys=keys, args=args)
         record = _license_record(raw_license)
-        if record is not None and near is not None:
-            near.put(job.id, record, generation)
+        self._near_keep(job.id, record, generation)
         created = None if int(state) < 0 else bool(int(state))
         cached = None if record is None else record.at(now)
         return Lookup(cached, _negative(raw_negative), created)
@@ -694,8 +687,7 @@ class Store:
         it left (a job is finished only after its outcome is written). A single server takes
         the three reads in one pipeline; a cluster (two slots) one after the other.
         """
-        near = self.near
-        generation = 0 if near is None else near.generation
+        _, generation = self._near_get(aid)
         job_key, license_key = self.keys.job(aid), self.keys.license(aid)
         if isinstance(self.redis, RedisCluster):
             exists = await self.redis.exists(job_key)
@@ -707,8 +699,7 @@ class Store:
                 pipe.get(self.keys.negative(aid))
                 exists, raw_license, raw_negative = await pipe.execute()
         record = _license_record(raw_license)
-        if record is not None and near is not None:
-            near.put(aid, record, generation)
+        self._near_keep(aid, record, generation)
         cached = None if record is None else record.at(now)
         return bool(exists), cached, _negative(raw_negative)
 
@@ -785,12 +776,12 @@ class Store:
             await self.redis.publish(self.keys.licenses_changed, aid)
             return audit is None or await self._append_audit_quietly(audit, audit_max)
         value, px = entry if entry is not None else (b"", 0)
-        flat: list[EncodableT] = [aid, owner, value, px, payload, audit_max]
-        for name, text in (audit or {}).items():
-            flat += [name, text]
-        keys = [self.keys.license(aid), self.keys.negative(aid), *keys, self.keys.audit]
         channels = [self.keys.outcome(aid), self.keys.licenses_changed]
-        audited = await self._complete(keys=keys, args=[*flat[:5], *channels, *flat[5:]])
+        script_args: list[EncodableT] = [aid, owner, value, px, payload, *channels, audit_max]
+        for name, text in (audit or {}).items():
+            script_args += [name, text]
+        keys = [self.keys.license(aid), self.keys.negative(aid), *keys, self.keys.audit]
+        audited = await self._complete(keys=keys, args=script_args)
         return audit is None or bool(audited)
 
     async def release_jobs(self, owner: str, now: float) -> int:
