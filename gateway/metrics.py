@@ -92,16 +92,37 @@ class Metrics:
             ["kind"],
             registry=reg,
         )
-        # Labelled children looked up once (labels() costs more than the update itself).
-        self._http_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+        self._series: dict[tuple[int, str, str, str], tuple[Counter, Histogram]] = {}
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency (route: a template, never a raw path)."""
-        key = (method, route, str(status))
-        series = self._http_series.get(key)
+        self._count_and_time(
+            self.http_requests, self.http_latency, method, route, str(status), seconds
+        )
+
+    def observe_lac_call(self, operation: str, transport: str, code: str, seconds: float) -> None:
+        """Count one LAC call by its outcome code, and its latency."""
+        self._count_and_time(self.lac_calls, self.lac_latency, operation, transport, code, seconds)
+
+    def _count_and_time(  # noqa: PLR0917 - the labels, spelled out for the key
+        self,
+        counter: Counter,
+        histogram: Histogram,
+        first: str,
+        second: str,
+        outcome: str,
+        seconds: float,
+    ) -> None:
+        """Count under (first, second, outcome) and time under (first, second).
+
+        The labelled series are looked up once per label set: labels() costs more than the
+        update itself, and these run on every request and every LAC call.
+        """
+        key = (id(counter), first, second, outcome)
+        series = self._series.get(key)
         if series is None:
-            series = (self.http_requests.labels(*key), self.http_latency.labels(method, route))
-            self._http_series[key] = series
+            series = (counter.labels(first, second, outcome), histogram.labels(first, second))
+            self._series[key] = series
         series[0].inc()
         series[1].observe(seconds)
 

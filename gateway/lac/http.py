@@ -19,7 +19,6 @@ from typing import TypeVar
 import aiohttp
 import structlog
 from multidict import CIMultiDictProxy
-from prometheus_client import Counter, Histogram
 from yarl import URL
 
 from gateway.lac.base import COMM_ERROR, NETWORK_ERROR, LacAmbiguous, LacError, LacUnavailable
@@ -81,7 +80,6 @@ class LacHttp:
         self._timeout = client_timeout(settings)
         self._ssl = ssl_context(settings)
         self._slots = slots if slots is not None else asyncio.Semaphore(settings.max_concurrency)
-        self._series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def for_transport(self, transport: str) -> LacHttp:
         """The same session and concurrency cap, labelled for another transport in metrics."""
@@ -178,12 +176,4 @@ class LacHttp:
     def _record(self, operation: str, code: str, seconds: float) -> None:
         if self.metrics is None:
             return
-        # The labelled series are looked up once per (operation, code), not twice per call.
-        series = self._series.get((operation, code))
-        if series is None:
-            series = self._series[operation, code] = (
-                self.metrics.lac_calls.labels(operation, self.transport, code),
-                self.metrics.lac_latency.labels(operation, self.transport),
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+        self.metrics.observe_lac_call(operation, self.transport, code, seconds)
