@@ -3,8 +3,11 @@
 Exactly once: the job hash in Redis is the single-flight token. Whoever creates it (one caller
 among any number of requests, processes and replicas) sends the one ``CreateLicenseRequest``;
 everyone else waits for its outcome. The job exists before LAC is called, so a crash or an
-ambiguous timeout leaves a job that a poller reconciles by polling first: LAC's "never
-requested" (code 300) is the only answer that leads to a second create.
+ambiguous timeout leaves a job that a poller reconciles by polling first. LAC's "never
+requested" (code 300) is the only answer that leads to a second create, and only once no
+create can still be on its way: the job records when a create was last sent (``sent_at``,
+written before the create leaves), and a 300 within ``jobs.reconcile_window`` of it proves
+nothing (LAC may still be inside that create), so the job keeps polling instead.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from redis.exceptions import RedisError
 from gateway.codes import lookup
 from gateway.errors import GatewayError, InvalidInput, NotFound, ServiceUnavailable, lac_problem
 from gateway.jobs.backoff import jittered, next_interval
+from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.lac.base import (
     IssuedLicense,
@@ -72,6 +76,7 @@ TRANSIENT_FAILURE_TTL = 1.0  # seconds a transient failure stays readable by wai
 RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
 DEADLINE_MESSAGE = "license generation did not finish within the gateway's deadline"
 READY_PAYLOAD = orjson.dumps({"state": "ready"})
+HAND_OVER_TRIES = 20  # attempts to give back a job whose creation's answer Redis never gave
 
 
 class OrderSource(Protocol):
@@ -193,7 +198,11 @@ class ActivationService:
         log.debug("activation_requested", key=mask_key(target.key), caller=caller)
         job = self._new_job(target)
         # License, rejection and (finding neither) the job: one round trip on the cold path.
-        found = await self.store.lookup_or_create_job(job, now=job.created_at)
+        try:
+            found = await self.store.lookup_or_create_job(job, now=job.created_at)
+        except RedisError:
+            self._hand_over_later(job)
+            raise
         cached = found.license
         self._count_lookup(cached)
         if found.created is not None:
@@ -487,13 +496,44 @@ class ActivationService:
             owner=self.owner,
             lease_until=now + jobs.lease,
             state=JOB_LEASED,
+            # Recorded as sent from the start: the creator sends it next, and a crash in
+            # between leaves a job that is reconciled as if it had been sent.
+            sent_at=now,
+            creator=uuid.uuid4().hex,
         )
+
+    def _hand_over_later(self, job: Job) -> None:
+        """Give back, in the background, a job our failed first step may have created.
+
+        Redis may run a script whose answer never reached us (it stalled, then resumed): the
+        job is then leased to a request that has given up and will never send its create.
+        """
+        task = asyncio.ensure_future(self._hand_over(job))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _hand_over(self, job: Job) -> None:
+        delay = 0.1
+        for _ in range(HAND_OVER_TRIES):
+            try:
+                if await self.store.hand_over_job(job.id, self.owner, job.creator, self.clock()):
+                    log.info("job_handed_over", job=job.id)
+                return
+            except RedisError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        # Redis stayed away: the lease runs out and the job is reconciled as if sent.
+        log.warning("job_hand_over_failed", job=job.id)
 
     async def _start_or_join(
         self, target: Target, wait: float, caller: str = ""
     ) -> ActivationResponse:
         job = self._new_job(target)
-        created, cached = await self.store.create_job_or_find_license(job, now=job.created_at)
+        try:
+            created, cached = await self.store.create_job_or_find_license(job, now=job.created_at)
+        except RedisError:
+            self._hand_over_later(job)
+            raise
         if created and cached is not None:
             self.metrics.jobs.labels("created").inc()
             return await self._finished_meanwhile(job, cached)
@@ -511,7 +551,7 @@ class ActivationService:
         # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
         # An "issued" audit event travels with the completion (one round trip).
         issued = self._audit_event("activation", target, caller, "issued", 0)
-        submit = asyncio.ensure_future(self._submit(job, issued))
+        submit = asyncio.ensure_future(self._submit_holding_lease(job, issued))
         self._background.add(submit)
         submit.add_done_callback(self._background.discard)
         try:
@@ -519,6 +559,10 @@ class ActivationService:
         except GatewayError as exc:
             await self._audit("activation", target, caller, "failed", exc.lac_code)
             raise
+        except LeaseLost:
+            # Redis was so slow that our lease ran out before the create was sent: whoever
+            # holds the job now sends it; we wait like any other caller.
+            return await self._await_outcome(target.aid, wait, raise_failure=True)
         if outcome is not None:
             return outcome
         # Sent, or ambiguous: the job settles it, and the trail says only "requested".
@@ -530,6 +574,22 @@ class ActivationService:
         await self.store.finish_job(job.id, self.owner)
         await self.store.publish_outcome(job.id, READY_PAYLOAD)
         return self._ready(job.id, cached.license, "cache", stale=not cached.fresh)
+
+    async def _submit_holding_lease(
+        self, job: Job, issued: dict[str, str] | None
+    ) -> ActivationResponse | None:
+        """``_submit`` with the job's lease renewed while it works (LeaseLost when taken)."""
+        lease = self.settings.jobs.lease
+        now = self.clock()
+        if now - job.created_at > lease / 3 and not await self.store.renew_lease(
+            job.id, self.owner, now + lease
+        ):
+            # The first step took so long that the lease may have run out and the job been
+            # claimed: the create is sent only by whoever holds the job.
+            raise LeaseLost(job.id)
+        return await holding_lease(
+            self.store, job.id, self.owner, lease, self._submit(job, issued), clock=self.clock
+        )
 
     async def _submit(
         self, job: Job, issued: dict[str, str] | None = None
@@ -550,7 +610,7 @@ class ActivationService:
                 raise _lac_failure(exc) from exc
             # LAC answered with a transient code: nothing was created. The poller reconciles
             # (a poll, then one re-submit on "never requested") instead of caching the failure.
-            await self._backoff(job, self.owner)
+            await self._backoff(job, self.owner, sent_at=0.0)
             return None
         except LacError as exc:
             # Nothing reached LAC: callers waiting on this job read the failure for a moment.
@@ -570,7 +630,11 @@ class ActivationService:
             result = await self.lac.poll(job.activation_key, job.hostid)
         except LacRejected as exc:
             if exc.code == NEVER_REQUESTED:
-                await self._resubmit(job, owner)
+                if self._create_may_be_in_flight(job):
+                    log.info("lac_create_unconfirmed", job=job.id)
+                    await self._backoff(job, owner)
+                else:
+                    await self._resubmit(job, owner)
                 return None
             if lookup(exc.code).retryable and job.attempts < TRANSIENT_POLLS:
                 await self._backoff(job, owner)
@@ -596,26 +660,59 @@ class ActivationService:
         except GatewayError:
             return  # recorded in Redis and announced to waiters by settle
 
+    def _create_may_be_in_flight(self, job: Job) -> bool:
+        """Whether a create sent for ``job`` may still land at LAC (so a 300 proves nothing).
+
+        A create times out long before the reconcile window ends; until then LAC can still be
+        inside it, answering "never requested" to every poll.
+        """
+        if job.sent_at <= 0:
+            return False
+        return self.clock() - job.sent_at < self.settings.jobs.reconcile_window
+
     async def _resubmit(self, job: Job, owner: str) -> None:
-        # LAC never received the create (crash or ambiguous timeout before it landed): send it.
+        # LAC never received the create (crash or a create lost before it landed): send it,
+        # recorded as sent first, so that a crash mid-call is reconciled like an ambiguity.
+        now = self.clock()
+        if not await self.store.renew_lease(
+            job.id, owner, now + self.settings.jobs.lease, sent_at=now
+        ):
+            log.warning("job_lease_lost", job=job.id, owner=owner)
+            return
         log.info("lac_create_reconciled", job=job.id)
         try:
             await self.lac.create(job.activation_key, job.hostid)
+        except LacAmbiguous:
+            await self._reschedule(job, owner, delay=0.0, interval=job.interval)
+            return
         except LacRejected as exc:
+            if lookup(exc.code).retryable:  # LAC refused it for now: nothing was created
+                await self._backoff(job, owner, sent_at=0.0)
+                return
             await self._fail(job, owner, exc.code, exc.message, cache=True)
             raise _lac_failure(exc) from exc
-        except LacUnavailable:
-            await self._reschedule(job, owner, delay=0.0, interval=job.interval)
+        except LacUnavailable:  # it never left: nothing can land later
+            await self._reschedule(job, owner, delay=0.0, interval=job.interval, sent_at=0.0)
             return
         await self._reschedule(job, owner, delay=self.settings.jobs.first_poll, interval=0.0)
 
-    async def _backoff(self, job: Job, owner: str) -> None:
+    async def _backoff(self, job: Job, owner: str, *, sent_at: float | None = None) -> None:
         interval = next_interval(job.interval, self.settings.jobs)
         delay = jittered(interval, self.settings.jobs)
-        await self._reschedule(job, owner, delay=delay, interval=interval)
+        await self._reschedule(job, owner, delay=delay, interval=interval, sent_at=sent_at)
 
-    async def _reschedule(self, job: Job, owner: str, *, delay: float, interval: float) -> None:
-        await self.store.reschedule_job(job.id, owner, self.clock() + delay, interval)
+    async def _reschedule(
+        self,
+        job: Job,
+        owner: str,
+        *,
+        delay: float,
+        interval: float,
+        sent_at: float | None = None,
+    ) -> None:
+        await self.store.reschedule_job(
+            job.id, owner, self.clock() + delay, interval, sent_at=sent_at
+        )
         self.metrics.jobs.labels("rescheduled").inc()
 
     async def _complete(

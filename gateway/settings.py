@@ -142,7 +142,17 @@ class JobSettings(BaseModel):
     max_interval: Seconds = 30.0
     jitter: float = Field(default=0.1, ge=0, le=1, description="fraction of the interval")
     deadline: Seconds = 15 * 60.0
-    lease: Seconds = 30.0
+    lease: Seconds = Field(
+        default=30.0,
+        description="how long a claimed job is its holder's; renewed every third of it while "
+        "the holder works",
+    )
+    reconcile_window: Seconds = Field(
+        default=300.0,
+        description="after a create was sent, how long LAC's 'never requested' is not taken "
+        "as proof: the job keeps polling, and creates again only after this (longer than any "
+        "create can take)",
+    )
     poll_tick: Seconds = Field(
         default=0.5,
         description="longest sleep of a poller between looks for due jobs "

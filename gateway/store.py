@@ -53,7 +53,7 @@ JOB_LEASED = "leased"
 # What the claim script reads back from each job it leases, in order (fewer bytes to parse).
 CLAIMED_FIELDS = (
     *("id", "activation_key", "hostid", "created_at"),
-    *("due_at", "deadline_at", "attempts", "interval"),
+    *("due_at", "deadline_at", "attempts", "interval", "sent_at"),
 )
 
 # Deletes KEYS[1] only while it still holds ARGV[1]: nobody removes a lock or token they
@@ -63,9 +63,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# ARGV: id, due time, retention (ms), the creating request's nonce, then the job's fields.
+# A job already there with this nonce is this request's own (redis-py re-sends a command
+# whose answer timed out, and Redis may have run the first one): it counts as created.
 _CREATE_JOB = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], 'creator') == ARGV[4] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
@@ -77,8 +83,13 @@ return 1
 _LOOKUP_OR_CREATE_JOB = """
 local found = redis.call('MGET', KEYS[1], KEYS[2])
 if found[1] or found[2] then return {-1, found[1], found[2]} end
-if redis.call('EXISTS', KEYS[4]) == 1 then return {0, false, false} end
-redis.call('HSET', KEYS[4], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], 'creator') == ARGV[4] then
+    return {1, false, false}
+  end
+  return {0, false, false}
+end
+redis.call('HSET', KEYS[4], unpack(ARGV, 5))
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return {1, false, false}
@@ -122,7 +133,8 @@ for _, id in ipairs(ids) do
     redis.call('HINCRBY', key, 'attempts', 1)
     -- The fields of CLAIMED_FIELDS, in order; owner, lease end and state the caller knows.
     claimed[#claimed + 1] = redis.call('HMGET', key, 'id', 'activation_key', 'hostid', 'created_at',
-                                       'due_at', 'deadline_at', 'attempts', 'interval')
+                                       'due_at', 'deadline_at', 'attempts', 'interval',
+                                       'sent_at')
   end
 end
 -- The earliest time left in the schedule (a due time or a lease end), so the poller can sleep
@@ -131,10 +143,34 @@ local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {claimed, head[2] or false}
 """
 
+# ARGV: id, owner, due time, interval, and when a create was last sent ('' leaves it as is).
 _RESCHEDULE_JOB = """
 if redis.call('HGET', KEYS[2], 'owner') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], 'owner', '', 'lease_until', '0', 'state', 'pending',
            'due_at', ARGV[3], 'interval', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'sent_at', ARGV[5]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+# Extends the lease of ARGV[2] to ARGV[3] (the job's due time follows it), and records a
+# create about to be sent at ARGV[4] unless it is ''. 0 when the lease is no longer held.
+_RENEW_LEASE = """
+if redis.call('HGET', KEYS[2], 'owner') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'lease_until', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'sent_at', ARGV[4]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+# A request that created a job and never sent its create gives it back, due now (ARGV[3]),
+# marked as never sent: only while the job is still the one that request created (ARGV[4])
+# and still leased to it (ARGV[2]).
+_HAND_OVER_JOB = """
+if redis.call('HGET', KEYS[2], 'owner') ~= ARGV[2] then return 0 end
+if ARGV[4] == '' or redis.call('HGET', KEYS[2], 'creator') ~= ARGV[4] then return 0 end
+redis.call('HSET', KEYS[2], 'owner', '', 'lease_until', '0', 'state', 'pending',
+           'due_at', ARGV[3], 'sent_at', '0')
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
@@ -320,6 +356,10 @@ class Job:
     owner: str = ""
     lease_until: float = 0.0
     state: str = JOB_PENDING
+    # When a create for this job was last (possibly) sent to LAC; 0 when certainly never.
+    sent_at: float = 0.0
+    # A nonce of the request that created the job (tells its own re-sent script apart).
+    creator: str = ""
 
     def to_fields(self) -> list[str]:
         """Flat field/value list for HSET."""
@@ -346,6 +386,8 @@ class Job:
             owner=f.get("owner", ""),
             lease_until=float(f.get("lease_until") or 0),
             state=f.get("state") or JOB_PENDING,
+            sent_at=float(f.get("sent_at") or 0),
+            creator=f.get("creator", ""),
         )
 
 
@@ -456,6 +498,8 @@ class Store:
         self._complete = redis.register_script(_COMPLETE_JOB)
         self._claim = redis.register_script(_CLAIM_JOBS)
         self._reschedule = redis.register_script(_RESCHEDULE_JOB)
+        self._renew = redis.register_script(_RENEW_LEASE)
+        self._hand_over = redis.register_script(_HAND_OVER_JOB)
         self._finish = redis.register_script(_FINISH_JOB)
         self._release = redis.register_script(_RELEASE_JOBS)
         self._idem_begin = redis.register_script(_IDEM_BEGIN)
@@ -675,7 +719,10 @@ class Store:
 
     def _create_job_call(self, job: Job) -> tuple[list[str], list[EncodableT]]:
         retention = max(job.deadline_at - job.created_at, 0.0) + JOB_RETENTION
-        args: list[EncodableT] = [job.id, _num(job.due_at), _ms(retention), *job.to_fields()]
+        args: list[EncodableT] = [
+            *(job.id, _num(job.due_at), _ms(retention), job.creator),
+            *job.to_fields(),
+        ]
         return [self.keys.due, self.keys.job(job.id)], args
 
     async def read_state(
@@ -729,13 +776,45 @@ class Store:
         ]
         return Claim(jobs, None if head is None else float(head))
 
-    async def reschedule_job(self, aid: str, owner: str, due_at: float, interval: float) -> bool:
-        """Schedule the next poll, only if ``owner`` still holds the job's lease."""
+    async def reschedule_job(
+        self,
+        aid: str,
+        owner: str,
+        due_at: float,
+        interval: float,
+        *,
+        sent_at: float | None = None,
+    ) -> bool:
+        """Schedule the next poll, only if ``owner`` still holds the job's lease.
+
+        ``sent_at`` records when a create was last sent (0: none is in flight); None keeps it.
+        """
         if not owner:
             raise ValueError("owner must not be empty")
         keys = [self.keys.due, self.keys.job(aid)]
-        args = [aid, owner, _num(due_at), _num(interval)]
+        sent = "" if sent_at is None else _num(sent_at)
+        args = [aid, owner, _num(due_at), _num(interval), sent]
         return bool(await self._reschedule(keys=keys, args=args))
+
+    async def renew_lease(
+        self, aid: str, owner: str, until: float, *, sent_at: float | None = None
+    ) -> bool:
+        """Extend ``owner``'s lease to ``until``; False when it no longer holds the job.
+
+        With ``sent_at``, also record that a create is about to be sent (before it is sent,
+        so that whoever takes the job over later knows one may be in flight).
+        """
+        keys = [self.keys.due, self.keys.job(aid)]
+        sent = "" if sent_at is None else _num(sent_at)
+        return bool(await self._renew(keys=keys, args=[aid, owner, _num(until), sent]))
+
+    async def hand_over_job(self, aid: str, owner: str, creator: str, now: float) -> bool:
+        """Give back a job whose create was never sent: due at ``now``, marked as never sent.
+
+        Only the request that created the job (``creator``), while it still holds the lease.
+        """
+        keys = [self.keys.due, self.keys.job(aid)]
+        return bool(await self._hand_over(keys=keys, args=[aid, owner, _num(now), creator]))
 
     async def finish_job(self, aid: str, owner: str | None = None) -> bool:
         """Remove a job (done or failed); with ``owner``, only if that owner holds it."""

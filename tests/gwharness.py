@@ -59,7 +59,14 @@ def gateway_settings(redis_url: str, sandbox_url: str, transport: str, **over: A
             "read_timeout": 5.0,
             "total_timeout": 8.0,
         },
-        "jobs": {"first_poll": 0.05, "max_interval": 0.2, "poll_tick": 0.02, "lease": 3.0},
+        # A short reconcile window: a create the sandbox dropped is sent again within a second.
+        "jobs": {
+            "first_poll": 0.05,
+            "max_interval": 0.2,
+            "poll_tick": 0.02,
+            "lease": 3.0,
+            "reconcile_window": 1.0,
+        },
         "http": {"default_wait": 5.0},
         "auth": {
             "api_keys": [

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.metrics import Metrics
 from gateway.settings import JobSettings
 from gateway.store import Job, Store
@@ -76,8 +77,15 @@ class Poller:
         return len(claim.jobs)
 
     async def _handle(self, job: Job) -> None:
+        # The lease is renewed while the handler works, so no other poller acts on the job;
+        # a renewal that finds it taken over stops the handler.
+        work = self.handler(job, self.owner)
         try:
-            await self.handler(job, self.owner)
+            await holding_lease(
+                self.store, job.id, self.owner, self.settings.lease, work, clock=self.clock
+            )
+        except LeaseLost:
+            return
         except Exception:
             # The lease runs out and the job comes due again: nothing is lost.
             log.exception("job_handler_failed", job=job.id)

@@ -60,10 +60,12 @@ def gateway_env(redis_url: str, sandbox: str, prefix: str, **extra: str) -> dict
         LACGW_JOBS__MAX_INTERVAL="0.3",
         LACGW_JOBS__POLL_TICK="0.05",
         LACGW_JOBS__LEASE="2",
+        # Fast timings: a create a crash or a fault cut off is sent again within seconds.
+        LACGW_JOBS__RECONCILE_WINDOW="3",
         LACGW_AUTH__API_KEYS=keys,
         LACGW_LOG__FORMAT="json",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

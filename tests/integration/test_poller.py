@@ -211,3 +211,64 @@ async def test_sleep_lasts_until_the_next_due_job_within_the_gap_and_the_tick(
     await store.finish_job("in-a-second")
     assert await poller.run_once() == 0
     assert 1.6 <= poller._sleep_for() <= 2.4  # a minute away: a tick, to see jobs added meanwhile
+
+
+async def test_a_job_handled_longer_than_its_lease_is_never_claimed_by_another_poller(
+    redis_client: aioredis.Redis,
+) -> None:
+    # Handling takes over three leases (a slow create and a slow poll would): the first
+    # poller renews its lease meanwhile, so the second never gets the job.
+    store = Store(redis_client, "tp-renew", CacheSettings())
+    start = time.time()
+    await store.create_job(_job("slow", start - 1))
+    lease = 0.3
+    handled: list[str] = []
+
+    async def slow(job: Job, owner: str) -> None:
+        await asyncio.sleep(lease * 3.5)
+        handled.append(owner)
+        await store.reschedule_job(job.id, owner, time.time() + 60, 1.0)
+
+    settings = JobSettings(lease=lease)
+    first, second = Poller(store, slow, settings), Poller(store, slow, settings)
+    assert await first.run_once() == 1
+    claims = 0
+    while not handled:
+        claims += await second.run_once()
+        await asyncio.sleep(lease / 10)
+    await first.drain()
+    await second.drain()
+    assert claims == 0
+    assert handled == [first.owner]
+
+
+async def test_a_poller_that_lost_its_lease_stops_acting_on_the_job(
+    redis_client: aioredis.Redis,
+) -> None:
+    # The first poller stalls past its lease and a second one takes the job over: the first
+    # one's handler is cancelled at its next renewal, before it can act on the job.
+    store = Store(redis_client, "tp-lost", CacheSettings())
+    await store.create_job(_job("taken", time.time() - 1))
+    lease = 0.3
+    acted: list[str] = []
+    cancelled = asyncio.Event()
+
+    async def handler(job: Job, owner: str) -> None:
+        try:
+            await asyncio.sleep(lease * 10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        acted.append(owner)
+
+    settings = JobSettings(lease=lease)
+    first = Poller(store, handler, settings)
+    assert await first.run_once() == 1
+    later = Clock()
+    later.now = time.time() + lease * 2  # for the second poller, the first's lease ran out
+    second = Poller(store, handler, settings, clock=later)
+    assert await second.run_once() == 1
+    await asyncio.wait_for(cancelled.wait(), lease * 5)
+    await first.drain()
+    assert acted == []
+    await second.stop()
