@@ -686,9 +686,6 @@ class ActivationService:
             await self._reschedule(job, owner, delay=0.0, interval=job.interval)
             return
         except LacRejected as exc:
-            if lookup(exc.code).retryable:  # LAC refused it for now: nothing was created
-                await self._backoff(job, owner, sent_at=0.0)
-                return
             await self._fail(job, owner, exc.code, exc.message, cache=True)
             raise _lac_failure(exc) from exc
         except LacUnavailable:  # it never left: nothing can land later

@@ -42,17 +42,16 @@ async def holding_lease(
     renewer = asyncio.create_task(_renew_until_lost(store, aid, owner, lease, clock))
     try:
         await asyncio.wait({task, renewer}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
+        if not task.done() and renewer.exception() is None:
+            # The renewer ended first: the lease is someone else's now.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            log.warning("job_lease_lost", job=aid, owner=owner)
+            raise LeaseLost(aid)
+        return await task
     finally:
+        task.cancel()  # a no-op once it is done; stops it if we are cancelled ourselves
         renewer.cancel()
-    if not task.done():  # the renewer ended first: the lease is someone else's now
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        log.warning("job_lease_lost", job=aid, owner=owner)
-        raise LeaseLost(aid)
-    return task.result()
 
 
 async def _renew_until_lost(
