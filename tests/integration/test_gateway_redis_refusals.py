@@ -167,6 +167,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any]]] = [
         f"/v1/admin/cache/{KEY}",
         {"key": ADMIN_KEY, "params": {"hostid": HOST}},
     ),
+    ("admin_counters", "GET", "/v1/admin/lac/counters", {"key": ADMIN_KEY}),  # token cache
     ("readyz", "GET", "/readyz", {"key": None}),
 ]
 
