@@ -12,7 +12,8 @@ it into an ``application/problem+json`` body with ``problem_body``::
     ├── PayloadTooLarge          413  body over the configured limit
     ├── InvalidInput             422  well-formed but invalid; ``errors`` names each field
     ├── RateLimited              429  per-client limit; always carries Retry-After
-    ├── ServiceUnavailable       503  the gateway itself cannot serve (Redis down, draining)
+    ├── ServiceUnavailable       503  the gateway itself cannot serve (Redis down, draining);
+    │                                 every redis-py RedisError becomes one (``redis_unavailable``)
     └── LacProblem               any  what LAC said, mapped through the code table
                                       (``lac_problem``; lac-api.md section 7)
 
@@ -21,7 +22,22 @@ Bodies carry only what the caller may see: no passwords, tokens or license text.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
+
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    ClusterDownError,
+    MasterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.codes import CodeClass, lookup
 
@@ -32,6 +48,7 @@ RETRY_AFTER_SECONDS = {CodeClass.RETRY: 5, CodeClass.WAIT: 2}
 TIMEOUT_STATUS = 504
 NETWORK_CODES = frozenset({900, 901})
 MAX_DETAIL_CHARS = 500  # LAC generator failures carry raw generator output; keep bodies small
+REDIS_RETRY_AFTER = 2
 
 
 def problem_type(slug: str) -> str:
@@ -181,6 +198,64 @@ class ServiceUnavailable(_Fixed):
     status_code = 503
     default_title = "Service unavailable"
     slug = "service-unavailable"
+
+
+# Why Redis refused, by the error code that starts its error reply. Only these fixed texts reach
+# a caller or a log: a Redis error message can quote a script or the keys it was called with.
+REDIS_REFUSALS = {
+    "OOM": "Redis is out of memory and refuses writes",
+    "READONLY": "Redis is a read-only replica and refuses writes",
+    "MISCONF": "Redis refuses writes since its last snapshot failed",
+    "NOREPLICAS": "Redis has too few replicas in sync and refuses writes",
+    "LOADING": "Redis is loading its data set",
+    "BUSY": "Redis is busy running a script",
+    "MASTERDOWN": "Redis has lost its master",
+    "CLUSTERDOWN": "the Redis cluster is down",
+    "TRYAGAIN": "Redis cluster slots are moving",
+    "NOPERM": "Redis refuses the gateway's user this command",
+    "NOAUTH": "Redis refuses the gateway's credentials",
+    "WRONGPASS": "Redis refuses the gateway's credentials",
+}
+# redis-py raises these for the codes above and drops the code from the message.
+_REDIS_CODE_OF_CLASS: tuple[tuple[type[RedisError], str], ...] = (
+    (OutOfMemoryError, "OOM"),
+    (ReadOnlyError, "READONLY"),
+    (BusyLoadingError, "LOADING"),
+    (MasterDownError, "MASTERDOWN"),
+    (ClusterDownError, "CLUSTERDOWN"),
+    (TryAgainError, "TRYAGAIN"),
+    (NoPermissionError, "NOPERM"),
+    (AuthenticationError, "NOAUTH"),
+)
+# A command that fails inside a Lua script comes back as a generic script error quoting the
+# command's reply ("... @user_script: 9: -OOM command not allowed ...").
+_REDIS_CODE = re.compile(rf"(?<![A-Za-z])-?({'|'.join(REDIS_REFUSALS)})(?![A-Za-z])")
+
+
+def redis_code(exc: RedisError) -> str | None:
+    """The Redis error code (``OOM``, ``READONLY`` ...) behind ``exc``, when it is a known one."""
+    for cls, code in _REDIS_CODE_OF_CLASS:
+        if isinstance(exc, cls):
+            return code
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return None  # redis-py's own wording of a network failure, not a reply from Redis
+    found = _REDIS_CODE.search(str(exc))
+    return found.group(1) if found else None
+
+
+def redis_reason(exc: RedisError) -> str:
+    """Why Redis failed, in words fit for a caller: never the command or its arguments."""
+    code = redis_code(exc)
+    if code is not None:
+        return REDIS_REFUSALS[code]
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return "the gateway's Redis is unavailable"
+    return "the gateway's Redis refused the request"
+
+
+def redis_unavailable(exc: RedisError) -> ServiceUnavailable:
+    """The 503 for any Redis failure: the request may succeed once Redis is back to normal."""
+    return ServiceUnavailable(redis_reason(exc), retry_after=REDIS_RETRY_AFTER)
 
 
 class LacProblem(GatewayError):

@@ -5,6 +5,7 @@ Labels carry route templates, operations and codes: never an activation key or a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900)
+_COUNT = re.compile(r"[0-9]{1,18}")  # an activation count LAC sent as text
 
 
 class Metrics:
@@ -153,7 +155,8 @@ def _count(value: object) -> int:
         return 0
     if isinstance(value, int | float):
         return max(int(value), 0)
-    if isinstance(value, str) and value.strip().isdigit():
+    # [0-9], not isdigit(): LAC's text must not be read as "²" (int() refuses it) or U+0661.
+    if isinstance(value, str) and _COUNT.fullmatch(value.strip()):
         return int(value.strip())
     return 0
 

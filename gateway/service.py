@@ -26,7 +26,14 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway.codes import lookup
-from gateway.errors import GatewayError, InvalidInput, NotFound, ServiceUnavailable, lac_problem
+from gateway.errors import (
+    GatewayError,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    lac_problem,
+    redis_unavailable,
+)
 from gateway.jobs.backoff import jittered, next_interval
 from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.jobs.outcomes import OutcomeHub
@@ -383,9 +390,12 @@ class ActivationService:
         return [self._job_view(job) for job in await self.store.list_jobs(limit)]
 
     async def ready(self) -> dict[str, object]:
-        """Readiness detail; raises ServiceUnavailable when Redis does not answer."""
+        """Readiness detail; raises ServiceUnavailable when Redis does not answer or take writes."""
         try:
-            await self.store.ping()
+            # A write, not a PING: a Redis that answers but refuses writes cannot serve either.
+            await self.store.probe_writes(self.owner)
+        except RedisError as exc:
+            raise redis_unavailable(exc) from exc
         except Exception as exc:
             raise ServiceUnavailable("Redis does not answer", retry_after=2) from exc
         return {

@@ -18,6 +18,8 @@ keys that one command or script touches together live in one slot)::
                                                                    limits.window
     P:{audit}:events           stream  audit trail of activations, deactivations, removals
                                                                    trimmed to audit.max_events
+    P:{health}:write-probe     string  written by /readyz to learn whether Redis takes writes
+                                                                   WRITE_PROBE_TTL
 
 Activation keys, idempotency keys and rate-limit scopes appear in key names only as SHA-256
 digests. Times are epoch seconds passed in by the caller, so the job logic can be driven by a
@@ -48,6 +50,7 @@ from gateway.settings import CacheSettings
 DEFAULT_STALE_WINDOW = 3 * 24 * 3600.0  # how long past freshness a license may be served stale
 IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed request by more
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
+WRITE_PROBE_TTL = 10.0  # seconds; the probe key is one small string, rewritten by each probe
 JOB_PENDING = "pending"
 JOB_LEASED = "leased"
 # What the claim script reads back from each job it leases, in order (fewer bytes to parse).
@@ -267,6 +270,7 @@ class Keys:
         self.token = f"{prefix}:{{vendor}}:token"
         self.token_lock = f"{prefix}:{{vendor}}:token-lock"
         self.licenses_changed = f"{prefix}:{{licenses}}:changed"
+        self.write_probe = f"{prefix}:{{health}}:write-probe"
 
     def license(self, aid: str) -> str:
         """The cached license of an activation."""
@@ -965,3 +969,13 @@ class Store:
     async def ping(self) -> bool:
         """Whether Redis answers."""
         return bool(await self.redis.ping())
+
+    async def probe_writes(self, owner: str) -> None:
+        """Write the probe key; raises the RedisError of a Redis that refuses writes.
+
+        A real write is the one check that sees every reason Redis refuses them (out of memory
+        under noeviction, a read-only replica after a failover, a failed snapshot with
+        stop-writes-on-bgsave-error, too few replicas); comparing INFO's used_memory with
+        maxmemory would catch only the first, and not exactly as Redis decides it.
+        """
+        await self.redis.set(self.keys.write_probe, owner, px=_ms(WRITE_PROBE_TTL))

@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 import structlog
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from gateway import errors
 from gateway.api.auth import Caller, bearer_token
@@ -139,11 +138,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # (an outage, a rejection), not a bug in the caller's request, so it keeps its code.
         log.warning("unmapped_lac_error", route=route_template(request), code=exc.code)
         return problem_response(request, errors.lac_problem(exc.code, exc.message))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        # Redis is away: the request cannot be served safely now, but may be in a moment.
-        log.warning("redis_unavailable", route=route_template(request), error=type(exc).__name__)
-        unavailable = errors.ServiceUnavailable("the gateway's Redis is unavailable", retry_after=2)
-        return problem_response(request, unavailable)
+    except RedisError as exc:
+        # Redis away or refusing (out of memory, read-only, loading): the request cannot be
+        # served safely now, but may be in a moment. An outage, not a bug: no traceback, and
+        # never the error's message, which can quote the command and its keys.
+        log.warning(
+            "redis_unavailable",
+            route=route_template(request),
+            error=type(exc).__name__,
+            redis_code=errors.redis_code(exc),
+        )
+        return problem_response(request, errors.redis_unavailable(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from gateway.api.numbers import parse_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +43,7 @@ def wait_preference(values: Iterable[str], *, default: float, maximum: float) ->
 
 def _seconds(raw: str | None) -> float | None:
     # Preferences are advisory: one that cannot be honoured is ignored, not an error.
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
+    return None if raw is None else parse_seconds(raw)
 
 
 def _fmt(seconds: float) -> str:

@@ -15,6 +15,7 @@ from gateway.api import openapi
 from gateway.api.body import read_model
 from gateway.api.keys import METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
+from gateway.api.numbers import parse_count, parse_seconds
 from gateway.api.prefer import wait_preference
 from gateway.api.schemas import AuditEvent, AuditLog, Health, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
@@ -35,6 +36,7 @@ DEFAULT_JOB_LIMIT = 100
 MAX_JOB_LIMIT = 1000
 AUDIT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 STREAM_ID_PART_LIMIT = 2**64
+LAC_CODE = re.compile(r"-?[0-9]{1,9}")  # as the audit event stored it; [0-9]: ASCII only
 
 
 def json_response(
@@ -63,27 +65,25 @@ def hostids_of(request: web.Request) -> list[str]:
 
 
 def number_query(request: web.Request, name: str, default: float, maximum: float) -> float:
-    """A non-negative number from the query string, clamped to ``maximum``."""
+    """Non-negative seconds from the query string (ASCII digits), clamped to ``maximum``."""
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 0:
+    value = parse_seconds(raw)
+    if value is None:
         raise errors.InvalidInput.field(name, "must be a non-negative number of seconds")
     return min(value, maximum)
 
 
 def int_query(request: web.Request, name: str, default: int, maximum: int) -> int:
-    """A positive integer from the query string, at most ``maximum``."""
+    """A positive integer from the query string (ASCII digits), at most ``maximum``."""
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    value = parse_count(raw)
+    if value is None or not 1 <= value <= maximum:
         raise errors.InvalidInput.field(name, f"must be an integer from 1 to {maximum}")
-    return int(raw)
+    return value
 
 
 STALE_WARNING = '110 lac-gateway "Response is Stale"'
@@ -228,7 +228,7 @@ def audit_id_query(request: web.Request) -> str | None:
 
 def _audit_fields(event: dict[str, str]) -> dict[str, object]:
     code = event.get("lac_code", "")
-    return {**event, "lac_code": int(code) if code.lstrip("-").isdigit() else None}
+    return {**event, "lac_code": int(code) if LAC_CODE.fullmatch(code) else None}
 
 
 async def lac_counters(request: web.Request) -> web.StreamResponse:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 
 from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.metrics import Metrics
@@ -86,6 +87,10 @@ class Poller:
             )
         except LeaseLost:
             return
+        except RedisError as exc:
+            # Redis away or refusing writes: an outage to wait out, not a bug. The lease runs
+            # out and the job comes due again once Redis takes it.
+            log.warning("job_handler_failed", job=job.id, error=type(exc).__name__)
         except Exception:
             # The lease runs out and the job comes due again: nothing is lost.
             log.exception("job_handler_failed", job=job.id)
@@ -169,8 +174,14 @@ class Poller:
             log.warning("poller_release_failed", error=type(exc).__name__)
 
     def _failed(self, exc: Exception) -> None:
-        if not self._failing:
-            self._failing = True
+        if self._failing:
+            return
+        self._failing = True
+        if isinstance(exc, RedisError):
+            # Expected while Redis is away or refusing writes; its message can quote a script
+            # or keys, so only the class is logged.
+            log.warning("poller_failing", error=type(exc).__name__)
+        else:
             log.error("poller_failing", error=type(exc).__name__, detail=str(exc)[:200])
 
     def _recovered(self) -> None:

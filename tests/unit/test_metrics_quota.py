@@ -66,3 +66,21 @@ def test_missing_or_malformed_counters_read_as_zero_not_an_error() -> None:
         {"ActivationSubscriptions": [7, {"activations_left_count": -5}]}, today=TODAY
     )
     assert left(metrics, "subscription") == 0
+
+
+def test_counts_that_are_not_ascii_digits_count_nothing() -> None:
+    # "²".isdigit() is True but int() refuses it; U+0661 would be read as 1.
+    metrics = Metrics()
+    metrics.observe_activation_counters(
+        {
+            "ActivationSubscriptions": [
+                {"activations_left_count": "\u00b2"},
+                {"activations_left_count": "\u0661"},
+                {"activations_left_count": " 3 "},
+            ],
+            "one_time_activations_left_count": "1_000",
+        },
+        today=TODAY,
+    )
+    assert left(metrics, "subscription") == 3
+    assert left(metrics, "one_time") == 0
