@@ -429,7 +429,7 @@ class ActivationService:
         try:
             await self.store.append_audit(event, self.settings.audit.max_events)
         except RedisError as exc:
-            # The operation itself is done at LAC: losing its trace must not fail the caller.
+            # The operation is done at LAC, or refused: losing its trace must not change that.
             _audit_failed(action, exc)
 
     async def jobs(self, limit: int) -> list[JobView]:

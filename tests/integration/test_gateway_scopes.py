@@ -274,3 +274,13 @@ async def test_the_openapi_document_declares_403_where_a_scope_is_needed(
         for method, operation in operations.items():
             declared = "403" in operation["responses"]
             assert declared == path.startswith("/v1/"), (method, path)
+
+
+async def test_a_refusal_is_still_403_when_the_audit_write_fails(scoped: Running) -> None:
+    host = "HOSTNAME=noaudit01"
+    await activate(scoped, KEY_A, ORDER, host)
+    # A string where the audit stream should be: every XADD now fails with WRONGTYPE.
+    await scoped.app[REDIS].set(f"{scoped.settings.redis.key_prefix}:{{audit}}:events", "x")
+    problem_of(await deactivate(scoped, KEY_B, ORDER, host), 403)
+    problem_of(await deactivate(scoped, FLEET, ORDER, host), 403)
+    problem_of(await confirm(scoped, READ_ONLY, ORDER, host), 403)
