@@ -6,7 +6,7 @@ it into an ``application/problem+json`` body with ``problem_body``::
     GatewayError                 status, title, detail, type slug, LAC code/name, Retry-After
     ├── BadRequest               400  malformed request (not JSON, bad query string)
     ├── Unauthorized             401  missing or unknown API key
-    ├── Forbidden                403  key lacks the right (admin routes)
+    ├── Forbidden                403  key lacks the scope, or did not activate the license
     ├── NotFound                 404  unknown route, activation or license
     ├── Conflict                 409  state conflict (idempotency key in use)
     ├── PayloadTooLarge          413  body over the configured limit

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from gateway.codes import lookup
 from gateway.errors import (
+    Forbidden,
     GatewayError,
     InvalidInput,
     NotFound,
@@ -154,6 +155,17 @@ class Target:
         self.key, self.hostid, self.host_hash, self.aid = fields
 
 
+class _Unparsed(Target):
+    """A refused request's target whose key or HostIDs did not parse: masked key, no host."""
+
+    def __init__(self, activation_key: str) -> None:  # the parse failed: no super().__init__
+        try:
+            key = normalise_activation_key(activation_key)
+        except InvalidInput:
+            key = ""  # masked as "*****"
+        self.key, self.hostid, self.host_hash, self.aid = key, "", "", ""
+
+
 def _normalise(
     activation_key: str, items: Sequence[str | Mapping[str, object]]
 ) -> tuple[str, str, str, str]:
@@ -203,7 +215,7 @@ class ActivationService:
         """Return the license if cached or ready within ``wait`` seconds, else a pending state."""
         target = Target(req.activation_key, req.hostids)
         log.debug("activation_requested", key=mask_key(target.key), caller=caller)
-        job = self._new_job(target)
+        job = self._new_job(target, caller)
         # License, rejection and (finding neither) the job: one round trip on the cold path.
         try:
             found = await self.store.lookup_or_create_job(job, now=job.created_at)
@@ -280,16 +292,21 @@ class ActivationService:
         return self._ready(target.aid, body, "lac")
 
     async def deactivate(
-        self, activation_key: str, hostids: list[str], *, caller: str = ""
+        self, activation_key: str, hostids: list[str], *, caller: str = "", any_pair: bool = False
     ) -> None:
-        """Deactivate at LAC, then forget the cached license and any job."""
+        """Deactivate at LAC, then forget the cached license and any job.
+
+        Only the key that activated the pair may, unless ``any_pair`` (admin, deactivate_any).
+        """
         target = Target(activation_key, hostids)
+        await self._check_activator(target, "deactivation", caller, any_pair=any_pair)
         try:
             await self._lac_call(self.lac.deactivate(target.key, target.hostid))
         except GatewayError as exc:
             await self._audit("deactivation", target, caller, "failed", exc.lac_code)
             raise
         await self._forget(target.aid)
+        await self.store.drop_activator(target.aid)
         await self._audit("deactivation", target, caller, "deactivated", 0)
         log.info("license_deactivated", key=mask_key(target.key), caller=caller)
 
@@ -299,18 +316,58 @@ class ActivationService:
         return await self._lac_call(self.lac.removal_requested(target.key, target.hostid))
 
     async def removal_confirm(
-        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str = ""
+        self,
+        req: RemovalConfirmRequest,
+        activation_key: str,
+        *,
+        caller: str = "",
+        any_pair: bool = False,
     ) -> None:
-        """Tell LAC the host removed its license file; drop the cached copy."""
+        """Tell LAC the host removed its license file; drop the cached copy.
+
+        Only the key that activated the pair may, unless ``any_pair`` (admin, deactivate_any).
+        """
         target = Target(activation_key, req.hostids)
+        await self._check_activator(target, "removal", caller, any_pair=any_pair)
         try:
             await self._lac_call(self.lac.removal_confirm(target.key, target.hostid))
         except GatewayError as exc:
             await self._audit("removal", target, caller, "failed", exc.lac_code)
             raise
         await self._forget(target.aid)
+        await self.store.drop_activator(target.aid)
         await self._audit("removal", target, caller, "confirmed", 0)
         log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
+
+    async def _check_activator(
+        self, target: Target, action: str, caller: str, *, any_pair: bool
+    ) -> None:
+        """Forbidden (audited) unless ``caller`` activated the pair or may act on any pair."""
+        if any_pair:
+            return
+        activator = await self.store.activator(target.aid)
+        # A pair with no recorded activator (activated before activators were recorded, or
+        # outside the gateway) is nobody's: only admin or deactivate_any keys may withdraw it.
+        if caller and activator == caller:
+            return
+        await self._audit(action, target, caller, "refused", None)
+        log.info("activator_mismatch", action=action, key=mask_key(target.key), caller=caller)
+        raise Forbidden(
+            "only the API key that activated this license may do this, "
+            "or a key with the deactivate_any or admin scope",
+            type_="not-activator",
+        )
+
+    async def record_refusal(
+        self, action: str, activation_key: str, hostids: Sequence[str], caller: str
+    ) -> None:
+        """Audit a request refused for its API key's scopes (best effort; never raises)."""
+        try:
+            target = Target(activation_key, hostids)
+        except InvalidInput:
+            # Refused before its input was checked: the trail keeps what can be read safely.
+            target = _Unparsed(activation_key)
+        await self._audit(action, target, caller, "refused", None)
 
     async def purge(self, activation_key: str, hostids: list[str]) -> bool:
         """Drop the cached license and rejection of one activation (admin)."""
@@ -382,7 +439,7 @@ class ActivationService:
         try:
             await self.store.append_audit(event, self.settings.audit.max_events)
         except RedisError as exc:
-            # The operation itself is done at LAC: losing its trace must not fail the caller.
+            # The operation is done at LAC, or refused: losing its trace must not change that.
             _audit_failed(action, exc)
 
     async def jobs(self, limit: int) -> list[JobView]:
@@ -492,8 +549,11 @@ class ActivationService:
 
     # --- internals: the single flight -----------------------------------------------------
 
-    def _new_job(self, target: Target) -> Job:
-        """The job this request creates if it is the first: leased to us while we call LAC."""
+    def _new_job(self, target: Target, caller: str = "") -> Job:
+        """The job this request creates if it is the first: leased to us while we call LAC.
+
+        ``caller`` becomes the pair's activator if this job is the one that yields its license.
+        """
         now = self.clock()
         jobs = self.settings.jobs
         return Job(
@@ -510,6 +570,7 @@ class ActivationService:
             # between leaves a job that is reconciled as if it had been sent.
             sent_at=now,
             creator=uuid.uuid4().hex,
+            activated_by=caller,
         )
 
     def _hand_over_later(self, job: Job) -> None:
@@ -538,7 +599,7 @@ class ActivationService:
     async def _start_or_join(
         self, target: Target, wait: float, caller: str = ""
     ) -> ActivationResponse:
-        job = self._new_job(target)
+        job = self._new_job(target, caller)
         try:
             created, cached = await self.store.create_job_or_find_license(job, now=job.created_at)
         except RedisError:

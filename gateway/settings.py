@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -182,12 +182,31 @@ class CacheSettings(BaseModel):
     )
 
 
+Scope = Literal["activate", "read", "deactivate", "deactivate_any", "admin"]
+DEFAULT_SCOPES: tuple[Scope, ...] = ("activate", "read")
+"""What a key configured without ``scopes`` may do: a fleet key ships inside products, so by
+default it cannot withdraw anyone's license (README, "API keys and scopes")."""
+
+
 class ApiKey(BaseModel):
-    """One caller's API key, stored as the SHA-256 hex of the key."""
+    """One caller's API key, stored as the SHA-256 hex of the key, and what it may do."""
+
+    # A misspelt field ("scope") would otherwise be dropped silently and leave the defaults.
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     admin: bool = False
+    scopes: list[Scope] | None = None
+
+    def granted(self) -> frozenset[Scope]:
+        """Every scope the key holds: ``admin`` holds all, ``deactivate_any`` ``deactivate``."""
+        named = set(DEFAULT_SCOPES if self.scopes is None else self.scopes)
+        if self.admin or "admin" in named:
+            return frozenset(get_args(Scope))
+        if "deactivate_any" in named:
+            named.add("deactivate")
+        return frozenset(named)
 
     @field_validator("sha256")
     @classmethod

@@ -7,6 +7,8 @@ keys that one command or script touches together live in one slot)::
     P:{<aid>}:negative         string  LAC rejection (code, text)  cache.negative_ttl
     P:{<aid>}:lock             string  single-flight owner token   caller's ttl
     P:{<aid>}:outcome          channel job outcome for waiters (pub/sub)
+    P:{<aid>}:activator        string  name of the API key whose   until the license expires
+                                       request created the license (none: perpetual)
     P:{licenses}:changed       channel aid of a license changed or removed (near caches)
     P:{order.<sha>}:order      string  order summary JSON          cache.order_ttl
     P:{vendor}:token           string  LAC vendor login token      caller's ttl
@@ -99,23 +101,30 @@ return {1, false, false}
 """
 
 # A finished generation, in this order: its license cached (or dropped when ARGV[3] is empty,
-# an expired license), its rejection dropped, its job finished if ARGV[2] still owns it, the
-# outcome published on channel ARGV[6], the license change on channel ARGV[7] (near caches),
-# and an audit event (ARGV[9]...) appended to the stream trimmed to about ARGV[8] entries.
-# Returns 1, or 0 when the audit event could not be written.
-# KEYS: license, negative, due set, job, audit stream (several hash tags: single server only).
+# an expired license), its rejection dropped, the job's activated_by copied to the activator
+# key for ARGV[9] ms (0: no expiry, empty: not kept), its job finished if ARGV[2] still owns
+# it, the outcome published on channel ARGV[6], the license change on channel ARGV[7] (near
+# caches), and an audit event (ARGV[10]...) appended to the stream trimmed to about ARGV[8]
+# entries. Returns 1, or 0 when the audit event could not be written.
+# KEYS: license, negative, due set, job, audit stream, activator (several hash tags: single
+# server only).
 _COMPLETE_JOB = """
 if ARGV[3] == '' then redis.call('DEL', KEYS[1])
 else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
 redis.call('DEL', KEYS[2])
+local activator = redis.call('HGET', KEYS[4], 'activated_by')
+if activator and activator ~= '' and ARGV[9] ~= '' then
+  if ARGV[9] == '0' then redis.call('SET', KEYS[6], activator)
+  else redis.call('SET', KEYS[6], activator, 'PX', ARGV[9]) end
+end
 if ARGV[2] == '' or redis.call('HGET', KEYS[4], 'owner') == ARGV[2] then
   redis.call('DEL', KEYS[4])
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
 redis.call('PUBLISH', ARGV[6], ARGV[5])
 redis.call('PUBLISH', ARGV[7], ARGV[1])
-if #ARGV > 8 then
-  local added = redis.pcall('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 9))
+if #ARGV > 9 then
+  local added = redis.pcall('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 10))
   if type(added) == 'table' and added.err then return 0 end
 end
 return 1
@@ -292,6 +301,10 @@ class Keys:
         """The hash of an activation's pending job."""
         return self.job_prefix + aid
 
+    def activator(self, aid: str) -> str:
+        """The name of the API key that activated a pair (outlives its cached license)."""
+        return f"{self.prefix}:{{{aid}}}:activator"
+
     def order(self, activation_key: str) -> str:
         """The cached summary of an order."""
         return f"{self.prefix}:{{order.{_digest(activation_key)}}}:order"
@@ -364,6 +377,7 @@ class Job:
     sent_at: float = 0.0
     # A nonce of the request that created the job (tells its own re-sent script apart).
     creator: str = ""
+    activated_by: str = ""  # the requesting API key's name, kept with the license it yields
 
     def to_fields(self) -> list[str]:
         """Flat field/value list for HSET."""
@@ -392,6 +406,7 @@ class Job:
             state=f.get("state") or JOB_PENDING,
             sent_at=float(f.get("sent_at") or 0),
             creator=f.get("creator", ""),
+            activated_by=f.get("activated_by", ""),
         )
 
 
@@ -438,6 +453,15 @@ def _expiry_epoch(expires_at: date | None) -> float | None:
         return None
     end = datetime(expires_at.year, expires_at.month, expires_at.day, tzinfo=UTC)
     return (end + timedelta(days=1)).timestamp()
+
+
+def _activator_ttl(lic: LicenseBody, now: float) -> str:
+    """How long the activator of ``lic`` is kept, in ms: until the license expires, "0" for a
+    perpetual one (deactivating a seat matters as long as the license runs), "" for none."""
+    expiry = _expiry_epoch(lic.expires_at)
+    if expiry is None:
+        return "0"
+    return str(_ms(expiry - now)) if expiry > now else ""
 
 
 def _license_record(raw: bytes | str | None) -> LicenseRecord | None:
@@ -854,6 +878,7 @@ class Store:
             else:
                 await self.redis.set(self.keys.license(aid), entry[0], px=entry[1])
             await self.redis.delete(self.keys.negative(aid))
+            await self._keep_activator(aid, _activator_ttl(lic, now))
             await self._finish(keys=keys, args=args)
             await self.redis.publish(self.keys.outcome(aid), payload)
             await self.redis.publish(self.keys.licenses_changed, aid)
@@ -861,11 +886,39 @@ class Store:
         value, px = entry if entry is not None else (b"", 0)
         channels = [self.keys.outcome(aid), self.keys.licenses_changed]
         script_args: list[EncodableT] = [aid, owner, value, px, payload, *channels, audit_max]
+        script_args.append(_activator_ttl(lic, now))
         for name, text in (audit or {}).items():
             script_args += [name, text]
         keys = [self.keys.license(aid), self.keys.negative(aid), *keys, self.keys.audit]
+        keys.append(self.keys.activator(aid))
         audited = await self._complete(keys=keys, args=script_args)
         return audit is None or bool(audited)
+
+    async def _keep_activator(self, aid: str, ttl_ms: str) -> None:
+        """Cluster path of the completion script: copy the job's activator to its own key."""
+        activator = await self.redis.hget(self.keys.job(aid), "activated_by")
+        if not activator or not ttl_ms:
+            return
+        px = int(ttl_ms) or None
+        await self.redis.set(self.keys.activator(aid), activator, px=px)
+
+    async def activator(self, aid: str) -> str | None:
+        """The API key name that activated the pair, or that requested its pending job."""
+        recorded, pending = self.keys.activator(aid), self.keys.job(aid)
+        if isinstance(self.redis, RedisCluster):
+            # Two slots: the recorded name first, then the job of a generation still running.
+            found = await self.redis.get(recorded) or await self.redis.hget(pending, "activated_by")
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(recorded)
+                pipe.hget(pending, "activated_by")
+                kept, requested = await pipe.execute()
+            found = kept or requested
+        return _text(found) or None
+
+    async def drop_activator(self, aid: str) -> None:
+        """Forget who activated the pair (it was deactivated or removed)."""
+        await self.redis.delete(self.keys.activator(aid))
 
     async def release_jobs(self, owner: str, now: float) -> int:
         """Make every job leased by ``owner`` due at ``now`` (graceful shutdown)."""

@@ -21,6 +21,8 @@ from gateway.settings import Settings
 
 SEED_FILE = Path(__file__).resolve().parents[1] / "config" / "sandbox.toml"
 FLEET_KEY = "fleet-test-key-0123456789"
+# What the fleet key of these tests may do: activate, read, and withdraw what it activated.
+PRODUCT_SCOPES = ["activate", "read", "deactivate"]
 ADMIN_KEY = "admin-test-key-0123456789"
 
 
@@ -70,7 +72,7 @@ def gateway_settings(redis_url: str, sandbox_url: str, transport: str, **over: A
         "http": {"default_wait": 5.0},
         "auth": {
             "api_keys": [
-                {"name": "fleet", "sha256": sha256(FLEET_KEY)},
+                {"name": "fleet", "sha256": sha256(FLEET_KEY), "scopes": PRODUCT_SCOPES},
                 {"name": "ops", "sha256": sha256(ADMIN_KEY), "admin": True},
             ]
         },

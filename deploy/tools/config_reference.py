@@ -60,7 +60,9 @@ DESCRIPTIONS: dict[str, str] = {
     "cache.order_ttl": "seconds an order lookup stays cached",
     "cache.idempotency_ttl": "seconds an Idempotency-Key is remembered",
     "auth.api_keys": "JSON list of callers: "
-    '`[{"name": "fleet-eu", "sha256": "<hex>", "admin": false}]`',
+    '`[{"name": "fleet-eu", "sha256": "<hex>", "scopes": ["activate", "read"]}]`; scopes '
+    "`activate`, `read`, `deactivate`, `deactivate_any`, `admin` (default without `scopes`: "
+    '`activate`, `read`; `"admin": true` means every scope)',
     "log.level": "log level",
     "log.format": "`json` lines, `console`, or `auto` (JSON unless on a terminal)",
     "log.access_log": "one log line per request",

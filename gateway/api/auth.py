@@ -7,26 +7,49 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from pydantic import TypeAdapter
 
-from gateway.settings import ApiKey, AuthSettings
+from gateway.settings import DEFAULT_SCOPES, ApiKey, AuthSettings, Scope
 
 _KEY_LIST = TypeAdapter(list[ApiKey])
+
+log = structlog.get_logger("gateway.api")
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who made a request, as far as the API key tells."""
+    """Who made a request, as far as the API key tells, and the scopes its key holds."""
 
     name: str
-    admin: bool
+    scopes: frozenset[Scope] = frozenset(DEFAULT_SCOPES)
+
+    @property
+    def admin(self) -> bool:
+        """Whether the key holds the ``admin`` scope (and so every other)."""
+        return "admin" in self.scopes
+
+    @property
+    def may_deactivate_any(self) -> bool:
+        """Whether the key may deactivate pairs that another key activated."""
+        return "deactivate_any" in self.scopes
+
+    def allows(self, scope: Scope) -> bool:
+        """Whether the key holds ``scope``."""
+        return scope in self.scopes
 
 
 class KeyRing:
     """Every accepted API key, held only as SHA-256 hex digests."""
 
     def __init__(self, keys: list[ApiKey]) -> None:
-        self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.admin)) for key in keys]
+        self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.granted())) for key in keys]
+        defaulted = sorted({key.name for key in keys if key.scopes is None and not key.admin})
+        if defaulted:
+            # Keys configured before scopes existed lose deactivation: say so once, at start.
+            log.warning(
+                "api_keys_default_scopes", keys=",".join(defaulted), scopes=",".join(DEFAULT_SCOPES)
+            )
 
     @classmethod
     def from_settings(cls, auth: AuthSettings) -> KeyRing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
@@ -10,6 +12,7 @@ from redis.asyncio.cluster import RedisCluster
 from gateway.api.auth import KeyRing
 from gateway.api.ports import ActivationService, IdempotencyStore
 from gateway.api.ratelimit import RateLimiter
+from gateway.api.spec import Endpoint
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 
@@ -24,3 +27,5 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 # Set by setup_api itself.
 KEY_RING = web.AppKey("key_ring", KeyRing)
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
+# Set by setup_routes: each route's endpoint by (method, path template), for the auth middleware.
+ENDPOINTS: web.AppKey[Mapping[tuple[str, str], Endpoint]] = web.AppKey("endpoints")

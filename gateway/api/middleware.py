@@ -16,9 +16,11 @@ from redis.exceptions import RedisError
 
 from gateway import errors
 from gateway.api.auth import Caller, bearer_token
-from gateway.api.keys import KEY_RING, METRICS, SETTINGS
+from gateway.api.keys import ENDPOINTS, KEY_RING, METRICS, SERVICE, SETTINGS
+from gateway.api.spec import Endpoint
 from gateway.lac.base import LacError
 from gateway.models import ActivationResponse, mask_key
+from gateway.settings import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -209,7 +211,7 @@ def failed_activation_response(request: web.Request, result: ActivationResponse)
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``/v1`` needs a known ``Authorization: Bearer`` key and ``/v1/admin`` an admin one."""
+    """``/v1`` needs a known ``Authorization: Bearer`` key holding the route's scope."""
     # Both the path and the matched template are checked, so no spelling of a path that still
     # reaches a /v1 handler can step around the check.
     where = (request.path + "/", route_template(request) + "/")
@@ -222,8 +224,41 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise errors.Unauthorized("the API key is not known")
     request[CALLER] = caller
     if any(place.startswith(ADMIN_PREFIX) for place in where) and not caller.admin:
-        raise errors.Forbidden("this route needs an admin API key")
+        raise missing_scope("admin")
+    await check_scope(request, caller)
     return await handler(request)
+
+
+def missing_scope(scope: Scope) -> errors.Forbidden:
+    """The 403 for a key that lacks ``scope``."""
+    return errors.Forbidden(
+        f"this route needs an API key with the {scope} scope", type_="missing-scope"
+    )
+
+
+def endpoint_of(request: web.Request) -> Endpoint | None:
+    """The table entry of the route the request matched; None for an unmatched path."""
+    route = request.match_info.route
+    if route.resource is None:
+        return None
+    method = "GET" if route.method == "HEAD" else route.method  # add_get serves HEAD too
+    return request.app[ENDPOINTS].get((method, route.resource.canonical))
+
+
+async def check_scope(request: web.Request, caller: Caller) -> None:
+    """Forbidden unless the caller's key holds the route's scope; audited where it says."""
+    endpoint = endpoint_of(request)
+    if endpoint is None or endpoint.scope is None or caller.allows(endpoint.scope):
+        return
+    if endpoint.audit_action is not None:
+        # The body is not read for a refusal: the trail gets the HostIDs of the query, if any.
+        await request.app[SERVICE].record_refusal(
+            endpoint.audit_action,
+            request.match_info.get("activation_key", ""),
+            request.query.getall("hostid", []),
+            caller.name,
+        )
+    raise missing_scope(endpoint.scope)
 
 
 def identify(request: web.Request) -> Caller | None:

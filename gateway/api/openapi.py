@@ -51,6 +51,12 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
 }
+_SCOPE_NOTES = {
+    "deactivate": "Needs an API key with the `deactivate` scope, and one that activated this "
+    "license unless it holds `deactivate_any` or `admin`; otherwise 403 (the refusal is "
+    "audited).",
+    "admin": "Needs an API key with the `admin` scope.",
+}
 _REQUEST_ID = {
     "name": "X-Request-ID",
     "in": "header",
@@ -88,7 +94,8 @@ def build_document(table: tuple[Endpoint, ...], *, version: str) -> dict[str, An
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "API key; admin routes need an admin key",
+                    "description": "API key; each route needs one of its scopes (activate, "
+                    "read, deactivate, deactivate_any, admin)",
                 }
             },
         },
@@ -120,10 +127,12 @@ def _operation(
         "tags": [endpoint.tag],
         "parameters": _parameters(endpoint),
         "responses": _responses(endpoint, refs),
-        "security": [] if endpoint.access == "open" else [{"bearerAuth": []}],
+        "security": [] if endpoint.scope is None else [{"bearerAuth": []}],
     }
-    if endpoint.access == "admin":
-        operation["description"] = "Needs an admin API key."
+    if endpoint.scope is not None:
+        operation["description"] = _SCOPE_NOTES.get(
+            endpoint.scope, f"Needs an API key with the `{endpoint.scope}` scope."
+        )
     if endpoint.body is not None:
         ref = refs[(endpoint.body, "validation")]
         operation["requestBody"] = {
@@ -161,10 +170,8 @@ def _responses(
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {str(r.status): _reply(r, refs) for r in endpoint.replies}
     problems = set(endpoint.problems)
-    if endpoint.access != "open":
-        problems.update({401, 429})
-    if endpoint.access == "admin":
-        problems.add(403)
+    if endpoint.scope is not None:
+        problems.update({401, 403, 429})  # 403: the key lacks the scope (or the activation)
     if endpoint.body is not None:
         problems.update({400, 413, 422})
     if any(p.where == "query" for p in endpoint.params):

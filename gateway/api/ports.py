@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from gateway.models import (
@@ -34,8 +34,13 @@ class ActivationService(Protocol):
         """The issued license for a host, from cache or LAC."""
         ...
 
-    async def deactivate(self, activation_key: str, hostids: list[str], *, caller: str) -> None:
-        """Deactivate a host's license and forget what is cached for it."""
+    async def deactivate(
+        self, activation_key: str, hostids: list[str], *, caller: str, any_pair: bool
+    ) -> None:
+        """Deactivate a host's license and forget what is cached for it.
+
+        Raises ``Forbidden`` when ``caller`` did not activate the pair, unless ``any_pair``.
+        """
         ...
 
     async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
@@ -43,9 +48,15 @@ class ActivationService(Protocol):
         ...
 
     async def removal_confirm(
-        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str
+        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str, any_pair: bool
     ) -> None:
-        """Record that the host removed its license file."""
+        """Record that the host removed its license file (the same rule as ``deactivate``)."""
+        ...
+
+    async def record_refusal(
+        self, action: str, activation_key: str, hostids: Sequence[str], caller: str
+    ) -> None:
+        """Audit a request refused for its API key's scopes; never raises."""
         ...
 
     async def order(self, activation_key: str) -> OrderResponse:

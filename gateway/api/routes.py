@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from gateway import errors
 from gateway.api import openapi
 from gateway.api.body import read_model
-from gateway.api.keys import METRICS, SERVICE, SETTINGS
+from gateway.api.keys import ENDPOINTS, METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
 from gateway.api.numbers import parse_count, parse_seconds
 from gateway.api.prefer import wait_preference
@@ -167,7 +167,10 @@ async def get_license(request: web.Request) -> web.StreamResponse:
 async def delete_license(request: web.Request) -> web.StreamResponse:
     """DELETE /v1/licenses/{activation_key}."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
-    await request.app[SERVICE].deactivate(key, hostids, caller=caller_of(request).name)
+    caller = caller_of(request)
+    await request.app[SERVICE].deactivate(
+        key, hostids, caller=caller.name, any_pair=caller.may_deactivate_any
+    )
     return web.Response(status=204)
 
 
@@ -182,8 +185,10 @@ async def confirm_removal(request: web.Request) -> web.StreamResponse:
     """POST /v1/licenses/{activation_key}/removal/confirm."""
     limit = request.app[SETTINGS].http.max_body_bytes
     req = await read_model(request, RemovalConfirmRequest, limit=limit)
-    key = request.match_info["activation_key"]
-    await request.app[SERVICE].removal_confirm(req, key, caller=caller_of(request).name)
+    key, caller = request.match_info["activation_key"], caller_of(request)
+    await request.app[SERVICE].removal_confirm(
+        req, key, caller=caller.name, any_pair=caller.may_deactivate_any
+    )
     return web.Response(status=204)
 
 
@@ -337,7 +342,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="createActivation",
             summary="Activate a license for a host",
             tag="activations",
-            access="caller",
+            scope="activate",
             replies=(READY, PENDING),
             body=ActivationRequest,
             params=(PREFER, IDEMPOTENCY_KEY),
@@ -350,7 +355,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="batchActivations",
             summary="Several activations at once, one result per item",
             tag="activations",
-            access="caller",
+            scope="activate",
             replies=(BATCH,),
             body=BatchRequest,
             params=(PREFER, IDEMPOTENCY_KEY),
@@ -363,7 +368,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="getActivation",
             summary="State of one activation, optionally long-polled",
             tag="activations",
-            access="caller",
+            scope="read",
             replies=(STATE,),
             params=(WAIT_QUERY, PREFER),
             problems=LAC_FAILURES,
@@ -375,7 +380,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="getLicense",
             summary="The issued license of a host",
             tag="licenses",
-            access="caller",
+            scope="read",
             replies=(
                 Reply(
                     200,
@@ -394,10 +399,11 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="deactivateLicense",
             summary="Deactivate a host's license and drop it from the cache",
             tag="licenses",
-            access="caller",
+            scope="deactivate",
             replies=NO_CONTENT,
             params=(HOSTID, IDEMPOTENCY_KEY),
             problems=LAC_FAILURES,
+            audit_action="deactivation",
         ),
         Endpoint(
             "GET",
@@ -406,7 +412,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="getRemovalRequest",
             summary="Whether the vendor asked this host to remove its license",
             tag="licenses",
-            access="caller",
+            scope="read",
             replies=(Reply(200, "the removal flag", RemovalStatus),),
             params=(HOSTID,),
             problems=LAC_FAILURES,
@@ -418,11 +424,12 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="confirmRemoval",
             summary="Confirm the host removed its license file",
             tag="licenses",
-            access="caller",
+            scope="deactivate",
             replies=NO_CONTENT,
             body=RemovalConfirmRequest,
             params=(IDEMPOTENCY_KEY,),
             problems=LAC_FAILURES,
+            audit_action="removal",
         ),
         Endpoint(
             "GET",
@@ -431,7 +438,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="getOrder",
             summary="Summary of the license order",
             tag="orders",
-            access="caller",
+            scope="read",
             replies=(Reply(200, "the order", OrderResponse),),
             problems=LAC_FAILURES,
         ),
@@ -442,7 +449,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="listJobs",
             summary="Pending license generations",
             tag="admin",
-            access="admin",
+            scope="admin",
             replies=(Reply(200, "jobs in flight", JobList),),
             params=(LIMIT_QUERY,),
             problems=(503,),
@@ -455,7 +462,7 @@ def endpoints() -> tuple[Endpoint, ...]:
                 operation_id=f"purgeCache{method.title()}",
                 summary="Drop a host's cached license",
                 tag="admin",
-                access="admin",
+                scope="admin",
                 replies=(Reply(200, "the purge outcome", PurgeResult),),
                 params=(HOSTID, IDEMPOTENCY_KEY),
                 problems=(503,),
@@ -469,7 +476,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="auditLog",
             summary="The audit trail of activations, deactivations and removals, newest first",
             tag="admin",
-            access="admin",
+            scope="admin",
             replies=(Reply(200, "a page of audit events", AuditLog),),
             params=(AUDIT_LIMIT_QUERY, BEFORE_QUERY),
             problems=(503,),
@@ -481,7 +488,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="lacCounters",
             summary="LAC activation counters of the vendor account",
             tag="admin",
-            access="admin",
+            scope="admin",
             replies=(Reply(200, "the counters as LAC reports them", free_form=True),),
             problems=(502, 503, 504),
         ),
@@ -492,7 +499,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             operation_id="signingKey",
             summary="The public key that signs license answers (a JWK Set, Ed25519)",
             tag="operations",
-            access="open",
+            scope=None,
             replies=(Reply(200, "the JWK Set", free_form=True),),
         ),
         _operations("/healthz", healthz, "Liveness", Reply(200, "alive", Health)),
@@ -523,7 +530,7 @@ def _operations(
         operation_id=path.strip("/").split(".")[0],
         summary=summary,
         tag="operations",
-        access="open",
+        scope=None,
         replies=(reply,),
         problems=problems,
     )
@@ -532,6 +539,7 @@ def _operations(
 def setup_routes(app: web.Application) -> tuple[Endpoint, ...]:
     """Register every endpoint on ``app``; returns the table for the OpenAPI document."""
     table = endpoints()
+    app[ENDPOINTS] = {(endpoint.method, endpoint.path): endpoint for endpoint in table}
     for endpoint in table:
         if endpoint.method == "GET":
             # GET routes answer HEAD too (RFC 9110 section 9.1); load balancers probe with it.

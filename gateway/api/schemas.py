@@ -42,8 +42,11 @@ class AuditEvent(BaseModel):
     action: str = Field(description="activation, deactivation or removal")
     caller: str = Field(description="name of the API key used")
     key: str = Field(description="the activation key, masked")
-    host: str = Field(description="digest of the HostID set")
-    outcome: str = Field(description="requested, issued, deactivated, confirmed or failed")
+    host: str = Field(description="digest of the HostID set (empty when not read)")
+    outcome: str = Field(
+        description="requested, issued, deactivated, confirmed, failed, or refused (the API "
+        "key lacked the scope or did not activate the pair)"
+    )
     lac_code: int | None = Field(default=None, description="LAC return code, when known")
 
 

@@ -9,8 +9,9 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from gateway.settings import Scope
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Access = Literal["open", "caller", "admin"]
 JSON = "application/json"
 
 
@@ -47,8 +48,11 @@ class Endpoint:
     operation_id: str
     summary: str
     tag: str
-    access: Access
+    scope: Scope | None
+    """The scope an API key needs here; None: an open route, no key needed."""
     replies: tuple[Reply, ...]
     body: type[BaseModel] | None = None
     params: tuple[Param, ...] = ()
     problems: tuple[int, ...] = ()
+    audit_action: str | None = None
+    """The audit trail's action for a refusal here (deactivation, removal); None: not audited."""

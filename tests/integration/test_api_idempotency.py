@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import orjson
 import pytest
@@ -28,8 +28,10 @@ from gateway.models import (
     normalise_activation_key,
     normalise_hostids,
 )
-from gateway.settings import ApiKey, AuthSettings, CacheSettings, Settings
+from gateway.settings import ApiKey, AuthSettings, CacheSettings, Scope, Settings
 from gateway.store import Store
+
+PRODUCT_SCOPES: list[Scope] = ["activate", "read", "deactivate"]
 
 EU_KEY, US_KEY = "fleet-eu-key", "fleet-us-key"
 EU = {"Authorization": f"Bearer {EU_KEY}"}
@@ -70,7 +72,9 @@ class CountingService:
         aid = activation_id(key, normalise_hostids(req.hostids))
         return ActivationResponse(state="pending", id=aid)
 
-    async def deactivate(self, activation_key: str, hostids: list[str], *, caller: str) -> None:
+    async def deactivate(
+        self, activation_key: str, hostids: list[str], *, caller: str, any_pair: bool
+    ) -> None:
         self.deactivations += 1
 
     async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
@@ -83,7 +87,12 @@ class CountingService:
         return False
 
     async def removal_confirm(
-        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str
+        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str, any_pair: bool
+    ) -> None:
+        return None
+
+    async def record_refusal(
+        self, action: str, activation_key: str, hostids: Sequence[str], caller: str
     ) -> None:
         return None
 
@@ -120,8 +129,8 @@ async def client(service: CountingService, redis_client: aioredis.Redis) -> Asyn
         cache=CacheSettings(idempotency_ttl=600),
         auth=AuthSettings(
             api_keys=[
-                ApiKey(name="fleet-eu", sha256=sha(EU_KEY)),
-                ApiKey(name="fleet-us", sha256=sha(US_KEY)),
+                ApiKey(name="fleet-eu", sha256=sha(EU_KEY), scopes=PRODUCT_SCOPES),
+                ApiKey(name="fleet-us", sha256=sha(US_KEY), scopes=PRODUCT_SCOPES),
             ]
         ),
     )

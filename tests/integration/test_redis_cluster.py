@@ -25,6 +25,7 @@ from gateway.settings import CacheSettings, RedisSettings
 from gateway.store import Job, Store
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
+DEACT_ONCE = "DEACT-ONCE0-DEMO0-00011"
 BULK = "BENCH-BULKX-DEMO0-00003"
 SLOTS = 16384
 
@@ -137,6 +138,15 @@ async def test_activation_end_to_end_on_a_three_master_cluster(on_cluster: Runni
 
     ready = await on_cluster.call("GET", "/readyz")
     assert ready.status == 200, ready.body
+
+
+async def test_the_activating_key_may_deactivate_on_the_cluster(on_cluster: Running) -> None:
+    # Not an admin: the 204 needs the activator recorded by the cluster's completion steps.
+    host = "HOSTNAME=cluster-owner"
+    assert (await on_cluster.activate(DEACT_ONCE, [host])).status == 200
+    path = f"/v1/licenses/{DEACT_ONCE}"
+    gone = await on_cluster.call("DELETE", path, params={"hostid": host})
+    assert gone.status == 204, gone.body[:300]
 
 
 async def test_idempotency_key_replays_the_answer_on_the_cluster(on_cluster: Running) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gwharness import ADMIN_KEY, FLEET_KEY, SEED_FILE, serve, sha256
+from gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
 from gateway.localredis import free_port
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
@@ -48,7 +48,7 @@ def gateway_process(
     port = free_port()
     keys = json.dumps(
         [
-            {"name": "fleet", "sha256": sha256(FLEET_KEY)},
+            {"name": "fleet", "sha256": sha256(FLEET_KEY), "scopes": PRODUCT_SCOPES},
             {"name": "ops", "sha256": sha256(ADMIN_KEY), "admin": True},
         ]
     )

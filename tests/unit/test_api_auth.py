@@ -78,3 +78,52 @@ def test_bearer_token_is_read_from_the_authorization_header(
     header: str | None, token: str | None
 ) -> None:
     assert bearer_token(header) == token
+
+
+def test_a_key_without_scopes_may_activate_and_read_only() -> None:
+    caller = KeyRing([ApiKey(name="fleet", sha256=sha("k1"))]).identify("k1")
+    assert caller is not None
+    assert caller.scopes == frozenset({"activate", "read"})
+    assert not caller.admin
+    assert not caller.may_deactivate_any
+
+
+def test_a_legacy_admin_entry_holds_every_scope() -> None:
+    caller = KeyRing([ApiKey(name="ops", sha256=sha("k1"), admin=True)]).identify("k1")
+    assert caller is not None
+    assert caller.admin
+    assert caller.may_deactivate_any
+    assert all(caller.allows(scope) for scope in ("activate", "read", "deactivate", "admin"))
+
+
+def test_the_admin_scope_is_an_admin_and_deactivate_any_implies_deactivate() -> None:
+    ring = KeyRing(
+        [
+            ApiKey(name="ops", sha256=sha("k1"), scopes=["admin"]),
+            ApiKey(name="office", sha256=sha("k2"), scopes=["deactivate_any"]),
+        ]
+    )
+    ops, office = ring.identify("k1"), ring.identify("k2")
+    assert ops is not None
+    assert ops.admin
+    assert ops.allows("deactivate")
+    assert office is not None
+    assert office.allows("deactivate")
+    assert office.may_deactivate_any
+    assert not office.allows("read")
+    assert not office.admin
+
+
+def test_explicit_scopes_replace_the_default() -> None:
+    caller = KeyRing([ApiKey(name="r", sha256=sha("k1"), scopes=["read"])]).identify("k1")
+    assert caller is not None
+    assert caller.allows("read")
+    assert not caller.allows("activate")
+
+
+@pytest.mark.parametrize("scopes", [["activate", "delete"], ["ADMIN"], "read"])
+def test_an_unknown_scope_in_the_keys_file_is_refused(tmp_path: Path, scopes: object) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps([{"name": "x", "sha256": sha("k1"), "scopes": scopes}]))
+    with pytest.raises(ValueError, match="scopes"):
+        load_keys_file(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -120,7 +120,9 @@ class MemoryService:
             raise errors.NotFound("no license for this host")
         return ActivationResponse(state="ready", id=aid, license=self.issued[aid], source="cache")
 
-    async def deactivate(self, activation_key: str, hostids: list[str], *, caller: str) -> None:
+    async def deactivate(
+        self, activation_key: str, hostids: list[str], *, caller: str, any_pair: bool
+    ) -> None:
         aid = self._aid(activation_key, hostids)
         self.calls.append(("deactivate", caller))
         if self.issued.pop(aid, None) is None:
@@ -130,7 +132,7 @@ class MemoryService:
         return self._aid(activation_key, hostids) in self.removal
 
     async def removal_confirm(
-        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str
+        self, req: RemovalConfirmRequest, activation_key: str, *, caller: str, any_pair: bool
     ) -> None:
         aid = activation_id(
             normalise_activation_key(activation_key), normalise_hostids(req.hostids)
@@ -138,6 +140,11 @@ class MemoryService:
         self.calls.append(("removal_confirm", caller))
         self.removal.discard(aid)
         self.issued.pop(aid, None)
+
+    async def record_refusal(
+        self, action: str, activation_key: str, hostids: Sequence[str], caller: str
+    ) -> None:
+        self.calls.append(("refused", caller))
 
     async def order(self, activation_key: str) -> OrderResponse:
         self.log_context.append(structlog.contextvars.get_contextvars())
@@ -193,7 +200,11 @@ def gateway_settings() -> Settings:
         jobs=JobSettings(first_poll=1.5),
         auth=AuthSettings(
             api_keys=[
-                ApiKey(name="fleet-eu", sha256=sha(FLEET_KEY)),
+                ApiKey(
+                    name="fleet-eu",
+                    sha256=sha(FLEET_KEY),
+                    scopes=["activate", "read", "deactivate"],
+                ),
                 ApiKey(name="ops", sha256=sha(ADMIN_KEY), admin=True),
             ]
         ),
@@ -268,7 +279,8 @@ async def test_a_fleet_key_on_an_admin_route_is_403(client: Client) -> None:
     resp = await client.get("/v1/admin/jobs", headers=FLEET)
     assert resp.status == 403
     problem = await problem_of(resp)
-    assert problem["type"] == errors.problem_type("forbidden")
+    assert problem["type"] == errors.problem_type("missing-scope")
+    assert "admin scope" in str(problem["detail"])
 
 
 async def test_an_admin_key_reaches_admin_routes(client: Client) -> None:

@@ -57,6 +57,10 @@ def test_defaults_point_at_lac_over_https() -> None:
         ("LACGW_HTTP__PORT", "99999"),
         ("LACGW_LAC__SOAP_URL", "http://license.example.com/soap"),
         ("LACGW_AUTH__API_KEYS", '[{"name": "x", "sha256": "not-hex"}]'),
+        (
+            "LACGW_AUTH__API_KEYS",
+            '[{"name": "x", "sha256": "' + "ab" * 32 + '", "scopes": ["rw"]}]',
+        ),
     ],
 )
 def test_bad_configuration_is_refused(
