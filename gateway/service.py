@@ -205,7 +205,7 @@ class ActivationService:
         self.counter_source = counters
         self.clock = clock
         self.owner = f"gw-{uuid.uuid4().hex[:12]}"
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
 
     # --- activations ----------------------------------------------------------------------
 
@@ -579,9 +579,21 @@ class ActivationService:
         Redis may run a script whose answer never reached us (it stalled, then resumed): the
         job is then leased to a request that has given up and will never send its create.
         """
-        task = asyncio.ensure_future(self._hand_over(job))
+        self._in_background(asyncio.ensure_future(self._hand_over(job)))
+
+    def _in_background(self, task: asyncio.Future[Any]) -> None:
+        """Keep ``task`` alive until done; a failure nobody awaited any more is logged."""
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here too: its caller may have hung up
+        if exc is not None and not isinstance(exc, GatewayError | LeaseLost):
+            # Redis failed after the caller left: the job's lease runs out and it reconciles.
+            log.warning("background_step_failed", error=type(exc).__name__)
 
     async def _hand_over(self, job: Job) -> None:
         delay = 0.1
@@ -623,8 +635,7 @@ class ActivationService:
         # An "issued" audit event travels with the completion (one round trip).
         issued = self._audit_event("activation", target, caller, "issued", 0)
         submit = asyncio.ensure_future(self._submit_holding_lease(job, issued))
-        self._background.add(submit)
-        submit.add_done_callback(self._background.discard)
+        self._in_background(submit)
         try:
             outcome = await asyncio.shield(submit)
         except GatewayError as exc:
