@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.api.keys import REDIS
+from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
@@ -29,10 +30,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+async def serve(
+    app: web.Application, runner_class: type[web.AppRunner] = web.AppRunner
+) -> tuple[web.AppRunner, str]:
     """Run ``app`` on a free port of 127.0.0.1; returns the runner and the base URL."""
     # A short drain: a test's teardown must not wait a minute for a handler left hanging.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    runner = runner_class(app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -198,9 +201,9 @@ class Reply:
 
 
 async def start_gateway(settings: Settings) -> tuple[web.AppRunner, str, web.Application]:
-    """The gateway app on a free port."""
+    """The gateway app on a free port, served as ``python -m gateway serve`` serves it."""
     app = create_app(settings)
-    runner, url = await serve(app)
+    runner, url = await serve(app, GatewayRunner)
     return runner, url, app
 
 
