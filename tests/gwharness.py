@@ -226,3 +226,37 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, tries: int = 10
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"never happened: {what}")
+
+
+def port_of(gw: Running) -> int:
+    """The gateway's TCP port."""
+    return int(gw.gateway.rsplit(":", 1)[1])
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers of a response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if line)
+    return int(lines[0].split(" ")[1]), headers
+
+
+async def read_reply(reader: asyncio.StreamReader, head: bytes | None = None) -> Reply:
+    """The final response off ``reader`` (``head`` if already read), skipping 1xx ones."""
+    while True:
+        status, headers = parse_head(head or await reader.readuntil(b"\r\n\r\n"))
+        if status >= 200:
+            break
+        head = None
+    body = await reader.readexactly(int(headers.get("Content-Length", "0")))
+    return Reply(status, headers, body)
+
+
+async def exchange(gw: Running, data: bytes) -> Reply:
+    """Send ``data`` on a new connection and read the one answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(read_reply(reader), 10)
+    finally:
+        writer.close()

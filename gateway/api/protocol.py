@@ -26,7 +26,7 @@ from aiohttp.http_exceptions import (
     HttpProcessingError,
     LineTooLong,
 )
-from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_protocol import RequestPayloadError, _ErrInfo
 
 from gateway import errors
 from gateway.api.keys import METRICS, SETTINGS
@@ -84,8 +84,9 @@ def _parser_refusal(exc: HttpProcessingError, limits: LimitSettings) -> errors.G
         return _headers_too_large(limits)
     if isinstance(exc, BadHttpMessage) and exc.message.startswith("Too many headers"):
         return _headers_too_large(limits)
-    if isinstance(exc, ContentEncodingError):
-        # Raised while the headers are read: a coding this build cannot decode (br, zstd).
+    if isinstance(exc, ContentEncodingError) and "install" in exc.message:
+        # aiohttp knows the coding but lacks its library here (br, zstd): aiohttp's only words
+        # for it are its message. A gzip or deflate body that fails to decode is a 400.
         return unsupported_encoding()
     return _malformed()
 
@@ -151,6 +152,26 @@ class GatewayRequestHandler(web.RequestHandler):
     def __init__(self, manager: web.Server, *, refusals: Refusals, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._refusals = refusals
+
+    def data_received(self, data: bytes) -> None:
+        """aiohttp's parsing, then ``_fail_body_in_flight``."""
+        queued = len(self._messages)
+        super().data_received(data)
+        if len(self._messages) > queued:
+            self._fail_body_in_flight()
+
+    def _fail_body_in_flight(self) -> None:
+        # A parser error inside a body that arrives after its headers (a bad chunk size, a
+        # deflate stream that does not end) is queued by aiohttp as a request of its own, while
+        # the handler of the request it belongs to waits for the rest of its body for ever. That
+        # handler gets the error instead, answers 400, and the connection closes after it.
+        request = self._current_request
+        message, _ = self._messages[-1]
+        if request is None or request.content.is_eof() or not isinstance(message, _ErrInfo):
+            return
+        self._messages.pop()
+        request.content.set_exception(RequestPayloadError("the body's framing is broken"))
+        self.close()
 
     def handle_error(
         self,

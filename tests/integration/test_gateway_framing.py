@@ -15,8 +15,12 @@ from gwharness import (
     FLEET_KEY,
     Reply,
     Running,
+    exchange,
     gateway_settings,
+    parse_head,
+    port_of,
     problem_of,
+    read_reply,
     start_gateway,
     start_sandbox,
     until,
@@ -50,40 +54,6 @@ async def gw(redis_url: str) -> AsyncIterator[Running]:
         finally:
             await runner.cleanup()
             await sandbox_runner.cleanup()
-
-
-def port_of(gw: Running) -> int:
-    """The gateway's TCP port."""
-    return int(gw.gateway.rsplit(":", 1)[1])
-
-
-def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    """Status and headers of a response head."""
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:] if line)
-    return int(lines[0].split(" ")[1]), headers
-
-
-async def read_reply(reader: asyncio.StreamReader, head: bytes | None = None) -> Reply:
-    """The final response off ``reader`` (``head`` if already read), skipping 1xx ones."""
-    while True:
-        status, headers = parse_head(head or await reader.readuntil(b"\r\n\r\n"))
-        if status >= 200:
-            break
-        head = None
-    body = await reader.readexactly(int(headers.get("Content-Length", "0")))
-    return Reply(status, headers, body)
-
-
-async def exchange(gw: Running, data: bytes) -> Reply:
-    """Send ``data`` on a new connection and read the one answer."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
-    try:
-        writer.write(data)
-        await writer.drain()
-        return await asyncio.wait_for(read_reply(reader), 10)
-    finally:
-        writer.close()
 
 
 def request(
@@ -308,3 +278,37 @@ async def test_expect_100_continue_comes_after_the_key_and_size_checks(gw: Runni
     interim, reply = await _expect(gw, request(headers=headers, body=wrong))
     assert interim == [100]
     problem_of(reply, 422)
+
+
+LATE_BODIES = {
+    "bad chunk size": (b"Transfer-Encoding: chunked\r\n", b"zz\r\nabc\r\n0\r\n\r\n"),
+    "deflate that does not end": (b"Content-Encoding: deflate\r\nContent-Length: 1\r\n", b"\x00"),
+    "gzip that does not end": (
+        b"Content-Encoding: gzip\r\nContent-Length: 20\r\n",
+        gzip.compress(ACTIVATION)[:20],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LATE_BODIES))
+async def test_a_broken_body_after_its_headers_is_a_400_not_a_hang(gw: Running, case: str) -> None:
+    framing, body = LATE_BODIES[case]
+    head = request(headers=b"Content-Type: application/json\r\n" + framing, length=False)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
+    try:
+        writer.write(head)
+        await writer.drain()
+        # The handler is reading the body by the time the broken part arrives.
+        await until(lambda: _in_flight(gw), "the request is being handled")
+        writer.write(body)
+        await writer.drain()
+        reply = await asyncio.wait_for(read_reply(reader), 10)
+    finally:
+        writer.close()
+    assert_ours(reply, 400)
+    assert await gw.state_keys() == set()
+
+
+async def _in_flight(gw: Running) -> bool:
+    # The rate limiter counts a request before its handler reads the body.
+    return bool(await gw.redis_keys())
