@@ -182,3 +182,6 @@ def _route_standard_logging(level: int) -> None:
     # aiohttp's DEBUG lines print requests as received, so it says no more than INFO even when
     # the gateway logs at DEBUG.
     logging.getLogger("aiohttp").setLevel(max(level, logging.INFO))
+    # Its access lines quote the raw request line (activation keys, HostIDs in paths); the API's
+    # middleware writes the access log, with keys masked.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
