@@ -31,6 +31,7 @@ from gateway.api.keys import (
     SERVICE,
     SETTINGS,
 )
+from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
@@ -243,7 +244,10 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.Application:
     """The gateway application, configured by ``settings``."""
-    app = web.Application(client_max_size=settings.http.max_body_bytes)
+    app = web.Application(
+        client_max_size=settings.http.max_body_bytes,
+        handler_args=parser_limits(settings.limits),
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics or Metrics()
     app.cleanup_ctx.extend([http_session_ctx, redis_ctx, service_ctx, counters_ctx, poller_ctx])

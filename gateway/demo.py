@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.localredis import LocalRedis, free_port
 from gateway.logs import configure_logging
@@ -69,8 +70,10 @@ Press Ctrl-C to stop.
 """
 
 
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+async def _serve(
+    app: web.Application, port: int, runner_class: type[web.AppRunner] = web.AppRunner
+) -> web.AppRunner:
+    runner = runner_class(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
@@ -86,7 +89,7 @@ async def _main(port: int) -> None:
         runners.append(await _serve(create_sandbox_app(SandboxConfig()), sandbox_port))
         api_key = "demo-" + secrets.token_urlsafe(18)
         settings = demo_settings(port, redis.url, sandbox_url, api_key)
-        runners.append(await _serve(create_app(settings), port))
+        runners.append(await _serve(create_app(settings), port, GatewayRunner))
         print(_banner(port, sandbox_url, api_key), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -10,8 +10,10 @@ it into an ``application/problem+json`` body with ``problem_body``::
     ├── NotFound                 404  unknown route, activation or license
     ├── Conflict                 409  state conflict (idempotency key in use)
     ├── PayloadTooLarge          413  body over the configured limit
+    ├── UnsupportedEncoding      415  a Content-Encoding other than gzip or deflate
     ├── InvalidInput             422  well-formed but invalid; ``errors`` names each field
     ├── RateLimited              429  per-client limit; always carries Retry-After
+    ├── ClientGone               499  the caller hung up mid-request (counted, never sent)
     ├── ServiceUnavailable       503  the gateway itself cannot serve (Redis down, draining);
     │                                 every redis-py RedisError becomes one (``redis_unavailable``)
     └── LacProblem               any  what LAC said, mapped through the code table
@@ -171,6 +173,19 @@ class PayloadTooLarge(_Fixed):
     slug = "payload-too-large"
 
 
+class UnsupportedEncoding(_Fixed):
+    """415: a Content-Encoding the gateway does not decode; says which ones it does."""
+
+    status_code = 415
+    default_title = "Unsupported media type"
+    slug = "unsupported-content-encoding"
+    accepted = "gzip, deflate"
+
+    def headers(self) -> dict[str, str]:
+        """``Accept-Encoding`` names the codings a request body may have (RFC 9110 15.5.16)."""
+        return {**super().headers(), "Accept-Encoding": self.accepted}
+
+
 class InvalidInput(_Fixed):
     """422: the request is well-formed but a field is invalid; ``errors`` lists each one."""
 
@@ -190,6 +205,14 @@ class RateLimited(_Fixed):
     status_code = 429
     default_title = "Too many requests"
     slug = "rate-limited"
+
+
+class ClientGone(_Fixed):
+    """499 (nginx's "client closed request"): the caller left before its request was read."""
+
+    status_code = 499
+    default_title = "Client closed request"
+    slug = "client-closed-request"
 
 
 class ServiceUnavailable(_Fixed):

@@ -150,5 +150,38 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
-    # Libraries (aiohttp, asyncio) log through the standard library: same stream, same level.
-    logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s %(message)s")
+    _route_standard_logging(numeric_level)
+
+
+# Loggers whose exceptions quote what a client sent (a parser error carries the request's bytes:
+# API keys, activation keys, HostIDs): only the exception's type is logged, never its text.
+QUOTING_LOGGERS = ("aiohttp",)
+
+
+class StructlogHandler(logging.Handler):
+    """Standard-library records (aiohttp, asyncio) as structlog events: one renderer, one stream."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Log ``record`` through structlog; tracebacks only from loggers that quote no input."""
+        fields: dict[str, Any] = {"logger": record.name}
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            fields["error"] = type(exc).__name__
+            if not record.name.startswith(QUOTING_LOGGERS):
+                fields["exc_info"] = record.exc_info
+        message = record.getMessage() if not record.name.startswith(QUOTING_LOGGERS) else record.msg
+        structlog.get_logger(record.name).log(record.levelno, str(message), **fields)
+
+
+def _route_standard_logging(level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, StructlogHandler)]:
+        root.removeHandler(handler)
+    root.addHandler(StructlogHandler())
+    root.setLevel(level)
+    # aiohttp's DEBUG lines print requests as received, so it says no more than INFO even when
+    # the gateway logs at DEBUG.
+    logging.getLogger("aiohttp").setLevel(max(level, logging.INFO))
+    # Its access lines quote the raw request line (activation keys, HostIDs in paths); the API's
+    # middleware writes the access log, with keys masked.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
+from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.logs import configure_logging, flush_logs
 from gateway.settings import Settings
@@ -49,16 +50,50 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
-    web.run_app(
+    """``web.run_app`` as aiohttp runs it, but with ``GatewayRunner`` (our protocol errors)."""
+    loop = new_event_loop(settings.http.event_loop)
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_run(settings, reuse_port=reuse_port))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):  # SIGTERM / SIGINT: drain below
+        pass
+    finally:
+        # The serving task unwinds first (it drains requests and closes the application), and
+        # only then is whatever it left behind cancelled, as run_app does.
+        if not main.done():
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(main)
+        _cancel_leftovers(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _run(settings: Settings, *, reuse_port: bool) -> None:
+    runner = GatewayRunner(
         create_app(settings),
-        host=settings.http.host,
-        port=settings.http.port,
+        handle_signals=True,  # SIGINT and SIGTERM raise GracefulExit in the loop
         shutdown_timeout=settings.http.shutdown_timeout,
         access_log=None,  # the API's middleware writes one structured line per request
-        print=None,
-        reuse_port=reuse_port or None,
-        loop=new_event_loop(settings.http.event_loop),
     )
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None
+        )
+        await site.start()
+        await asyncio.Event().wait()  # until a signal ends the loop
+    finally:
+        await runner.cleanup()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies

@@ -239,10 +239,16 @@ class LimitSettings(BaseModel):
         "(0: every request); within a tenth of it, every request is counted in Redis",
     )
     max_path_chars: int = Field(
-        default=2048, ge=64, description="longest request target (path and query), else 414"
+        default=2048,
+        ge=64,
+        description="longest request target (path and query), else 414; also the limit of "
+        "aiohttp's request-line parser",
     )
     max_header_bytes: int = Field(
-        default=16384, ge=1024, description="largest sum of header names and values, else 431"
+        default=16384,
+        ge=1024,
+        description="largest sum of header names and values, else 431; also bounds one header "
+        "and the number of headers in aiohttp's parser",
     )
 
 

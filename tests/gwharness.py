@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.api.keys import REDIS
+from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
@@ -31,10 +32,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+async def serve(
+    app: web.Application, runner_class: type[web.AppRunner] = web.AppRunner
+) -> tuple[web.AppRunner, str]:
     """Run ``app`` on a free port of 127.0.0.1; returns the runner and the base URL."""
     # A short drain: a test's teardown must not wait a minute for a handler left hanging.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    runner = runner_class(app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -207,9 +210,9 @@ class Reply:
 
 
 async def start_gateway(settings: Settings) -> tuple[web.AppRunner, str, web.Application]:
-    """The gateway app on a free port."""
+    """The gateway app on a free port, served as ``python -m gateway serve`` serves it."""
     app = create_app(settings)
-    runner, url = await serve(app)
+    runner, url = await serve(app, GatewayRunner)
     return runner, url, app
 
 
@@ -232,3 +235,37 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, tries: int = 10
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"never happened: {what}")
+
+
+def port_of(gw: Running) -> int:
+    """The gateway's TCP port."""
+    return int(gw.gateway.rsplit(":", 1)[1])
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers of a response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if line)
+    return int(lines[0].split(" ")[1]), headers
+
+
+async def read_reply(reader: asyncio.StreamReader, head: bytes | None = None) -> Reply:
+    """The final response off ``reader`` (``head`` if already read), skipping 1xx ones."""
+    while True:
+        status, headers = parse_head(head or await reader.readuntil(b"\r\n\r\n"))
+        if status >= 200:
+            break
+        head = None
+    body = await reader.readexactly(int(headers.get("Content-Length", "0")))
+    return Reply(status, headers, body)
+
+
+async def exchange(gw: Running, data: bytes) -> Reply:
+    """Send ``data`` on a new connection and read the one answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(read_reply(reader), 10)
+    finally:
+        writer.close()

@@ -17,7 +17,12 @@ from gateway.api.auth import KeyRing
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keys import KEY_RING, SETTINGS
 from gateway.api.limits import rate_limit_middleware, size_middleware
-from gateway.api.middleware import auth_middleware, context_middleware, error_middleware
+from gateway.api.middleware import (
+    auth_middleware,
+    context_middleware,
+    error_middleware,
+    name_server,
+)
 from gateway.api.openapi import install_document
 from gateway.api.routes import setup_routes
 from gateway.api.signing import SIGNER, Signer, signing_middleware
@@ -47,4 +52,5 @@ def setup_api(app: web.Application) -> None:
             idempotency_middleware,
         ]
     )
+    app.on_response_prepare.append(name_server)
     install_document(app, setup_routes(app), _version())

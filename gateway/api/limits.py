@@ -21,6 +21,8 @@ from gateway.api.middleware import Handler, identify, problem_response
 from gateway.settings import LimitSettings
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Headers that name one thing: two copies would leave it to chance which one counts.
+SINGLE_HEADERS = ("Authorization", "Idempotency-Key")
 
 log = structlog.get_logger("gateway.api")
 
@@ -31,8 +33,13 @@ def _header_bytes(request: web.Request) -> int:
 
 @web.middleware
 async def size_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """414 for an over-long request target, 431 for over-large headers, before any work."""
-    limits = request.app[SETTINGS].limits
+    """414 for an over-long target, 431 for over-large headers, 400/417 for bad ones, first."""
+    _check_sizes(request, request.app[SETTINGS].limits)
+    _check_headers(request)
+    return await handler(request)
+
+
+def _check_sizes(request: web.Request, limits: LimitSettings) -> None:
     if len(request.raw_path) > limits.max_path_chars:
         raise errors.GatewayError(
             414,
@@ -47,7 +54,21 @@ async def size_middleware(request: web.Request, handler: Handler) -> web.StreamR
             f"headers are limited to {limits.max_header_bytes} bytes in all",
             type_="headers-too-large",
         )
-    return await handler(request)
+
+
+def _check_headers(request: web.Request) -> None:
+    headers = request.headers
+    for name in SINGLE_HEADERS:
+        if len(headers.getall(name, ())) > 1:
+            raise errors.BadRequest(f"send one {name} header, not several", type_="repeated-header")
+    expect = headers.get("Expect")
+    if expect is not None and expect.lower() != "100-continue":
+        raise errors.GatewayError(
+            417,
+            "Expectation failed",
+            "only Expect: 100-continue is supported",
+            type_="expectation-failed",
+        )
 
 
 def scope_of(request: web.Request) -> tuple[str, bool]:

@@ -30,6 +30,7 @@ AUTH_CHALLENGE = 'Bearer realm="lac-gateway"'
 PROTECTED_PREFIX = "/v1/"
 ADMIN_PREFIX = "/v1/admin/"
 UNMATCHED_ROUTE = "unmatched"
+SERVER_NAME = "lac-gateway"  # the Server header: no framework or Python version to fingerprint
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Headers of aiohttp's own HTTP errors that the problem response must keep.
 _KEPT_HEADERS = (
@@ -71,7 +72,7 @@ ACTIVATION_KEY = web.RequestKey("activation_key", str)
 log = structlog.get_logger("gateway.api")
 
 
-def request_id_for(request: web.Request) -> str:
+def request_id_for(request: web.BaseRequest) -> str:
     """The caller's ``X-Request-ID`` when it is sane, else a new one."""
     offered = request.headers.get(REQUEST_ID_HEADER)
     if offered is not None and _SANE_REQUEST_ID.fullmatch(offered):
@@ -88,6 +89,11 @@ def route_template(request: web.Request) -> str:
     """The route the request matched, as a template: never the raw path with its keys."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+async def name_server(_request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: every answer says ``Server: lac-gateway``, without versions."""
+    response.headers["Server"] = SERVER_NAME
 
 
 @web.middleware

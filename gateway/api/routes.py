@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from gateway import errors
 from gateway.api import openapi
-from gateway.api.body import read_model
+from gateway.api.body import defer_continue, read_model
 from gateway.api.keys import ENDPOINTS, METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
 from gateway.api.numbers import parse_count, parse_seconds
@@ -543,7 +543,9 @@ def setup_routes(app: web.Application) -> tuple[Endpoint, ...]:
     for endpoint in table:
         if endpoint.method == "GET":
             # GET routes answer HEAD too (RFC 9110 section 9.1); load balancers probe with it.
-            app.router.add_get(endpoint.path, endpoint.handler)
+            app.router.add_get(endpoint.path, endpoint.handler, expect_handler=defer_continue)
         else:
-            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+            app.router.add_route(
+                endpoint.method, endpoint.path, endpoint.handler, expect_handler=defer_continue
+            )
     return table

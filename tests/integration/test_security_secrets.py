@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -157,3 +158,58 @@ async def test_debug_logs_hold_no_password_api_key_or_license(
     assert license_lines
     for line in license_lines:
         assert line not in text, line
+
+
+def malformed_requests(port: int) -> list[bytes]:
+    """Requests aiohttp's parser refuses or cannot decode, each carrying secrets."""
+    auth = f"Authorization: Bearer {FLEET_KEY}\r\n".encode()
+    body = json.dumps({"activation_key": KEY, "hostids": [HOST]}).encode()
+    head = f"POST /v1/activations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode() + auth
+    return [
+        head + f"X-Host: {HOST}\x01\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body,
+        head + b"Transfer-Encoding: chunked\r\n\r\nzz" + body + b"\r\n0\r\n\r\n",
+        head + b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" + body,
+        head + f"X-Key: {KEY}{'A' * 20000}\r\n\r\n".encode(),
+        b"G\x01T /v1/licenses/" + KEY.encode() + b" HTTP/1.1\r\n" + auth + b"\r\n",
+        f"GET /v1/licenses/{KEY}?hostid={HOST}{'a' * 10000} HTTP/1.1\r\n".encode() + auth,
+        head + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+        head + b"Content-Encoding: br\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+        head + b"Content-Length: 500\r\n\r\n" + body,  # then the client hangs up
+    ]
+
+
+async def send_and_hang_up(port: int, data: bytes) -> bytes:
+    """Send ``data``, read what comes back within a moment, close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            return await asyncio.wait_for(reader.read(65536), 2)
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_debug_logs_of_malformed_requests_are_json_without_keys_or_hostids(
+    redis_url: str, sandbox: tuple[str, aiohttp.ClientSession], tmp_path: Path
+) -> None:
+    sandbox_url, http = sandbox
+    log = tmp_path / "gateway.log"
+    proc, gw = gateway_process(redis_url, sandbox_url, "soap", log)
+    port = int(gw.rsplit(":", 1)[1])
+    try:
+        await wait_ready(http, gw, proc)
+        answers = [await send_and_hang_up(port, data) for data in malformed_requests(port)]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    for answer in answers[:-1]:
+        assert b"application/problem+json" in answer, answer[:300]
+        assert b"aiohttp" not in answer
+    text = log.read_text()
+    assert '"level":"debug"' in text
+    for line in text.splitlines():
+        json.loads(line)  # every line is a JSON object, tracebacks included
+    for secret in (FLEET_KEY, KEY, HOST, "secret-host", '"level":"error"'):
+        assert secret not in text, secret
