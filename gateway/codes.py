@@ -8,12 +8,53 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 CODES_FILE = Path(__file__).parent / "data" / "lac_codes.json"
+
+
+class Code(IntEnum):
+    """Every LAC return code by its name (``LAC_`` dropped); a test holds it to the JSON table.
+
+    Code that reacts to one particular code names it here, never by its number.
+    """
+
+    SUCCESS = 0
+    PLEASE_WAIT = 1
+    INVALID_LOGIN_OR_PASSWORD = 10
+    WRONG_HOSTID_FORMAT = 20
+    GENERATE_AUTHENTICATION_TOKEN_ERROR = 30
+    SERVICE_REQUIRES_SECURE_CONNECTION = 40
+    SERVICE_DOESNT_EXIST = 41
+    WRONG_TOKEN = 50
+    INVALID_ORDER_CONFIGURATION = 60
+    HOSTIDTYPE_NOT_SUPPORTED = 100
+    ACTIVATION_KEY_INVALID = 101
+    CANNOT_ADD_NEW_RECORD = 102
+    CANNOT_DELETE_RECORD = 103
+    CANNOT_GET_RECORDS_LIST = 104
+    RECORD_DOESNT_EXIST = 105
+    HOSTID_VALUE_INVALID = 106
+    HOSTID_MISSING = 107
+    INVALID_DATA = 108
+    MODEL_DOESNT_EXIST = 109
+    CANNOT_EDIT_RECORD = 110
+    CANNOT_DEACTIVATE_LICENSE = 111
+    BULK_LICENSE_COUNT_EXCEEDED = 200
+    LICENSE_ACTIVATION_COUNT_EXCEEDED = 201
+    LICENSE_ORDER_DISABLED = 202
+    LICENSE_ALREADY_ACTIVATED = 203
+    LICENSE_REMOVAL_NOT_REQUESTED = 204
+    LICENSE_WAS_NOT_ACTIVATED = 205
+    LICENSE_GENERATION_WAS_NOT_REQUESTED = 300
+    LICENSE_GENERATOR_FAILED = 400
+    LICENSE_GENERATOR_NOT_UPLOADED = 401
+    SOAP_NO_NETWORK_HOST = 900
+    SOAP_COMM_ERROR = 901
+    UNKNOWN_ERROR = 1000
 
 
 class CodeClass(StrEnum):

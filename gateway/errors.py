@@ -41,14 +41,14 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.codes import CodeClass, lookup
+from gateway.codes import Code, CodeClass, lookup
 
 PROBLEM_TYPE_BASE = "tag:lac-gateway,2026:problems/"
 """Problem types are tag URIs (RFC 4151): stable identifiers that do not pretend to resolve."""
 
 RETRY_AFTER_SECONDS = {CodeClass.RETRY: 5, CodeClass.WAIT: 2}
 TIMEOUT_STATUS = 504
-NETWORK_CODES = frozenset({900, 901})
+NETWORK_CODES = frozenset({Code.SOAP_NO_NETWORK_HOST, Code.SOAP_COMM_ERROR})
 MAX_DETAIL_CHARS = 500  # LAC generator failures carry raw generator output; keep bodies small
 REDIS_RETRY_AFTER = 2
 

@@ -25,7 +25,7 @@ import orjson
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.codes import lookup
+from gateway.codes import Code, lookup
 from gateway.errors import (
     Forbidden,
     GatewayError,
@@ -78,7 +78,6 @@ TARGETS_REMEMBERED = 16_384  # normalised (key, HostIDs) pairs kept per process
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
 
-NEVER_REQUESTED = 300
 TRANSIENT_POLLS = 3  # polls answered with a transient code before the job fails with it
 TRANSIENT_FAILURE_TTL = 1.0  # seconds a transient failure stays readable by waiters
 RECHECK_SECONDS = 5.0  # waiters re-read Redis at least this often, whatever pub/sub says
@@ -307,7 +306,7 @@ class ActivationService:
             raise
         await self._forget(target.aid)
         await self.store.drop_activator(target.aid)
-        await self._audit("deactivation", target, caller, "deactivated", 0)
+        await self._audit("deactivation", target, caller, "deactivated", Code.SUCCESS)
         log.info("license_deactivated", key=mask_key(target.key), caller=caller)
 
     async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
@@ -336,7 +335,7 @@ class ActivationService:
             raise
         await self._forget(target.aid)
         await self.store.drop_activator(target.aid)
-        await self._audit("removal", target, caller, "confirmed", 0)
+        await self._audit("removal", target, caller, "confirmed", Code.SUCCESS)
         log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
 
     async def _check_activator(
@@ -504,7 +503,7 @@ class ActivationService:
 
     @staticmethod
     def _rejection(code: int, message: str) -> GatewayError:
-        if code == lookup(1).code:  # a job that outlived its deadline while LAC said "wait"
+        if code == Code.PLEASE_WAIT:  # a job that outlived its deadline while LAC said "wait"
             return GatewayError(504, "License generation timed out", message, type_="timeout")
         return lac_problem(code, message)
 
@@ -633,7 +632,7 @@ class ActivationService:
         self.hub.event(target.aid)  # listen before acting, so no outcome slips by
         # Shielded: a caller who hangs up must not cancel a create already on its way to LAC.
         # An "issued" audit event travels with the completion (one round trip).
-        issued = self._audit_event("activation", target, caller, "issued", 0)
+        issued = self._audit_event("activation", target, caller, "issued", Code.SUCCESS)
         submit = asyncio.ensure_future(self._submit_holding_lease(job, issued))
         self._in_background(submit)
         try:
@@ -711,7 +710,7 @@ class ActivationService:
         try:
             result = await self.lac.poll(job.activation_key, job.hostid)
         except LacRejected as exc:
-            if exc.code == NEVER_REQUESTED:
+            if exc.code == Code.LICENSE_GENERATION_WAS_NOT_REQUESTED:
                 if self._create_may_be_in_flight(job):
                     log.info("lac_create_unconfirmed", job=job.id)
                     await self._backoff(job, owner)
@@ -729,8 +728,8 @@ class ActivationService:
         if result.state is PollState.READY and result.license is not None:
             return await self._complete(job, owner, _license_body(result.license), issued)
         if self.clock() >= job.deadline_at:
-            await self._fail(job, owner, 1, DEADLINE_MESSAGE, cache=True)
-            raise self._rejection(1, DEADLINE_MESSAGE)
+            await self._fail(job, owner, Code.PLEASE_WAIT, DEADLINE_MESSAGE, cache=True)
+            raise self._rejection(Code.PLEASE_WAIT, DEADLINE_MESSAGE)
         await self._backoff(job, owner)
         return None
 

@@ -20,10 +20,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-PLEASE_WAIT = 1
-NETWORK_ERROR = 900  # LAC_SOAP_NO_NETWORK_HOST: could not reach LAC
-COMM_ERROR = 901  # LAC_SOAP_COMM_ERROR: reached LAC, no usable answer
-
 
 class LacError(Exception):
     """A LAC call did not succeed."""

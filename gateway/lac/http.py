@@ -21,7 +21,8 @@ import structlog
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from gateway.lac.base import COMM_ERROR, NETWORK_ERROR, LacAmbiguous, LacError, LacUnavailable
+from gateway.codes import Code
+from gateway.lac.base import LacAmbiguous, LacError, LacUnavailable
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
@@ -119,7 +120,7 @@ class LacHttp:
                 transport=self.transport,
             )
             # Only a failure after sending leaves a mutating call's effect unknown.
-            if mutating and exc.code == COMM_ERROR and not isinstance(exc, LacAmbiguous):
+            if mutating and exc.code == Code.SOAP_COMM_ERROR and not isinstance(exc, LacAmbiguous):
                 raise LacAmbiguous(exc.code, exc.message, operation=operation) from exc
             raise
         except LacError as exc:
@@ -144,7 +145,7 @@ class LacHttp:
                 async with asyncio.timeout(self.settings.total_timeout):
                     await self._slots.acquire()
             except TimeoutError as exc:
-                raise LacUnavailable(NETWORK_ERROR, "no free slot toward LAC") from exc
+                raise LacUnavailable(Code.SOAP_NO_NETWORK_HOST, "no free slot toward LAC") from exc
         else:
             await self._slots.acquire()  # a free slot is taken without waiting: no timer needed
         try:
@@ -159,18 +160,18 @@ class LacHttp:
             ) as response:
                 length = response.content_length
                 if length is not None and length > MAX_REPLY_BYTES:
-                    raise LacUnavailable(COMM_ERROR, "reply too large")
+                    raise LacUnavailable(Code.SOAP_COMM_ERROR, "reply too large")
                 body = await response.read()
                 reply = Reply(response.status, response.headers, body, response.url)
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             # Nothing was sent: LAC was not reached, even by a mutating call.
-            raise LacUnavailable(NETWORK_ERROR, type(exc).__name__) from exc
+            raise LacUnavailable(Code.SOAP_NO_NETWORK_HOST, type(exc).__name__) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise LacUnavailable(COMM_ERROR, type(exc).__name__) from exc
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, type(exc).__name__) from exc
         finally:
             self._slots.release()
         if reply.status >= 500:
-            raise LacUnavailable(COMM_ERROR, f"HTTP {reply.status}")
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, f"HTTP {reply.status}")
         return reply
 
     def _record(self, operation: str, code: str, seconds: float) -> None:

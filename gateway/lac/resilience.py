@@ -25,9 +25,8 @@ from typing import TypeVar
 
 import structlog
 
-from gateway.codes import lookup
+from gateway.codes import Code, lookup
 from gateway.lac.base import (
-    NETWORK_ERROR,
     IssuedLicense,
     Lac,
     LacAmbiguous,
@@ -170,7 +169,7 @@ class CircuitOpen(LacUnavailable):
 
     def __init__(
         self,
-        code: int = NETWORK_ERROR,
+        code: int = Code.SOAP_NO_NETWORK_HOST,
         message: str = "circuit open",
         *,
         operation: str = "",

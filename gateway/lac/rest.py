@@ -21,10 +21,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from gateway.codes import code_table
+from gateway.codes import Code, code_table
 from gateway.lac.base import (
-    COMM_ERROR,
-    PLEASE_WAIT,
     IssuedLicense,
     Lac,
     LacRejected,
@@ -39,28 +37,29 @@ from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
 TRANSPORT = "rest"
-SERVICE_DOESNT_EXIST = 41
-INVALID_DATA = 108
-ORDER_CONFIGURATION = 60
-ACTIVATION_KEY_INVALID = 101
-RECORD_DOESNT_EXIST = 105
-CANNOT_DEACTIVATE = 111
-ORDER_DISABLED = 202
-NOT_ACTIVATED = 205
-NEVER_REQUESTED = 300
-GENERATOR_FAILED = 400
-UNKNOWN_ERROR = 1000
 
 _ACCEPT = {"Accept": "application/hal+json, application/json"}
 
 # What an HTTP status means when the body carries no REST code we know: per call where
 # lac-api.md section 5 says more, else the first table row with that REST status.
-_GENERIC_STATUS = {400: INVALID_DATA, 403: ORDER_CONFIGURATION, 404: RECORD_DOESNT_EXIST}
+_GENERIC_STATUS = {
+    400: Code.INVALID_DATA,
+    403: Code.INVALID_ORDER_CONFIGURATION,
+    404: Code.RECORD_DOESNT_EXIST,
+}
 _CREATE_STATUS = _GENERIC_STATUS
-_QUEUE_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED, 404: NEVER_REQUESTED}
-_FETCH_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED}
-_DELETE_STATUS = {**_GENERIC_STATUS, 403: CANNOT_DEACTIVATE, 404: NOT_ACTIVATED}
-_ORDER_STATUS = {**_GENERIC_STATUS, 403: ORDER_DISABLED}
+_QUEUE_STATUS = {
+    **_GENERIC_STATUS,
+    403: Code.LICENSE_ORDER_DISABLED,
+    404: Code.LICENSE_GENERATION_WAS_NOT_REQUESTED,
+}
+_FETCH_STATUS = {**_GENERIC_STATUS, 403: Code.LICENSE_ORDER_DISABLED}
+_DELETE_STATUS = {
+    **_GENERIC_STATUS,
+    403: Code.CANNOT_DEACTIVATE_LICENSE,
+    404: Code.LICENSE_WAS_NOT_ACTIVATED,
+}
+_ORDER_STATUS = {**_GENERIC_STATUS, 403: Code.LICENSE_ORDER_DISABLED}
 
 
 def rest_code_map() -> dict[tuple[int, int], int]:
@@ -95,9 +94,9 @@ def _json(reply: Reply) -> dict[str, Any]:
     try:
         body = orjson.loads(reply.body) if reply.body else {}
     except orjson.JSONDecodeError as exc:
-        raise LacUnavailable(COMM_ERROR, f"malformed JSON (HTTP {reply.status})") from exc
+        raise LacUnavailable(Code.SOAP_COMM_ERROR, f"malformed JSON (HTTP {reply.status})") from exc
     if not isinstance(body, dict):
-        raise LacUnavailable(COMM_ERROR, f"unexpected JSON (HTTP {reply.status})")
+        raise LacUnavailable(Code.SOAP_COMM_ERROR, f"unexpected JSON (HTTP {reply.status})")
     return body
 
 
@@ -111,19 +110,21 @@ def rest_error(reply: Reply, by_status: Mapping[int, int], operation: str) -> La
     text = message if isinstance(message, str) else f"HTTP {reply.status}"
     code = lac_code_for(reply.status, body.get("code"))
     if code is None:
-        code = by_status.get(reply.status, UNKNOWN_ERROR)
+        code = by_status.get(reply.status, Code.UNKNOWN_ERROR)
     return LacRejected(code, text, operation=operation)
 
 
 def _unexpected(reply: Reply, operation: str) -> LacUnavailable:
-    return LacUnavailable(COMM_ERROR, f"unexpected HTTP {reply.status}", operation=operation)
+    return LacUnavailable(
+        Code.SOAP_COMM_ERROR, f"unexpected HTTP {reply.status}", operation=operation
+    )
 
 
 def license_from_json(body: Mapping[str, Any]) -> IssuedLicense:
     """An ``IssuedLicense`` from a REST license body, the file text filling what it lacks."""
     content = body.get("content")
     if not isinstance(content, str) or not content:
-        raise LacUnavailable(COMM_ERROR, "license body without content")
+        raise LacUnavailable(Code.SOAP_COMM_ERROR, "license body without content")
     parsed = parse_license(content)
     filename = body.get("filename")
     return IssuedLicense(
@@ -194,7 +195,7 @@ class LacRestClient:
 
         def decode(reply: Reply) -> tuple[int, str | None]:
             if reply.status == 200:
-                return PLEASE_WAIT, None
+                return Code.PLEASE_WAIT, None
             if reply.status in (301, 302, 303, 307):
                 return 0, URL(reply.headers.get("Location", "")).path
             if 400 <= reply.status < 500:
@@ -208,12 +209,16 @@ class LacRestClient:
         if "/license-errors/" in target:
             raise await self._generation_errors(activation_key, hostid)
         if "/licenses/" not in target:
-            raise LacUnavailable(COMM_ERROR, "queue redirected elsewhere", operation="poll")
+            raise LacUnavailable(
+                Code.SOAP_COMM_ERROR, "queue redirected elsewhere", operation="poll"
+            )
         # The new URL is built from our own base, not taken from Location, so a reply cannot
         # send the gateway to another host.
         issued = await self.fetch(activation_key, hostid)
         if issued is None:
-            raise LacUnavailable(COMM_ERROR, "queue pointed at a missing license", operation="poll")
+            raise LacUnavailable(
+                Code.SOAP_COMM_ERROR, "queue pointed at a missing license", operation="poll"
+            )
         return PollResult(PollState.READY, issued)
 
     async def _generation_errors(self, activation_key: str, hostid: str) -> LacRejected:
@@ -222,9 +227,9 @@ class LacRestClient:
                 errors = _json(reply).get("errors")
                 items = errors if isinstance(errors, list) else []
                 texts = [str(e.get("message", "")) for e in items if isinstance(e, dict)]
-                return GENERATOR_FAILED, "; ".join(t for t in texts if t)
+                return Code.LICENSE_GENERATOR_FAILED, "; ".join(t for t in texts if t)
             if reply.status == 404:
-                return GENERATOR_FAILED, ""
+                return Code.LICENSE_GENERATOR_FAILED, ""
             if 400 <= reply.status < 500:
                 raise rest_error(reply, _FETCH_STATUS, "license_errors")
             raise _unexpected(reply, "license_errors")
@@ -234,7 +239,7 @@ class LacRestClient:
             "license_errors", "GET", url, decode, mutating=False, headers=_ACCEPT
         )
         return LacRejected(
-            GENERATOR_FAILED, messages or "license generation failed", operation="poll"
+            Code.LICENSE_GENERATOR_FAILED, messages or "license generation failed", operation="poll"
         )
 
     async def fetch(self, activation_key: str, hostid: str) -> IssuedLicense | None:
@@ -244,7 +249,7 @@ class LacRestClient:
             if reply.status == 200:
                 return 0, license_from_json(_json(reply))
             if reply.status == 404:
-                return RECORD_DOESNT_EXIST, None
+                return Code.RECORD_DOESNT_EXIST, None
             if 400 <= reply.status < 500:
                 raise rest_error(reply, _FETCH_STATUS, "fetch")
             raise _unexpected(reply, "fetch")
@@ -273,11 +278,13 @@ class LacRestClient:
             if reply.status == 200:
                 return 0, order_from_json(activation_key, _json(reply))
             if reply.status == 404:
-                return ACTIVATION_KEY_INVALID, None
+                return Code.ACTIVATION_KEY_INVALID, None
             if 400 <= reply.status < 500:
                 error = rest_error(reply, _ORDER_STATUS, "order")
-                if error.code == ORDER_DISABLED:
-                    return ORDER_DISABLED, OrderSummary(activation_key, None, None, None, False)
+                if error.code == Code.LICENSE_ORDER_DISABLED:
+                    return Code.LICENSE_ORDER_DISABLED, OrderSummary(
+                        activation_key, None, None, None, False
+                    )
                 raise error
             raise _unexpected(reply, "order")
 
@@ -295,6 +302,6 @@ class LacRestClient:
     def _removal_client(self) -> Lac:
         if self._removal is None:
             raise LacRejected(
-                SERVICE_DOESNT_EXIST, "removal needs end-user SOAP", operation="removal"
+                Code.SERVICE_DOESNT_EXIST, "removal needs end-user SOAP", operation="removal"
             )
         return self._removal

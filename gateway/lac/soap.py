@@ -6,15 +6,8 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from gateway.lac.base import (
-    COMM_ERROR,
-    PLEASE_WAIT,
-    IssuedLicense,
-    LacRejected,
-    LacUnavailable,
-    PollResult,
-    PollState,
-)
+from gateway.codes import Code
+from gateway.lac.base import IssuedLicense, LacRejected, LacUnavailable, PollResult, PollState
 from gateway.lac.http import LacHttp, Reply
 from gateway.lac.license_text import parse_license
 from gateway.lac.soap_codec import SoapCodec, SoapResult
@@ -30,12 +23,15 @@ from gateway.settings import LacSettings
 
 TRANSPORT = "soap"
 log = structlog.get_logger(__name__)
-RECORD_DOESNT_EXIST = 105
-REMOVAL_NOT_REQUESTED = 204
-NOT_ACTIVATED = 205
-NEVER_REQUESTED = 300
 # GetLicense codes that mean "LAC holds no license for this host" rather than a failure.
-NO_LICENSE = frozenset({PLEASE_WAIT, RECORD_DOESNT_EXIST, NOT_ACTIVATED, NEVER_REQUESTED})
+NO_LICENSE = frozenset(
+    {
+        Code.PLEASE_WAIT,
+        Code.RECORD_DOESNT_EXIST,
+        Code.LICENSE_WAS_NOT_ACTIVATED,
+        Code.LICENSE_GENERATION_WAS_NOT_REQUESTED,
+    }
+)
 
 
 async def soap_call(
@@ -95,14 +91,14 @@ class LacSoapClient:
     async def create(self, activation_key: str, hostid: str) -> None:
         """CreateLicenseRequest: code 0 means queued for generation."""
         result = await self._call(Op.CREATE, activation_key, hostid)
-        # PLEASE_WAIT says the generation is under way: the request was accepted too.
-        if result.result_code not in (0, PLEASE_WAIT):
+        # Code.PLEASE_WAIT says the generation is under way: the request was accepted too.
+        if result.result_code not in (Code.SUCCESS, Code.PLEASE_WAIT):
             raise rejected(Op.CREATE, result)
 
     async def poll(self, activation_key: str, hostid: str) -> PollResult:
         """GetLicense: 0 with the license text is READY, 1 is PENDING."""
         result = await self._call(Op.GET_LICENSE, activation_key, hostid)
-        if result.result_code == PLEASE_WAIT:
+        if result.result_code == Code.PLEASE_WAIT:
             return PollResult(PollState.PENDING)
         return PollResult(PollState.READY, self._issued(result))
 
@@ -114,36 +110,41 @@ class LacSoapClient:
         return self._issued(result)
 
     def _issued(self, result: SoapResult) -> IssuedLicense:
-        if result.result_code != 0:
+        if result.result_code != Code.SUCCESS:
             raise rejected(Op.GET_LICENSE, result)
         if not result.result_string:
             # Success without the file is a broken answer, not a refusal: ask again later.
             raise LacUnavailable(
-                COMM_ERROR, "license text missing", operation=SOAP_OPS[Op.GET_LICENSE].name
+                Code.SOAP_COMM_ERROR,
+                "license text missing",
+                operation=SOAP_OPS[Op.GET_LICENSE].name,
             )
         return parse_license(result.result_string)
 
     async def deactivate(self, activation_key: str, hostid: str) -> None:
         """DeactivateLicense: code 0 (result_string nil or SUCCESS)."""
         result = await self._call(Op.DEACTIVATE, activation_key, hostid)
-        if result.result_code != 0:
+        if result.result_code != Code.SUCCESS:
             raise rejected(Op.DEACTIVATE, result)
 
     async def removal_requested(self, activation_key: str, hostid: str) -> bool:
         """LicenseRemovalRequested; both documented encodings of "no" are accepted (s3.4)."""
         result = await self._call(Op.REMOVAL_REQUESTED, activation_key, hostid)
         text = (result.result_string or "").strip().upper()
-        if result.result_code == REMOVAL_NOT_REQUESTED or text == REMOVAL_NO:
+        if result.result_code == Code.LICENSE_REMOVAL_NOT_REQUESTED or text == REMOVAL_NO:
             return False
-        if result.result_code == NEVER_REQUESTED or text == REMOVAL_NEVER_GENERATED:
-            never = SoapResult(NEVER_REQUESTED, REMOVAL_NEVER_GENERATED)
+        if (
+            result.result_code == Code.LICENSE_GENERATION_WAS_NOT_REQUESTED
+            or text == REMOVAL_NEVER_GENERATED
+        ):
+            never = SoapResult(Code.LICENSE_GENERATION_WAS_NOT_REQUESTED, REMOVAL_NEVER_GENERATED)
             raise rejected(Op.REMOVAL_REQUESTED, never)
-        if result.result_code != 0:
+        if result.result_code != Code.SUCCESS:
             raise rejected(Op.REMOVAL_REQUESTED, result)
         return text == REMOVAL_YES
 
     async def removal_confirm(self, activation_key: str, hostid: str) -> None:
         """LicenseRemovalConfirm: code 0."""
         result = await self._call(Op.REMOVAL_CONFIRM, activation_key, hostid)
-        if result.result_code != 0:
+        if result.result_code != Code.SUCCESS:
             raise rejected(Op.REMOVAL_CONFIRM, result)

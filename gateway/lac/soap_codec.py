@@ -22,7 +22,8 @@ import zeep.helpers
 from lxml import etree
 from zeep.transports import Transport
 
-from gateway.lac.base import COMM_ERROR, LacRejected, LacUnavailable
+from gateway.codes import Code
+from gateway.lac.base import LacRejected, LacUnavailable
 from gateway.lac.soap_ops import (
     RESULT_ARRAY,
     RESULT_CODE,
@@ -51,8 +52,6 @@ _RETURN = "return"  # the one part of every Soap_Response* reply message
 _XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
 _XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
 _MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
-SERVICE_DOESNT_EXIST = 41
-INVALID_DATA = 108
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -119,12 +118,12 @@ def _items(value: JsonValue) -> list[JsonObject]:
 
 def _result(plain: JsonValue) -> SoapResult:
     if not isinstance(plain, dict):
-        raise LacUnavailable(COMM_ERROR, "SOAP reply without a result structure")
+        raise LacUnavailable(Code.SOAP_COMM_ERROR, "SOAP reply without a result structure")
     code = plain.get(RESULT_CODE)
     if isinstance(code, str) and code.lstrip("-").isdigit():
         code = int(code)
     if not isinstance(code, int) or isinstance(code, bool):
-        raise LacUnavailable(COMM_ERROR, "SOAP reply without result_code")
+        raise LacUnavailable(Code.SOAP_COMM_ERROR, "SOAP reply without result_code")
     text, token, obj = plain.get(RESULT_STRING), plain.get(TOKEN), plain.get(RESULT_OBJECT)
     array = plain.get(RESULT_ARRAY)
     return SoapResult(
@@ -219,7 +218,7 @@ class SoapCodec:
                 found = self._binding.get(name)
             except ValueError as exc:
                 raise LacRejected(
-                    SERVICE_DOESNT_EXIST, f"{name} is not in the WSDL", operation=name
+                    Code.SERVICE_DOESNT_EXIST, f"{name} is not in the WSDL", operation=name
                 ) from exc
             self._operations[op] = found
         return found
@@ -250,7 +249,7 @@ class SoapCodec:
             data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         except (ValueError, TypeError, zeep.exceptions.Error) as exc:
             # Only values XML cannot carry get here (e.g. control characters in a HostID).
-            raise LacRejected(INVALID_DATA, "value not representable in SOAP") from exc
+            raise LacRejected(Code.INVALID_DATA, "value not representable in SOAP") from exc
         return data
 
     def _template(self, op: Op) -> _Template | None:
@@ -283,7 +282,7 @@ class SoapCodec:
             try:
                 _at(envelope, template.slots[name]).text = str(value)
             except ValueError as exc:  # control characters and the like: XML cannot carry them
-                raise LacRejected(INVALID_DATA, "value not representable in SOAP") from exc
+                raise LacRejected(Code.INVALID_DATA, "value not representable in SOAP") from exc
         data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         return data
 
@@ -328,17 +327,17 @@ class SoapCodec:
         try:
             envelope = etree.fromstring(body, parser=self._parser)
         except etree.XMLSyntaxError as exc:
-            raise LacUnavailable(COMM_ERROR, "malformed XML reply") from exc
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, "malformed XML reply") from exc
         if envelope.getroottree().docinfo.internalDTD is not None:
             # SOAP 1.1 forbids a DTD in a message; one here is an attack or a broken proxy.
-            raise LacUnavailable(COMM_ERROR, "DTD in SOAP reply")
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, "DTD in SOAP reply")
         if envelope.tag != _ENVELOPE:
-            raise LacUnavailable(COMM_ERROR, "reply is not a SOAP envelope")
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, "reply is not a SOAP envelope")
         fault = envelope.find(f"{_BODY}/{_FAULT}")
         if fault is not None:
             # Only the fault code: the fault string may echo the request (keys, HostIDs).
             faultcode = (fault.findtext("faultcode") or "unknown").strip()[:40]
-            raise LacUnavailable(COMM_ERROR, f"SOAP Fault {faultcode}")
+            raise LacUnavailable(Code.SOAP_COMM_ERROR, f"SOAP Fault {faultcode}")
         # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
         # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
         # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.
@@ -355,5 +354,7 @@ class SoapCodec:
         try:
             value = operation.process_reply(envelope)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, IndexError) as exc:
-            raise LacUnavailable(COMM_ERROR, "SOAP reply does not match the WSDL") from exc
+            raise LacUnavailable(
+                Code.SOAP_COMM_ERROR, "SOAP reply does not match the WSDL"
+            ) from exc
         return _result(_plain(value))

@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 import aiohttp
 from yarl import URL
 
+from gateway.codes import Code
 from gateway.lac.base import LacRejected, OrderSummary, TokenCache
 from gateway.lac.http import LacHttp
 from gateway.lac.soap import rejected, soap_call
@@ -34,9 +35,7 @@ from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
 TRANSPORT = "vendor_soap"
-WRONG_TOKEN = 50
-TOKEN_ERROR = 30
-NO_SUCH_ORDER = frozenset({101, 105})  # LAC_ACTIVATION_KEY_INVALID, LAC_RECORD_DOESNT_EXIST
+NO_SUCH_ORDER = frozenset({Code.ACTIVATION_KEY_INVALID, Code.RECORD_DOESNT_EXIST})
 # FindLicenseOrderByActivationKey matches partially; an exact key is expected within a few pages.
 MAX_ORDER_PAGES = 10
 
@@ -115,9 +114,9 @@ class LacVendorClient:
             username=self._username,
             password=self._password.get_secret_value(),
         )
-        if result.result_code != 0 or not result.token:
+        if result.result_code != Code.SUCCESS or not result.token:
             # Code 0 without a token is LAC failing to make one.
-            code = result.result_code or TOKEN_ERROR
+            code = result.result_code or Code.GENERATE_AUTHENTICATION_TOKEN_ERROR
             raise rejected(Op.LOGIN, replace(result, result_code=code), TRANSPORT)
         if self._metrics is not None:
             self._metrics.token_refreshes.labels(reason).inc()
@@ -163,11 +162,11 @@ class LacVendorClient:
     async def _call(self, op: Op, **args: str | int) -> SoapResult:
         token = await self._token()
         result = await soap_call(self._http, self._codec, self._url, op, token=token, **args)
-        if result.result_code == WRONG_TOKEN:
+        if result.result_code == Code.WRONG_TOKEN:
             await self._tokens.drop_token(token)
             token = await self._token(stale=token)
             result = await soap_call(self._http, self._codec, self._url, op, token=token, **args)
-        if result.result_code != 0:
+        if result.result_code != Code.SUCCESS:
             raise rejected(op, result, TRANSPORT)
         return result
 
@@ -209,5 +208,5 @@ class LacVendorClient:
             return
         await self._tokens.drop_token(token)
         result = await soap_call(self._http, self._codec, self._url, Op.LOGOUT, token=token)
-        if result.result_code not in (0, WRONG_TOKEN):
+        if result.result_code not in (Code.SUCCESS, Code.WRONG_TOKEN):
             raise rejected(Op.LOGOUT, result, TRANSPORT)

@@ -6,12 +6,11 @@ from typing import Any
 
 from gwharness import Reply, Running, problem_of, until
 
-from gateway.codes import CodeClass, LacCode, code_table, lookup
+from gateway.codes import Code, CodeClass, LacCode, code_table, lookup
 
 BULK = "BENCH-BULKX-DEMO0-00003"
 CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}
 POLL_OP = {"soap": "GetLicense", "rest": "GET /license-queue"}
-NEVER_REQUESTED = 300
 NOT_FOUND = 404
 # Classes after which the activation still completes: LAC accepted (ok, wait) or was only
 # briefly in trouble (retry), which the gateway reconciles by polling and re-submitting.
@@ -91,7 +90,7 @@ def reconciled_on_poll(row: LacCode, transport: str) -> bool:
     # "Never requested" makes the gateway re-submit, which LAC answers like the first create;
     # over REST the license queue's 404 is read that way.
     if transport == "soap":
-        return row.code == NEVER_REQUESTED
+        return row.code == Code.LICENSE_GENERATION_WAS_NOT_REQUESTED
     return row.rest_status == NOT_FOUND
 
 

@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 from lac_support import SandboxControl
 
-from gateway.codes import code_table
-from gateway.lac.base import COMM_ERROR, LacAmbiguous, LacRejected, LacUnavailable, PollState
+from gateway.codes import Code, code_table
+from gateway.lac.base import LacAmbiguous, LacRejected, LacUnavailable, PollState
 from gateway.lac.rest import LacRestClient
 from gateway.lac.soap import LacSoapClient
 from gateway.lac.soap_codec import SoapCodec
@@ -87,7 +87,7 @@ async def test_rest_create_maps_each_code_through_the_rest_columns(
         # No REST equivalent: LAC answers 500, and a PUT that got a 5xx may have been applied.
         with pytest.raises(LacAmbiguous) as ambiguous:
             await rest.create(KEY, HOST)
-        assert ambiguous.value.code == COMM_ERROR
+        assert ambiguous.value.code == Code.SOAP_COMM_ERROR
         return
     with pytest.raises(LacRejected) as caught:
         await rest.create(KEY, HOST)
@@ -103,7 +103,7 @@ async def test_rest_poll_maps_each_code_through_the_rest_columns(
     if code_table()[code].rest_status is None:
         with pytest.raises(LacUnavailable) as failed:
             await rest.poll(KEY, HOST)
-        assert failed.value.code == COMM_ERROR
+        assert failed.value.code == Code.SOAP_COMM_ERROR
         # A read is never ambiguous: it changed nothing at LAC.
         assert not isinstance(failed.value, LacAmbiguous)
         return

@@ -14,14 +14,8 @@ from aiohttp.test_utils import TestServer
 from lac_support import SandboxControl, lac_settings
 from yarl import URL
 
-from gateway.lac.base import (
-    COMM_ERROR,
-    NETWORK_ERROR,
-    Lac,
-    LacAmbiguous,
-    LacRejected,
-    LacUnavailable,
-)
+from gateway.codes import Code
+from gateway.lac.base import Lac, LacAmbiguous, LacRejected, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.http import LacHttp, Reply
 from gateway.lac.soap_codec import SoapCodec
@@ -60,7 +54,7 @@ async def test_a_create_that_times_out_is_ambiguous(
     await control.fault("latency", transport=transport, operation=CREATE[transport], latency=1.0)
     with pytest.raises(LacAmbiguous) as caught:
         await slow_lac.create(KEY, HOST)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
     assert await control.count(transport, CREATE[transport]) == 1
 
 
@@ -70,7 +64,7 @@ async def test_a_read_that_times_out_is_unavailable_not_ambiguous(
     await control.fault("latency", transport=transport, operation=FETCH[transport], latency=1.0)
     with pytest.raises(LacUnavailable) as caught:
         await slow_lac.fetch(KEY, HOST)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
     assert not isinstance(caught.value, LacAmbiguous)
 
 
@@ -81,7 +75,7 @@ async def test_a_create_without_a_usable_answer_is_ambiguous(
     await control.fault(kind, transport=transport, operation=CREATE[transport], status=503)
     with pytest.raises(LacAmbiguous) as caught:
         await ordered.create(KEY, HOST)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
 
 
 @pytest.mark.parametrize("kind", ["drop", "malformed", "http_error"])
@@ -92,7 +86,7 @@ async def test_a_read_without_a_usable_answer_is_unavailable(
     await control.fault(kind, transport=transport, operation=FETCH[transport], status=503)
     with pytest.raises(LacUnavailable) as caught:
         await ordered.fetch(KEY, HOST)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
     assert not isinstance(caught.value, LacAmbiguous)
 
 
@@ -152,7 +146,7 @@ async def test_a_refused_connection_is_code_900_and_never_ambiguous(
     lac = create_lac(session, settings, enduser_codec)
     with pytest.raises(LacUnavailable) as caught:
         await lac.create(KEY, HOST)
-    assert caught.value.code == NETWORK_ERROR
+    assert caught.value.code == Code.SOAP_NO_NETWORK_HOST
     assert not isinstance(caught.value, LacAmbiguous)
 
 
@@ -165,7 +159,7 @@ async def test_failures_are_logged_without_secrets_or_license_text(
     with structlog.testing.capture_logs() as logs, pytest.raises(LacUnavailable):
         await ordered.fetch(KEY, HOST)
     failures = [entry for entry in logs if entry["event"] == "lac_call_failed"]
-    assert [entry["code"] for entry in failures] == [COMM_ERROR]
+    assert [entry["code"] for entry in failures] == [Code.SOAP_COMM_ERROR]
     logged = repr(logs)
     assert "FEATURE" not in logged
     assert content[:40] not in logged

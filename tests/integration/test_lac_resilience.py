@@ -6,7 +6,8 @@ import aiohttp
 import pytest
 from lac_support import SandboxControl, lac_settings
 
-from gateway.lac.base import COMM_ERROR, LacAmbiguous, LacRejected, LacUnavailable
+from gateway.codes import Code
+from gateway.lac.base import LacAmbiguous, LacRejected, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.resilience import (
     BreakerPolicy,
@@ -80,7 +81,7 @@ async def test_retries_stop_after_the_configured_attempts(
     await control.fault("http_error", transport=transport, operation=FETCH[transport], status=503)
     with pytest.raises(LacUnavailable) as caught:
         await lac.fetch(KEY, HOST)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
     assert await control.count(transport, FETCH[transport]) == QUICK.attempts
 
 

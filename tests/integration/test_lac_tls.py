@@ -12,7 +12,8 @@ import trustme
 from aiohttp import web
 from lac_support import SandboxControl, lac_settings
 
-from gateway.lac.base import NETWORK_ERROR, LacAmbiguous, LacUnavailable
+from gateway.codes import Code
+from gateway.lac.base import LacAmbiguous, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import SoapCodec
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
@@ -56,7 +57,7 @@ async def test_an_untrusted_certificate_is_refused_before_anything_is_sent(
     lac = create_lac(session, lac_settings(url, transport=transport), enduser_codec)
     with pytest.raises(LacUnavailable) as caught:
         await lac.create(KEY, HOST)
-    assert caught.value.code == NETWORK_ERROR
+    assert caught.value.code == Code.SOAP_NO_NETWORK_HOST
     assert not isinstance(caught.value, LacAmbiguous)
     async with trusting(ca_file) as trusted:
         assert await SandboxControl(trusted, url).counters() == {}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.lac.base import COMM_ERROR, LacRejected, LacUnavailable
+from gateway.codes import Code
+from gateway.lac.base import LacRejected, LacUnavailable
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.lac.soap_ops import SOAP_OPS, Op
 
@@ -144,7 +145,7 @@ def test_nested_counters_object_is_plain_data(vendor: SoapCodec) -> None:
 def test_unusable_replies_are_comm_errors(enduser: SoapCodec, body: bytes, reason: str) -> None:
     with pytest.raises(LacUnavailable) as caught:
         enduser.parse(Op.GET_LICENSE, body)
-    assert caught.value.code == COMM_ERROR
+    assert caught.value.code == Code.SOAP_COMM_ERROR
     assert reason in caught.value.message
 
 
