@@ -15,17 +15,16 @@ from typing import Any
 import aiohttp
 import structlog
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.connection import SSLConnection, parse_url
-from redis.asyncio.sentinel import Sentinel, SentinelManagedSSLConnection
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from gateway.api import setup_api
 from gateway.api.keys import (
+    ACTIVATIONS,
     HTTP_SESSION,
     IDEMPOTENCY_STORE,
     METRICS,
+    POLLER,
     RATE_LIMITER,
     REDIS,
     SERVICE,
@@ -42,14 +41,13 @@ from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.nearcache import NearCache, listen_for_drops
+from gateway.redisconn import connect_redis
 from gateway.service import ActivationService, OrderSource
-from gateway.settings import RedisSettings, Settings
+from gateway.settings import Settings
 from gateway.store import LicenseRecord, Store
 
 log = structlog.get_logger("gateway.app")
 
-POLLER = web.AppKey("poller", Poller)
-ACTIVATIONS = web.AppKey("activations", ActivationService)  # the concrete service, for the poller
 CANCEL_RETRY_SECONDS = 0.1
 COUNTERS_FIRST_READ = 60.0  # seconds after start of the first activation counters read
 
@@ -84,62 +82,6 @@ async def http_session_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(raise_for_status=False) as session:
         app[HTTP_SESSION] = session
         yield
-
-
-def _host_port(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host, int(port)
-
-
-def connect_redis(cfg: RedisSettings) -> Redis | RedisCluster:
-    """A client for ``cfg.mode``: one server, the master named by Sentinels, or a Cluster."""
-    url = cfg.url.get_secret_value()
-    timeouts: dict[str, Any] = {
-        "socket_timeout": cfg.socket_timeout,
-        "socket_connect_timeout": cfg.connect_timeout,
-    }
-    if cfg.mode == "cluster":
-        # Every node gets its own pool of max_connections; the url's node and cluster_nodes
-        # are only where discovery starts.
-        seeds = [ClusterNode(*_host_port(node)) for node in cfg.cluster_nodes]
-        return RedisCluster.from_url(
-            url,
-            startup_nodes=seeds or None,
-            max_connections=cfg.max_connections,
-            health_check_interval=30,
-            **timeouts,
-        )
-    if cfg.mode == "sentinel":
-        # The url's host and port are not used: the Sentinels say where the master is now.
-        master: dict[str, Any] = {
-            key: value
-            for key, value in parse_url(url).items()
-            if key in ("db", "username", "password")
-        }
-        if parse_url(url).get("connection_class") is SSLConnection:
-            master["connection_class"] = SentinelManagedSSLConnection
-        secret = cfg.sentinel_password
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # untyped in redis-py
-            [_host_port(address) for address in cfg.sentinels],
-            sentinel_kwargs={**timeouts, "password": secret.get_secret_value() if secret else None},
-            **timeouts,
-        )
-        client: Redis = sentinel.master_for(
-            cfg.sentinel_service,
-            max_connections=cfg.max_connections,
-            health_check_interval=30,
-            **master,
-        )
-        return client
-    # A blocking pool: a burst of requests waits briefly for a connection instead of failing.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=cfg.max_connections,
-        timeout=cfg.pool_timeout,
-        health_check_interval=30,
-        **timeouts,
-    )
-    return Redis(connection_pool=pool)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

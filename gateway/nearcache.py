@@ -11,7 +11,6 @@ is kept.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,10 +20,11 @@ import structlog
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from gateway.redisconn import subscribe_forever
+
 log = structlog.get_logger("gateway.nearcache")
 
 V = TypeVar("V")
-RECONNECT_DELAY = 1.0
 
 
 class NearCache(Generic[V]):
@@ -87,32 +87,21 @@ async def listen_for_drops(
     redis: Redis | RedisCluster, channel: str, cache: NearCache[Any]
 ) -> None:
     """Drop the entries named on ``channel`` from ``cache`` until cancelled; reconnects."""
-    failing = False
-    while True:
-        pubsub = redis.pubsub()
-        try:
-            await pubsub.subscribe(channel)
-            async for message in pubsub.listen():
-                kind = message.get("type")
-                if kind == "message":
-                    data = message["data"]
-                    cache.drop(data.decode() if isinstance(data, bytes) else str(data))
-                elif kind == "subscribe":
-                    # Subscribed from here on; what was published before is unknown.
-                    cache.clear()
-                    cache.listening = True
-                    if failing:
-                        log.info("near_cache_listener_recovered")
-                        failing = False
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Redis away: nothing is kept meanwhile
-            cache.listening = False
-            cache.clear()
-            if not failing:
-                log.warning("near_cache_listener_failing", error=type(exc).__name__)
-                failing = True
-            await asyncio.sleep(RECONNECT_DELAY)
-        finally:
-            cache.listening = False
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+    def subscribed() -> None:
+        # Subscribed from here on; what was published before is unknown.
+        cache.clear()
+        cache.listening = True
+
+    def lost() -> None:
+        cache.listening = False
+        cache.clear()
+
+    await subscribe_forever(
+        redis,
+        "near_cache_listener",
+        channels=[channel],
+        on_message=lambda _channel, data: cache.drop(data.decode()),
+        on_subscribed=subscribed,
+        on_lost=lost,
+    )

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from gateway.api.auth import KeyRing
 from gateway.api.idempotency import idempotency_middleware
-from gateway.api.keys import KEY_RING, SETTINGS
+from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import (
     auth_middleware,
@@ -25,7 +25,7 @@ from gateway.api.middleware import (
 )
 from gateway.api.openapi import install_document
 from gateway.api.routes import setup_routes
-from gateway.api.signing import SIGNER, Signer, signing_middleware
+from gateway.api.signing import Signer, signing_middleware
 
 __all__ = ["setup_api"]
 

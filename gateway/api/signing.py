@@ -23,6 +23,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.api.keys import SIGNER
 from gateway.api.middleware import Handler, route_template
 from gateway.settings import SigningSettings
 
@@ -112,9 +113,6 @@ class Signer:
             "alg": "EdDSA",
             "use": "sig",
         }
-
-
-SIGNER = web.AppKey("signer", Signer)
 
 
 @web.middleware

@@ -13,9 +13,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-log = structlog.get_logger("gateway.outcomes")
+from gateway.redisconn import subscribe_forever
 
-RECONNECT_DELAY = 1.0
+log = structlog.get_logger("gateway.outcomes")
 
 
 class OutcomeHub:
@@ -51,24 +51,16 @@ class OutcomeHub:
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after Redis failures."""
-        failing = False
-        while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(self.pattern)
-                if failing:
-                    log.info("outcome_listener_recovered")
-                    failing = False
-                self.wake_all()
-                async for message in pubsub.listen():
-                    if message.get("type") == "pmessage":
-                        self.wake(self._aid(message["channel"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Redis away: retry, waiters re-check anyway
-                if not failing:
-                    log.warning("outcome_listener_failing", error=type(exc).__name__)
-                    failing = True
-                await asyncio.sleep(RECONNECT_DELAY)
-            finally:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+        def woken(channel: str, _data: bytes) -> None:
+            self.wake(self._aid(channel))
+
+        # Once subscribed again, everyone re-reads: an outcome may have passed meanwhile.
+        await subscribe_forever(
+            self.redis,
+            "outcome_listener",
+            patterns=[self.pattern],
+            on_message=woken,
+            on_subscribed=self.wake_all,
+            on_lost=lambda: None,
+        )

@@ -19,8 +19,8 @@ from gwharness import Running, gateway_settings, start_gateway, start_sandbox
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.keys import REDIS
-from gateway.app import connect_redis
 from gateway.localredis import LocalRedis, find_redis_server
+from gateway.redisconn import connect_redis
 from gateway.settings import CacheSettings, RedisSettings
 from gateway.store import Job, Store
 
