@@ -13,11 +13,10 @@ nothing (LAC may still be inside that create), so the job keeps polling instead.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -34,6 +33,12 @@ from gateway.errors import (
     ServiceUnavailable,
     lac_problem,
     redis_unavailable,
+)
+from gateway.hostids import (
+    Target,
+    is_activation_id,
+    mask_key,
+    normalise_activation_key,
 )
 from gateway.jobs.backoff import jittered, next_interval
 from gateway.jobs.lease import LeaseLost, holding_lease
@@ -56,24 +61,14 @@ from gateway.models import (
     BatchItemResult,
     BatchRequest,
     BatchResponse,
-    HostIdObject,
     JobView,
     LicenseBody,
     OrderResponse,
     Problem,
     RemovalConfirmRequest,
-    activation_id,
-    host_hash,
-    hostid_string,
-    is_activation_id,
-    mask_key,
-    normalise_activation_key,
-    normalise_hostids,
 )
 from gateway.settings import Settings
 from gateway.store import JOB_LEASED, CachedLicense, Job, Store
-
-TARGETS_REMEMBERED = 16_384  # normalised (key, HostIDs) pairs kept per process
 
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
@@ -140,20 +135,6 @@ def _lac_failure(exc: LacError) -> GatewayError:
     return lac_problem(exc.code, exc.message)
 
 
-class Target:
-    """One normalised (activation key, HostID set) pair and its activation id."""
-
-    __slots__ = ("aid", "host_hash", "hostid", "key")
-
-    def __init__(self, activation_key: str, hostids: Sequence[str | HostIdObject]) -> None:
-        if all(isinstance(h, str) for h in hostids):
-            fields = _normalised(activation_key, tuple(str(h) for h in hostids))
-        else:
-            items = [h.model_dump() if isinstance(h, HostIdObject) else h for h in hostids]
-            fields = _normalise(activation_key, items)
-        self.key, self.hostid, self.host_hash, self.aid = fields
-
-
 class _Unparsed(Target):
     """A refused request's target whose key or HostIDs did not parse: masked key, no host."""
 
@@ -163,21 +144,6 @@ class _Unparsed(Target):
         except InvalidInput:
             key = ""  # masked as "*****"
         self.key, self.hostid, self.host_hash, self.aid = key, "", "", ""
-
-
-def _normalise(
-    activation_key: str, items: Sequence[str | Mapping[str, object]]
-) -> tuple[str, str, str, str]:
-    """(key, LAC HostID string, HostID digest, activation id); InvalidInput when malformed."""
-    key = normalise_activation_key(activation_key)
-    parsed = normalise_hostids(items)
-    return key, hostid_string(parsed), host_hash(parsed), activation_id(key, parsed)
-
-
-@functools.lru_cache(maxsize=TARGETS_REMEMBERED)
-def _normalised(activation_key: str, hostids: tuple[str, ...]) -> tuple[str, str, str, str]:
-    """``_normalise`` of string HostIDs, remembered: a fleet asks after the same pairs all day."""
-    return _normalise(activation_key, hostids)
 
 
 class ActivationService:

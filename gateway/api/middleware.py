@@ -18,8 +18,9 @@ from gateway import errors
 from gateway.api.auth import Caller, bearer_token
 from gateway.api.keys import ENDPOINTS, KEY_RING, METRICS, SERVICE, SETTINGS
 from gateway.api.spec import Endpoint
+from gateway.hostids import mask_key
 from gateway.lac.base import LacError
-from gateway.models import ActivationResponse, mask_key
+from gateway.models import ActivationResponse
 from gateway.settings import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -20,6 +20,7 @@ from gateway.api.prefer import wait_preference
 from gateway.api.schemas import AuditEvent, AuditLog, Health, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import JSON, Endpoint, Handler, Param, Reply
+from gateway.hostids import is_activation_id
 from gateway.models import (
     ActivationRequest,
     ActivationResponse,
@@ -29,7 +30,6 @@ from gateway.models import (
     OrderResponse,
     RemovalConfirmRequest,
     RemovalStatus,
-    is_activation_id,
 )
 
 DEFAULT_JOB_LIMIT = 100

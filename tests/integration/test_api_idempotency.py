@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway import errors
 from gateway.api import setup_api
 from gateway.api.keys import IDEMPOTENCY_STORE, METRICS, SERVICE, SETTINGS
+from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.metrics import Metrics
 from gateway.models import (
     ActivationRequest,
@@ -24,9 +25,6 @@ from gateway.models import (
     JobView,
     OrderResponse,
     RemovalConfirmRequest,
-    activation_id,
-    normalise_activation_key,
-    normalise_hostids,
 )
 from gateway.settings import ApiKey, AuthSettings, CacheSettings, Scope, Settings
 from gateway.store import Store

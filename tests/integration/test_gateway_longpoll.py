@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gwharness import Running, problem_of
 
-from gateway.service import Target
+from gateway.hostids import Target
 
 SLOW = "DELAY-2SECS-DEMO0-00007"
 

@@ -18,7 +18,7 @@ from gwharness import (
 )
 
 from gateway.api.keys import REDIS
-from gateway.models import activation_id, normalise_hostids
+from gateway.hostids import activation_id, normalise_hostids
 
 KEY_A = "product-a-key-0123456789"
 KEY_B = "product-b-key-0123456789"

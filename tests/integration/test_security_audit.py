@@ -7,7 +7,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from gwharness import ADMIN_KEY, Running, problem_of
 
-from gateway.models import host_hash, normalise_hostids
+from gateway.hostids import host_hash, normalise_hostids
 from gateway.settings import CacheSettings
 from gateway.store import Store
 

@@ -18,6 +18,7 @@ from gateway import errors
 from gateway.api import setup_api
 from gateway.api.keys import METRICS, SERVICE, SETTINGS
 from gateway.api.middleware import RequestIds
+from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.lac.base import LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import (
@@ -31,9 +32,6 @@ from gateway.models import (
     OrderResponse,
     Problem,
     RemovalConfirmRequest,
-    activation_id,
-    normalise_activation_key,
-    normalise_hostids,
 )
 from gateway.settings import ApiKey, AuthSettings, HttpSettings, JobSettings, Settings
 

@@ -10,27 +10,29 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from gateway.errors import InvalidInput, lac_problem, problem_body
+from gateway.hostids import (
+    HostId,
+    activation_id,
+    host_hash,
+    hostid_string,
+    is_activation_id,
+    mask_key,
+    normalise_activation_key,
+    normalise_hostids,
+)
 from gateway.models import (
     ActivationRequest,
     ActivationResponse,
     BatchItemResult,
     BatchRequest,
     BatchResponse,
-    HostId,
     JobList,
     LicenseBody,
     OrderResponse,
     Problem,
     RemovalConfirmRequest,
     RemovalStatus,
-    activation_id,
-    host_hash,
-    hostid_string,
     invalid_input,
-    is_activation_id,
-    mask_key,
-    normalise_activation_key,
-    normalise_hostids,
 )
 
 HostIdItems = Sequence[str | Mapping[str, object]]
