@@ -13,6 +13,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from gateway.store.keys import Keys
+
 log = structlog.get_logger("gateway.outcomes")
 
 RECONNECT_DELAY = 1.0
@@ -21,10 +23,9 @@ RECONNECT_DELAY = 1.0
 class OutcomeHub:
     """Per-process registry of activations being waited for."""
 
-    def __init__(self, redis: Redis | RedisCluster, prefix: str) -> None:
+    def __init__(self, redis: Redis | RedisCluster, keys: Keys) -> None:
         self.redis = redis
-        self.pattern = f"{prefix}:{{*}}:outcome"
-        self._head = len(prefix) + 2  # "<prefix>:{"
+        self.keys = keys
         self._events: dict[str, asyncio.Event] = {}
 
     def event(self, aid: str) -> asyncio.Event:
@@ -45,24 +46,21 @@ class OutcomeHub:
         for aid in list(self._events):
             self.wake(aid)
 
-    def _aid(self, channel: bytes | str) -> str:
-        name = channel.decode() if isinstance(channel, bytes) else channel
-        return name[self._head : name.rfind("}")]
-
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after Redis failures."""
         failing = False
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(self.pattern)
+                await pubsub.psubscribe(self.keys.outcome_pattern)
                 if failing:
                     log.info("outcome_listener_recovered")
                     failing = False
                 self.wake_all()
                 async for message in pubsub.listen():
-                    if message.get("type") == "pmessage":
-                        self.wake(self._aid(message["channel"]))
+                    aid = self.keys.outcome_aid(message.get("channel") or "")
+                    if message.get("type") == "pmessage" and aid is not None:
+                        self.wake(aid)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: retry, waiters re-check anyway
