@@ -172,7 +172,6 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
         app[REDIS],
         settings.redis.key_prefix,
         settings.cache,
-        stale_window=settings.cache.stale_window,
         near=near,
     )
     enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())

@@ -21,7 +21,7 @@ from gateway.store.batch import create_batch
 from gateway.store.health import Health
 from gateway.store.idempotency import Idempotency
 from gateway.store.jobs import Jobs
-from gateway.store.keys import DEFAULT_STALE_WINDOW, IDEMPOTENCY_LOCK_TTL, Keys
+from gateway.store.keys import IDEMPOTENCY_LOCK_TTL, Keys
 from gateway.store.licenses import LicenseRecord, Licenses
 from gateway.store.orders import Orders
 from gateway.store.ratelimit import RateWindows
@@ -60,14 +60,13 @@ def create_stores(
     prefix: str,
     cache: CacheSettings,
     *,
-    stale_window: float = DEFAULT_STALE_WINDOW,
     idempotency_lock_ttl: float = IDEMPOTENCY_LOCK_TTL,
     near: NearCache[LicenseRecord] | None = None,
 ) -> Stores:
     """Every store on ``redis`` under key ``prefix``; ValueError for a decoding client."""
     _check_client(redis)
     keys, batch = Keys(prefix), create_batch(redis)
-    licenses = Licenses(redis, keys, batch, cache, stale_window=stale_window, near=near)
+    licenses = Licenses(redis, keys, batch, cache, near=near)
     jobs, audit = Jobs(redis, keys), AuditTrail(redis, keys)
     steps = ClusterActivationSteps if isinstance(redis, RedisCluster) else ActivationSteps
     return Stores(

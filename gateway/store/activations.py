@@ -39,9 +39,9 @@ class Started(StrEnum):
 class Start:
     """The outcome of ``start`` or ``create``.
 
-    ``license`` is the cached license when CACHED, and when CREATED only if a job finished
-    between the caller's cache miss and its create (the new job is then not needed).
-    ``rejection`` is the cached (code, message) when REJECTED.
+    ``license`` is the cached license when CACHED (a stale one may come with REJECTED too), and
+    when CREATED only if a job finished between the caller's cache miss and its create (the
+    new job is then not needed). ``rejection`` is the cached (code, message) when REJECTED.
     """
 
     outcome: Started
@@ -54,7 +54,7 @@ def found(cached: CachedLicense | None, negative: Rejection | None) -> Start | N
     if cached is not None and (cached.fresh or negative is None):
         return Start(Started.CACHED, license=cached)
     if negative is not None:
-        return Start(Started.REJECTED, rejection=negative)
+        return Start(Started.REJECTED, license=cached, rejection=negative)
     return None
 
 

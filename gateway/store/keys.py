@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 
-DEFAULT_STALE_WINDOW = 3 * 24 * 3600.0  # how long past freshness a license may be served stale
 IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed request by more
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
 WRITE_PROBE_TTL = 10.0  # seconds; the probe key is one small string, rewritten by each probe

@@ -23,7 +23,7 @@ from gateway.models import LicenseBody
 from gateway.nearcache import NearCache
 from gateway.settings import CacheSettings
 from gateway.store.batch import Batch
-from gateway.store.keys import DEFAULT_STALE_WINDOW, Keys
+from gateway.store.keys import Keys
 from gateway.store.values import ms
 
 Rejection = tuple[int, str]  # a cached LAC rejection: (code, message)
@@ -93,14 +93,12 @@ class Licenses:
         batch: Batch,
         cache: CacheSettings,
         *,
-        stale_window: float = DEFAULT_STALE_WINDOW,
         near: NearCache[LicenseRecord] | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.batch = batch
         self.cache = cache
-        self.stale_window = stale_window
         # Licenses read lately, kept in this process while its listener drops the changed ones.
         self.near = near
 
@@ -162,7 +160,7 @@ class Licenses:
         """The cache record and its lifetime in ms; None when the license has expired."""
         body = lic if isinstance(lic, LicenseBody) else LicenseBody.model_validate(lic)
         fresh = self.cache.license_ttl if ttl is None else ttl
-        keep = fresh + self.stale_window
+        keep = fresh + self.cache.stale_window
         expiry = expiry_epoch(body.expires_at)
         if expiry is not None:
             fresh, keep = min(fresh, expiry - now), min(keep, expiry - now)

@@ -16,8 +16,10 @@ from gateway.store import Stores, create_stores
 from gateway.store.idempotency import IdemKind
 from gateway.store.jobs import Job, JobState
 
-CACHE = CacheSettings(license_ttl=60, negative_ttl=30, order_ttl=45, idempotency_ttl=600)
 STALE = 120.0
+CACHE = CacheSettings(
+    license_ttl=60, negative_ttl=30, order_ttl=45, idempotency_ttl=600, stale_window=STALE
+)
 AID = "act_aarjjopecsae4rvcmoqjvluih7"
 KEY = "9EFJK-TVJM0-MCDET-EZKXJ"
 T0 = 1_000_000.0  # a test clock for the job logic; Redis TTLs never depend on it
@@ -25,7 +27,7 @@ T0 = 1_000_000.0  # a test clock for the job logic; Redis TTLs never depend on i
 
 @pytest.fixture
 async def store(redis_client: aioredis.Redis) -> Stores:
-    return create_stores(redis_client, "t", CACHE, stale_window=STALE, idempotency_lock_ttl=90)
+    return create_stores(redis_client, "t", CACHE, idempotency_lock_ttl=90)
 
 
 @pytest.fixture

@@ -107,6 +107,9 @@ async def test_a_rejection_wins_over_a_stale_license_but_not_a_fresh_one(store: 
     stale = await store.activations.start(a_job(), now=time.time() + 5)
     assert stale.outcome is Started.REJECTED
     assert stale.rejection == (101, "invalid activation key")
+    # The stale copy comes along: the service counts the lookup as a stale hit, as it did.
+    assert stale.license is not None
+    assert not stale.license.fresh
     fresh = await store.activations.start(a_job(), now=time.time())
     assert fresh.outcome is Started.CACHED
     assert await job_of(store, AID) is None
