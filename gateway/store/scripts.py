@@ -30,13 +30,6 @@ def _piece(name: str) -> str:
     return (_LUA / "include" / f"{name}.lua").read_text(encoding="utf-8").rstrip("\n")
 
 
-def names() -> list[str]:
-    """Every script shipped with the store."""
-    return sorted(
-        entry.name.removesuffix(".lua") for entry in _LUA.iterdir() if entry.name.endswith(".lua")
-    )
-
-
 def register(redis: Redis | RedisCluster, name: str) -> AsyncScript:
     """Script ``name`` on ``redis`` (sent by its SHA, loaded again when Redis has forgotten it)."""
     return redis.register_script(source(name))

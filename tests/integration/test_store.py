@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,7 +13,7 @@ from redis.crc import key_slot
 
 from gateway.models import LicenseBody
 from gateway.settings import CacheSettings
-from gateway.store import Stores, create_stores
+from gateway.store import Stores, create_stores, scripts
 from gateway.store.idempotency import IdemKind
 from gateway.store.jobs import Job, JobState
 
@@ -466,3 +467,11 @@ async def test_store_refuses_a_client_that_decodes_responses(redis_url: str) -> 
 
 async def test_ping_answers_true_on_a_live_redis(store: Stores) -> None:
     assert await store.health.ping()
+
+
+async def test_every_script_compiles_on_redis(redis_client: aioredis.Redis) -> None:
+    lua = files("gateway.store") / "lua"
+    names = sorted(entry.name.removesuffix(".lua") for entry in lua.iterdir() if entry.is_file())
+    assert len(names) >= 14
+    for name in names:
+        assert await redis_client.script_load(scripts.source(name)), name
