@@ -10,15 +10,11 @@ from gateway.store.values import ms
 
 
 class Health:
-    """Probes of the Redis the store uses."""
+    """The write probe of the Redis the store uses."""
 
     def __init__(self, redis: Redis | RedisCluster, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-
-    async def ping(self) -> bool:
-        """Whether Redis answers."""
-        return bool(await self.redis.ping())
 
     async def probe_writes(self, owner: str) -> None:
         """Write the probe key; raises the RedisError of a Redis that refuses writes.

@@ -16,6 +16,7 @@ from gateway.settings import CacheSettings
 from gateway.store import Stores, create_stores, scripts
 from gateway.store.idempotency import IdemKind
 from gateway.store.jobs import Job, JobState
+from gateway.store.keys import WRITE_PROBE_TTL
 
 STALE = 120.0
 CACHE = CacheSettings(
@@ -136,8 +137,7 @@ async def test_license_accepts_a_plain_mapping(store: Stores) -> None:
 async def test_cache_hit_costs_one_redis_command(
     store: Stores, stats_client: aioredis.Redis
 ) -> None:
-    await store.licenses.put_license(AID, a_license())
-    await store.health.ping()  # the client's connection is open before counting starts
+    await store.licenses.put_license(AID, a_license())  # opens the connection before counting
     await stats_client.config_resetstat()
     assert await store.licenses.get_license(AID) is not None
     stats = await stats_client.info("commandstats")
@@ -465,8 +465,12 @@ async def test_store_refuses_a_client_that_decodes_responses(redis_url: str) -> 
         await client.aclose()
 
 
-async def test_ping_answers_true_on_a_live_redis(store: Stores) -> None:
-    assert await store.health.ping()
+async def test_the_write_probe_leaves_one_short_lived_key(
+    store: Stores, redis_client: aioredis.Redis
+) -> None:
+    await store.health.probe_writes("gw-probe")
+    assert await redis_client.get(store.keys.write_probe) == b"gw-probe"
+    assert 0 < await redis_client.pttl(store.keys.write_probe) <= WRITE_PROBE_TTL * 1000
 
 
 async def test_every_script_compiles_on_redis(redis_client: aioredis.Redis) -> None:
