@@ -237,7 +237,7 @@ async def test_create_job_only_if_absent_and_read_it_back(
     assert await redis_client.pttl(store.keys.job(AID)) > 0  # an abandoned job cannot leak
 
 
-async def test_get_job_of_unknown_activation_is_none(store: Stores) -> None:
+async def test_an_unknown_activation_has_no_job(store: Stores) -> None:
     assert await job_of(store, AID) is None
 
 
