@@ -44,7 +44,8 @@ from gateway.nearcache import NearCache, listen_for_drops
 from gateway.redisconn import connect_redis
 from gateway.service import ActivationService, OrderSource
 from gateway.settings import Settings
-from gateway.store import LicenseRecord, Store
+from gateway.store import create_stores
+from gateway.store.licenses import LicenseRecord
 
 log = structlog.get_logger("gateway.app")
 
@@ -109,11 +110,10 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     near: NearCache[LicenseRecord] | None = None
     if settings.cache.near_ttl > 0 and settings.cache.near_max_entries > 0:
         near = NearCache(settings.cache.near_ttl, settings.cache.near_max_entries)
-    store = Store(
+    stores = create_stores(
         app[REDIS],
         settings.redis.key_prefix,
         settings.cache,
-        stale_window=settings.cache.stale_window,
         near=near,
     )
     enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())
@@ -127,17 +127,31 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
         retry=retry,
         breaker=breaker,
     )
-    vendor = LacVendorClient(session, settings.lac, vendor_codec, store, metrics)
+    vendor = LacVendorClient(session, settings.lac, vendor_codec, stores.tokens, metrics)
     adapter = lac.inner if isinstance(lac, ResilientLac) else lac
     orders: OrderSource = adapter if isinstance(adapter, LacRestClient) else VendorOrders(vendor)
-    hub = OutcomeHub(app[REDIS], settings.redis.key_prefix)
-    service = ActivationService(store, lac, settings, metrics, hub, orders=orders, counters=vendor)
+    hub = OutcomeHub(app[REDIS], stores.keys)
+    service = ActivationService(
+        lac,
+        settings,
+        metrics,
+        hub,
+        licenses=stores.licenses,
+        activations=stores.activations,
+        jobs=stores.jobs,
+        activators=stores.activators,
+        order_cache=stores.orders,
+        audit=stores.audit,
+        health=stores.health,
+        orders=orders,
+        counters=vendor,
+    )
     app[SERVICE] = app[ACTIVATIONS] = service
-    app[IDEMPOTENCY_STORE] = store
-    limiter = app[RATE_LIMITER] = RateLimiter(store, settings.limits.sync_interval)
+    app[IDEMPOTENCY_STORE] = stores.idempotency
+    limiter = app[RATE_LIMITER] = RateLimiter(stores.rates, settings.limits.sync_interval)
     listeners = [_background(hub.run(), "outcome-listener")]
     if near is not None:
-        drops = listen_for_drops(app[REDIS], store.keys.licenses_changed, near)
+        drops = listen_for_drops(app[REDIS], stores.keys.licenses_changed, near)
         listeners.append(_background(drops, "near-cache-listener"))
     yield
     for listener in listeners:
@@ -172,7 +186,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """The job poller; on shutdown it gives its leases back for another replica."""
     service = app[ACTIVATIONS]
     poller = Poller(
-        service.store,
+        service.job_queue,
         service.handle_job,
         app[SETTINGS].jobs,
         owner=service.owner,

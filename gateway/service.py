@@ -68,7 +68,13 @@ from gateway.models import (
     RemovalConfirmRequest,
 )
 from gateway.settings import Settings
-from gateway.store import JOB_LEASED, CachedLicense, Job, Store
+from gateway.store.activations import ActivationSteps, Start, Started
+from gateway.store.activators import Activators
+from gateway.store.audit import AuditTrail
+from gateway.store.health import Health
+from gateway.store.jobs import Job, Jobs, JobState
+from gateway.store.licenses import CachedLicense, Licenses
+from gateway.store.orders import Orders
 
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
@@ -151,17 +157,30 @@ class ActivationService:
 
     def __init__(
         self,
-        store: Store,
         lac: Lac,
         settings: Settings,
         metrics: Metrics,
         hub: OutcomeHub,
         *,
+        licenses: Licenses,
+        activations: ActivationSteps,
+        jobs: Jobs,
+        activators: Activators,
+        order_cache: Orders,
+        audit: AuditTrail,
+        health: Health,
         orders: OrderSource | None = None,
         counters: CounterSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        # Each store concern the service uses, and no other.
+        self.licenses = licenses
+        self.activations = activations
+        self.job_queue = jobs
+        self.activators = activators
+        self.order_cache = order_cache
+        self.audit_trail = audit
+        self.health = health
         self.lac = lac
         self.settings = settings
         self.metrics = metrics
@@ -183,23 +202,23 @@ class ActivationService:
         job = self._new_job(target, caller)
         # License, rejection and (finding neither) the job: one round trip on the cold path.
         try:
-            found = await self.store.lookup_or_create_job(job, now=job.created_at)
+            start = await self.activations.start(job, now=job.created_at)
         except RedisError:
             self._hand_over_later(job)
             raise
-        cached = found.license
-        self._count_lookup(cached)
-        if found.created is not None:
-            return await self._lead_or_join(job, target, found.created, wait, caller)
-        if cached is not None and cached.fresh:
-            return self._ready(target.aid, cached.license, "cache")
-        if found.negative is not None:
+        # A license that a CREATED start carries was read after the lookup missed.
+        self._count_lookup(None if start.outcome is Started.CREATED else start.license)
+        if start.outcome is Started.REJECTED and start.rejection is not None:
             self.metrics.cache_lookups.labels("negative", "hit").inc()
-            raise self._rejection(*found.negative)
-        if cached is not None:
-            refreshed = await self._refresh_stale(target, cached)
-            if refreshed is not None:
-                return refreshed
+            raise self._rejection(*start.rejection)
+        cached = start.license
+        if start.outcome is not Started.CACHED or cached is None:
+            return await self._begin(job, target, start, wait, caller)
+        if cached.fresh:
+            return self._ready(target.aid, cached.license, "cache")
+        refreshed = await self._refresh_stale(target, cached)
+        if refreshed is not None:
+            return refreshed
         return await self._start_or_join(target, wait, caller)
 
     async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
@@ -253,7 +272,7 @@ class ActivationService:
         if issued is None:
             raise NotFound("LAC has no license for this activation key and host")
         body = _license_body(issued)
-        await self.store.put_license(target.aid, body, now=self.clock())
+        await self.licenses.put_license(target.aid, body, now=self.clock())
         return self._ready(target.aid, body, "lac")
 
     async def deactivate(
@@ -271,7 +290,7 @@ class ActivationService:
             await self._audit("deactivation", target, caller, "failed", exc.lac_code)
             raise
         await self._forget(target.aid)
-        await self.store.drop_activator(target.aid)
+        await self.activators.drop_activator(target.aid)
         await self._audit("deactivation", target, caller, "deactivated", Code.SUCCESS)
         log.info("license_deactivated", key=mask_key(target.key), caller=caller)
 
@@ -300,7 +319,7 @@ class ActivationService:
             await self._audit("removal", target, caller, "failed", exc.lac_code)
             raise
         await self._forget(target.aid)
-        await self.store.drop_activator(target.aid)
+        await self.activators.drop_activator(target.aid)
         await self._audit("removal", target, caller, "confirmed", Code.SUCCESS)
         log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
 
@@ -310,7 +329,7 @@ class ActivationService:
         """Forbidden (audited) unless ``caller`` activated the pair or may act on any pair."""
         if any_pair:
             return
-        activator = await self.store.activator(target.aid)
+        activator = await self.activators.activator(target.aid)
         # A pair with no recorded activator (activated before activators were recorded, or
         # outside the gateway) is nobody's: only admin or deactivate_any keys may withdraw it.
         if caller and activator == caller:
@@ -337,14 +356,14 @@ class ActivationService:
     async def purge(self, activation_key: str, hostids: list[str]) -> bool:
         """Drop the cached license and rejection of one activation (admin)."""
         target = Target(activation_key, hostids)
-        return await self.store.purge(target.aid) > 0
+        return await self.licenses.purge(target.aid) > 0
 
     # --- orders, admin, health ------------------------------------------------------------
 
     async def order(self, activation_key: str) -> OrderResponse:
         """An order summary, cached for ``cache.order_ttl``."""
         key = normalise_activation_key(activation_key)
-        cached = await self.store.get_order(key)
+        cached = await self.order_cache.get_order(key)
         if cached is not None:
             self.metrics.cache_lookups.labels("order", "hit").inc()
             return OrderResponse.model_validate(cached)
@@ -361,7 +380,7 @@ class ActivationService:
             activations_allowed=summary.activations_allowed,
             enabled=summary.enabled,
         )
-        await self.store.put_order(key, body.model_dump(mode="json"))
+        await self.order_cache.put_order(key, body.model_dump(mode="json"))
         return body
 
     async def counters(self) -> dict[str, object]:
@@ -375,7 +394,8 @@ class ActivationService:
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
         """Audit events, newest first; ``before`` is the id of the last event already seen."""
         return [
-            {"id": entry, **fields} for entry, fields in await self.store.read_audit(limit, before)
+            {"id": entry, **fields}
+            for entry, fields in await self.audit_trail.read_audit(limit, before)
         ]
 
     def _audit_event(
@@ -402,20 +422,20 @@ class ActivationService:
         if event is None:
             return
         try:
-            await self.store.append_audit(event, self.settings.audit.max_events)
+            await self.audit_trail.append_audit(event, self.settings.audit.max_events)
         except RedisError as exc:
             # The operation is done at LAC, or refused: losing its trace must not change that.
             _audit_failed(action, exc)
 
     async def jobs(self, limit: int) -> list[JobView]:
         """Jobs in flight, soonest due first."""
-        return [self._job_view(job) for job in await self.store.list_jobs(limit)]
+        return [self._job_view(job) for job in await self.job_queue.list_jobs(limit)]
 
     async def ready(self) -> dict[str, object]:
         """Readiness detail; raises ServiceUnavailable when Redis does not answer or take writes."""
         try:
             # A write, not a PING: a Redis that answers but refuses writes cannot serve either.
-            await self.store.probe_writes(self.owner)
+            await self.health.probe_writes(self.owner)
         except RedisError as exc:
             raise redis_unavailable(exc) from exc
         except Exception as exc:
@@ -423,7 +443,7 @@ class ActivationService:
         return {
             "redis": "ok",
             "transport": self.lac.transport,
-            "jobs": await self.store.count_jobs(),
+            "jobs": await self.job_queue.count_jobs(),
             "lac": self._lac_health(),
         }
 
@@ -452,7 +472,7 @@ class ActivationService:
     # --- internals: state ----------------------------------------------------------------
 
     async def _cached(self, aid: str) -> CachedLicense | None:
-        cached = await self.store.get_license(aid, now=self.clock())
+        cached = await self.licenses.get_license(aid, now=self.clock())
         self._count_lookup(cached)
         return cached
 
@@ -475,7 +495,8 @@ class ActivationService:
 
     async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
         """The activation's state, and the failure to raise when it failed (one round trip)."""
-        pending, cached, negative = await self.store.read_state(aid, now=self.clock())
+        state = await self.activations.read_state(aid, now=self.clock())
+        pending, cached, negative = state.pending, state.license, state.rejection
         if cached is not None:
             return self._ready(aid, cached.license, "cache", stale=not cached.fresh), None
         if negative is not None:
@@ -487,8 +508,8 @@ class ActivationService:
         return None, None
 
     async def _forget(self, aid: str) -> None:
-        await self.store.purge(aid)
-        await self.store.finish_job(aid)
+        await self.licenses.purge(aid)
+        await self.job_queue.finish_job(aid)
 
     async def _lac_call(self, call: Awaitable[T]) -> T:
         try:
@@ -509,7 +530,7 @@ class ActivationService:
         if issued is None:
             return None
         body = _license_body(issued)
-        await self.store.put_license(target.aid, body, now=self.clock())
+        await self.licenses.put_license(target.aid, body, now=self.clock())
         return self._ready(target.aid, body, "lac")
 
     # --- internals: the single flight -----------------------------------------------------
@@ -530,7 +551,7 @@ class ActivationService:
             deadline_at=now + jobs.deadline,
             owner=self.owner,
             lease_until=now + jobs.lease,
-            state=JOB_LEASED,
+            state=JobState.LEASED,
             # Recorded as sent from the start: the creator sends it next, and a crash in
             # between leaves a job that is reconciled as if it had been sent.
             sent_at=now,
@@ -564,7 +585,9 @@ class ActivationService:
         delay = 0.1
         for _ in range(HAND_OVER_TRIES):
             try:
-                if await self.store.hand_over_job(job.id, self.owner, job.creator, self.clock()):
+                if await self.job_queue.hand_over_job(
+                    job.id, self.owner, job.creator, self.clock()
+                ):
                     log.info("job_handed_over", job=job.id)
                 return
             except RedisError:
@@ -578,13 +601,20 @@ class ActivationService:
     ) -> ActivationResponse:
         job = self._new_job(target, caller)
         try:
-            created, cached = await self.store.create_job_or_find_license(job, now=job.created_at)
+            start = await self.activations.create(job, now=job.created_at)
         except RedisError:
             self._hand_over_later(job)
             raise
-        if created and cached is not None:
+        return await self._begin(job, target, start, wait, caller)
+
+    async def _begin(
+        self, job: Job, target: Target, start: Start, wait: float, caller: str
+    ) -> ActivationResponse:
+        """Act on a start that CREATED or JOINED ``job``."""
+        created = start.outcome is Started.CREATED
+        if created and start.license is not None:
             self.metrics.jobs.labels("created").inc()
-            return await self._finished_meanwhile(job, cached)
+            return await self._finished_meanwhile(job, start.license)
         return await self._lead_or_join(job, target, created, wait, caller)
 
     async def _lead_or_join(
@@ -618,8 +648,8 @@ class ActivationService:
 
     async def _finished_meanwhile(self, job: Job, cached: CachedLicense) -> ActivationResponse:
         """A job that finished between our cache miss and our create_job left its license."""
-        await self.store.finish_job(job.id, self.owner)
-        await self.store.publish_outcome(job.id, READY_PAYLOAD)
+        await self.job_queue.finish_job(job.id, self.owner)
+        await self.job_queue.publish_outcome(job.id, READY_PAYLOAD)
         return self._ready(job.id, cached.license, "cache", stale=not cached.fresh)
 
     async def _submit_holding_lease(
@@ -628,14 +658,14 @@ class ActivationService:
         """``_submit`` with the job's lease renewed while it works (LeaseLost when taken)."""
         lease = self.settings.jobs.lease
         now = self.clock()
-        if now - job.created_at > lease / 3 and not await self.store.renew_lease(
+        if now - job.created_at > lease / 3 and not await self.job_queue.renew_lease(
             job.id, self.owner, now + lease
         ):
             # The first step took so long that the lease may have run out and the job been
             # claimed: the create is sent only by whoever holds the job.
             raise LeaseLost(job.id)
         return await holding_lease(
-            self.store, job.id, self.owner, lease, self._submit(job, issued), clock=self.clock
+            self.job_queue, job.id, self.owner, lease, self._submit(job, issued), clock=self.clock
         )
 
     async def _submit(
@@ -721,7 +751,7 @@ class ActivationService:
         # LAC never received the create (crash or a create lost before it landed): send it,
         # recorded as sent first, so that a crash mid-call is reconciled like an ambiguity.
         now = self.clock()
-        if not await self.store.renew_lease(
+        if not await self.job_queue.renew_lease(
             job.id, owner, now + self.settings.jobs.lease, sent_at=now
         ):
             log.warning("job_lease_lost", job=job.id, owner=owner)
@@ -754,7 +784,7 @@ class ActivationService:
         interval: float,
         sent_at: float | None = None,
     ) -> None:
-        await self.store.reschedule_job(
+        await self.job_queue.reschedule_job(
             job.id, owner, self.clock() + delay, interval, sent_at=sent_at
         )
         self.metrics.jobs.labels("rescheduled").inc()
@@ -765,7 +795,7 @@ class ActivationService:
         now = self.clock()
         if issued is not None:  # the event is dated when the license is stored
             issued = {**issued, "at": datetime.fromtimestamp(now, UTC).isoformat()}
-        audited = await self.store.complete_job(
+        audited = await self.activations.complete(
             job.id,
             owner,
             body,
@@ -787,9 +817,11 @@ class ActivationService:
             # A transient code is kept just long enough for this job's waiters to read it: the
             # negative cache is for permanent rejections, not for LAC's bad minutes.
             ttl = TRANSIENT_FAILURE_TTL if lookup(code).retryable else None
-            await self.store.put_negative(job.id, code, message, ttl)
-        await self.store.finish_job(job.id, owner)
-        await self.store.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))
+            await self.licenses.put_negative(job.id, code, message, ttl)
+        await self.job_queue.finish_job(job.id, owner)
+        await self.job_queue.publish_outcome(
+            job.id, orjson.dumps({"state": "failed", "code": code})
+        )
         self.metrics.jobs.labels("failed").inc()
         log.info("activation_failed", job=job.id, key=mask_key(job.activation_key), lac_code=code)
 

@@ -18,7 +18,7 @@ from gateway import errors
 from gateway.api.body import read_body
 from gateway.api.keys import IDEMPOTENCY_STORE, SETTINGS
 from gateway.api.middleware import CALLER, Handler
-from gateway.store import IdemKind, StoredResponse
+from gateway.store.idempotency import IdemKind, StoredResponse
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

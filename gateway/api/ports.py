@@ -14,7 +14,7 @@ from gateway.models import (
     OrderResponse,
     RemovalConfirmRequest,
 )
-from gateway.store import IdemState
+from gateway.store.idempotency import IdemState
 
 
 class ActivationService(Protocol):
@@ -89,13 +89,13 @@ class ActivationService(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    """Where Idempotency-Key records live (``gateway.store.Store`` in the application)."""
+    """Where Idempotency-Key records live (``gateway.store.idempotency.Idempotency``)."""
 
     async def begin_idempotent(self, scope: str, key: str, fingerprint: str) -> IdemState:
         """Start a request under a key, or report it in progress, mismatched or done."""
         ...
 
-    async def complete_idempotent(  # noqa: PLR0917 - mirrors Store.complete_idempotent
+    async def complete_idempotent(  # noqa: PLR0917 - mirrors Idempotency.complete_idempotent
         self,
         scope: str,
         key: str,
@@ -113,7 +113,7 @@ class IdempotencyStore(Protocol):
 
 
 class RateCounter(Protocol):
-    """Where rate-limit windows are counted (``gateway.store.Store`` in the application)."""
+    """Where rate-limit windows are counted (``gateway.store.ratelimit.RateWindows``)."""
 
     async def rate_hit(self, scope: str, window: float, count: int = 1) -> tuple[int, float]:
         """Count ``count`` requests; (requests so far in this window, seconds until it resets)."""

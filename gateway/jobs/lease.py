@@ -16,7 +16,7 @@ from typing import TypeVar
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.store import Store
+from gateway.store.jobs import Jobs
 
 log = structlog.get_logger("gateway.jobs")
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class LeaseLost(Exception):
 
 
 async def holding_lease(
-    store: Store,
+    jobs: Jobs,
     aid: str,
     owner: str,
     lease: float,
@@ -39,7 +39,7 @@ async def holding_lease(
 ) -> T:
     """Run ``work`` while renewing ``owner``'s lease on job ``aid``; LeaseLost if it is lost."""
     task = asyncio.ensure_future(work)
-    renewer = asyncio.create_task(_renew_until_lost(store, aid, owner, lease, clock))
+    renewer = asyncio.create_task(_renew_until_lost(jobs, aid, owner, lease, clock))
     try:
         await asyncio.wait({task, renewer}, return_when=asyncio.FIRST_COMPLETED)
         if not task.done() and renewer.exception() is None:
@@ -55,13 +55,13 @@ async def holding_lease(
 
 
 async def _renew_until_lost(
-    store: Store, aid: str, owner: str, lease: float, clock: Callable[[], float]
+    jobs: Jobs, aid: str, owner: str, lease: float, clock: Callable[[], float]
 ) -> None:
     """Renew every third of a lease; returns only when a renewal finds the lease lost."""
     while True:
         await asyncio.sleep(lease / RENEWALS_PER_LEASE)
         try:
-            if not await store.renew_lease(aid, owner, clock() + lease):
+            if not await jobs.renew_lease(aid, owner, clock() + lease):
                 return
         except RedisError as exc:
             # Redis is away: the lease may run out meanwhile, and then a renewal says so.

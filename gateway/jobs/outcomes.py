@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.redisconn import subscribe_forever
+from gateway.store.keys import Keys
 
 log = structlog.get_logger("gateway.outcomes")
 
@@ -21,10 +22,9 @@ log = structlog.get_logger("gateway.outcomes")
 class OutcomeHub:
     """Per-process registry of activations being waited for."""
 
-    def __init__(self, redis: Redis | RedisCluster, prefix: str) -> None:
+    def __init__(self, redis: Redis | RedisCluster, keys: Keys) -> None:
         self.redis = redis
-        self.pattern = f"{prefix}:{{*}}:outcome"
-        self._head = len(prefix) + 2  # "<prefix>:{"
+        self.keys = keys
         self._events: dict[str, asyncio.Event] = {}
 
     def event(self, aid: str) -> asyncio.Event:
@@ -45,21 +45,19 @@ class OutcomeHub:
         for aid in list(self._events):
             self.wake(aid)
 
-    def _aid(self, channel: bytes | str) -> str:
-        name = channel.decode() if isinstance(channel, bytes) else channel
-        return name[self._head : name.rfind("}")]
-
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after Redis failures."""
 
         def woken(channel: str, _data: bytes) -> None:
-            self.wake(self._aid(channel))
+            aid = self.keys.outcome_aid(channel)
+            if aid is not None:
+                self.wake(aid)
 
         # Once subscribed again, everyone re-reads: an outcome may have passed meanwhile.
         await subscribe_forever(
             self.redis,
             "outcome_listener",
-            patterns=[self.pattern],
+            patterns=[self.keys.outcome_pattern],
             on_message=woken,
             on_subscribed=self.wake_all,
             on_lost=lambda: None,

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.metrics import Metrics
 from gateway.settings import JobSettings
-from gateway.store import Job, Store
+from gateway.store.jobs import Job, Jobs
 
 JobHandler = Callable[[Job, str], Awaitable[None]]
 """Handles one claimed job; called with the job and the poller's owner id."""
@@ -41,7 +41,7 @@ class Poller:
 
     def __init__(
         self,
-        store: Store,
+        jobs: Jobs,
         handler: JobHandler,
         settings: JobSettings,
         *,
@@ -49,7 +49,7 @@ class Poller:
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
     ) -> None:
-        self.store = store
+        self.jobs = jobs
         self.handler = handler
         self.settings = settings
         self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
@@ -68,7 +68,7 @@ class Poller:
         free = self.settings.batch - len(self._tasks)  # never more in hand than the batch size
         if free <= 0:
             return 0
-        claim = await self.store.claim_due(self.owner, self.clock(), self.settings.lease, free)
+        claim = await self.jobs.claim_due(self.owner, self.clock(), self.settings.lease, free)
         self._next_due = claim.next_due
         self._more_due = len(claim.jobs) == free
         for job in claim.jobs:
@@ -83,7 +83,7 @@ class Poller:
         work = self.handler(job, self.owner)
         try:
             await holding_lease(
-                self.store, job.id, self.owner, self.settings.lease, work, clock=self.clock
+                self.jobs, job.id, self.owner, self.settings.lease, work, clock=self.clock
             )
         except LeaseLost:
             return
@@ -154,7 +154,7 @@ class Poller:
         if self.metrics is None or now - self._gauge_at < GAUGE_EVERY:
             return
         self._gauge_at = now
-        self.metrics.jobs_pending.set(await self.store.count_jobs())
+        self.metrics.jobs_pending.set(await self.jobs.count_jobs())
 
     async def stop(self) -> None:
         """Stop the loop, then give the leases of unfinished jobs back for another replica."""
@@ -169,7 +169,7 @@ class Poller:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            await self.store.release_jobs(self.owner, self.clock())
+            await self.jobs.release_jobs(self.owner, self.clock())
         except Exception as exc:  # noqa: BLE001 - shutting down: the leases expire anyway
             log.warning("poller_release_failed", error=type(exc).__name__)
 

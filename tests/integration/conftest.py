@@ -17,7 +17,8 @@ from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.metrics import Metrics
 from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import CacheSettings, LacSettings
-from gateway.store import Store
+from gateway.store import create_stores
+from gateway.store.tokens import Tokens
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +97,6 @@ def lac(
 
 
 @pytest.fixture
-def token_store(redis_client: aioredis.Redis) -> Store:
-    """The gateway's Redis store, as the vendor client's token cache."""
-    return Store(redis_client, "lacgw-test", CacheSettings())
+def token_store(redis_client: aioredis.Redis) -> Tokens:
+    """The gateway's Redis token store, as the vendor client's token cache."""
+    return create_stores(redis_client, "lacgw-test", CacheSettings()).tokens

@@ -27,7 +27,7 @@ from gateway.models import (
     RemovalConfirmRequest,
 )
 from gateway.settings import ApiKey, AuthSettings, CacheSettings, Scope, Settings
-from gateway.store import Store
+from gateway.store import create_stores
 
 PRODUCT_SCOPES: list[Scope] = ["activate", "read", "deactivate"]
 
@@ -136,7 +136,7 @@ async def client(service: CountingService, redis_client: aioredis.Redis) -> Asyn
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[SERVICE] = service
-    app[IDEMPOTENCY_STORE] = Store(redis_client, PREFIX, settings.cache)
+    app[IDEMPOTENCY_STORE] = create_stores(redis_client, PREFIX, settings.cache).idempotency
     setup_api(app)
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
         yield test_client

@@ -16,7 +16,7 @@ from gateway.lac.soap_codec import SoapCodec
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
-from gateway.store import Store
+from gateway.store.tokens import Tokens
 
 KEY = "VENDR-ORDER-00000-00001"
 NEIGHBOUR = "VENDR-ORDER-00000-00011"
@@ -26,7 +26,7 @@ def vendor_client(
     session: aiohttp.ClientSession,
     settings: LacSettings,
     codec: SoapCodec,
-    store: Store,
+    store: Tokens,
     metrics: Metrics | None = None,
 ) -> LacVendorClient:
     return LacVendorClient(session, settings, codec, store, metrics)
@@ -37,7 +37,7 @@ def vendor(
     session: aiohttp.ClientSession,
     settings: LacSettings,
     vendor_codec: SoapCodec,
-    token_store: Store,
+    token_store: Tokens,
     metrics: Metrics,
 ) -> LacVendorClient:
     return vendor_client(session, settings, vendor_codec, token_store, metrics)
@@ -49,7 +49,7 @@ def refreshes(metrics: Metrics, reason: str) -> float:
 
 
 async def test_one_login_serves_many_calls_and_the_token_lives_in_redis(
-    vendor: LacVendorClient, control: SandboxControl, token_store: Store, settings: LacSettings
+    vendor: LacVendorClient, control: SandboxControl, token_store: Tokens, settings: LacSettings
 ) -> None:
     await vendor.activation_counters()
     await vendor.activation_counters()
@@ -74,7 +74,7 @@ async def test_replicas_sharing_redis_share_the_token(
     session: aiohttp.ClientSession,
     settings: LacSettings,
     vendor_codec: SoapCodec,
-    token_store: Store,
+    token_store: Tokens,
     control: SandboxControl,
 ) -> None:
     first = vendor_client(session, settings, vendor_codec, token_store)
@@ -88,7 +88,7 @@ async def test_replicas_starting_together_log_in_once(
     session: aiohttp.ClientSession,
     settings: LacSettings,
     vendor_codec: SoapCodec,
-    token_store: Store,
+    token_store: Tokens,
     control: SandboxControl,
 ) -> None:
     replicas = [vendor_client(session, settings, vendor_codec, token_store) for _ in range(3)]
@@ -100,7 +100,7 @@ async def test_replicas_starting_together_log_in_once(
 
 
 async def test_an_expired_token_costs_one_login_and_the_call_is_replayed(
-    vendor: LacVendorClient, control: SandboxControl, token_store: Store, metrics: Metrics
+    vendor: LacVendorClient, control: SandboxControl, token_store: Tokens, metrics: Metrics
 ) -> None:
     await control.put_order(KEY)
     assert await vendor.find_order(KEY) is not None
@@ -139,7 +139,7 @@ async def test_bad_credentials_are_code_10_and_never_logged(
     session: aiohttp.ClientSession,
     sandbox_url: str,
     vendor_codec: SoapCodec,
-    token_store: Store,
+    token_store: Tokens,
 ) -> None:
     wrong = "not-the-Password-42"
     settings = lac_settings(sandbox_url, password=SecretStr(wrong))
@@ -178,7 +178,7 @@ async def test_find_order_picks_the_exact_key_among_partial_matches(
 
 
 async def test_logout_ends_the_session_and_the_next_call_logs_in_again(
-    vendor: LacVendorClient, control: SandboxControl, token_store: Store
+    vendor: LacVendorClient, control: SandboxControl, token_store: Tokens
 ) -> None:
     await vendor.activation_counters()
     await vendor.logout()

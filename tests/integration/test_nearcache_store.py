@@ -12,7 +12,9 @@ import redis.asyncio as aioredis
 from gateway.models import LicenseBody
 from gateway.nearcache import NearCache, listen_for_drops
 from gateway.settings import CacheSettings
-from gateway.store import JOB_LEASED, Job, LicenseRecord, Store
+from gateway.store import Stores, create_stores
+from gateway.store.jobs import Job, JobState
+from gateway.store.licenses import LicenseRecord
 
 AID = "act_aarjjopecsae4rvcmoqjvluih7"
 WAIT = 5.0
@@ -39,14 +41,14 @@ async def until(check: Callable[[], bool], what: str) -> None:
 @pytest.fixture
 async def replicas(
     redis_client: aioredis.Redis, redis_url: str
-) -> AsyncIterator[list[tuple[Store, NearCache[LicenseRecord]]]]:
+) -> AsyncIterator[list[tuple[Stores, NearCache[LicenseRecord]]]]:
     """Two stores on one Redis prefix, each with its near cache and drop listener running."""
     clients = [aioredis.Redis.from_url(redis_url) for _ in range(2)]
-    pairs: list[tuple[Store, NearCache[LicenseRecord]]] = []
+    pairs: list[tuple[Stores, NearCache[LicenseRecord]]] = []
     tasks = []
     for client in clients:
         near: NearCache[LicenseRecord] = NearCache(60.0, 100)
-        store = Store(client, "nc", CacheSettings(), near=near)
+        store = create_stores(client, "nc", CacheSettings(), near=near)
         tasks.append(
             asyncio.create_task(listen_for_drops(client, store.keys.licenses_changed, near))
         )
@@ -63,67 +65,67 @@ async def replicas(
 
 
 async def test_a_read_is_served_locally_until_the_entry_changes(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]], redis_client: aioredis.Redis
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]], redis_client: aioredis.Redis
 ) -> None:
     (first, near), _ = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"))
-    assert await first.get_license(AID) is not None
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"))
+    assert await first.licenses.get_license(AID) is not None
     assert len(near) == 1
     # Redis itself loses the entry behind the store's back: the local copy still answers ...
     await redis_client.delete(first.keys.license(AID))
-    kept = await first.get_license(AID)
+    kept = await first.licenses.get_license(AID)
     assert kept is not None
     assert kept.license.content == "FEATURE one\n"
     assert kept.fresh
     # ... until a change is announced, as every store write does.
     await redis_client.publish(first.keys.licenses_changed, AID)
     await until(lambda: len(near) == 0, "the announced entry is dropped")
-    assert await first.get_license(AID) is None
+    assert await first.licenses.get_license(AID) is None
 
 
 async def test_a_purge_on_one_replica_reaches_the_other(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]],
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]],
 ) -> None:
     (first, _), (second, second_near) = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"))
-    assert await second.get_license(AID) is not None
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"))
+    assert await second.licenses.get_license(AID) is not None
     assert len(second_near) == 1
-    assert await first.purge(AID) == 1
+    assert await first.licenses.purge(AID) == 1
     await until(lambda: len(second_near) == 0, "the purge reached the second replica")
-    assert await second.get_license(AID) is None
+    assert await second.licenses.get_license(AID) is None
 
 
 async def test_a_new_license_on_one_replica_replaces_the_others_copy(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]],
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]],
 ) -> None:
     (first, _), (second, second_near) = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"))
-    assert await second.get_license(AID) is not None
-    await first.put_license(AID, a_license("FEATURE two\n"))
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"))
+    assert await second.licenses.get_license(AID) is not None
+    await first.licenses.put_license(AID, a_license("FEATURE two\n"))
     await until(lambda: len(second_near) == 0, "the replacement reached the second replica")
-    again = await second.get_license(AID)
+    again = await second.licenses.get_license(AID)
     assert again is not None
     assert again.license.content == "FEATURE two\n"
 
 
 async def test_freshness_is_judged_when_read_not_when_kept(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]],
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]],
 ) -> None:
     (first, _), _ = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"), ttl=30, now=1_000.0)
-    early = await first.get_license(AID, now=1_010.0)
-    late = await first.get_license(AID, now=1_031.0)
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"), ttl=30, now=1_000.0)
+    early = await first.licenses.get_license(AID, now=1_010.0)
+    late = await first.licenses.get_license(AID, now=1_031.0)
     assert early is not None
     assert late is not None
     assert (early.fresh, late.fresh) == (True, False)
 
 
 async def test_a_finished_generation_on_one_replica_replaces_the_others_copy(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]],
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]],
 ) -> None:
     (first, _), (second, second_near) = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"))
-    assert await second.get_license(AID) is not None
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"))
+    assert await second.licenses.get_license(AID) is not None
     now = 1_000_000.0
     job = Job(
         id=AID,
@@ -135,30 +137,32 @@ async def test_a_finished_generation_on_one_replica_replaces_the_others_copy(
         interval=2.0,
         owner="first",
         lease_until=now + 30,
-        state=JOB_LEASED,
+        state=JobState.LEASED,
     )
-    await first.create_job(job)
-    await first.complete_job(AID, "first", a_license("FEATURE two\n"), b"{}", now=now)
+    await first.jobs.create_job(job)
+    await first.activations.complete(AID, "first", a_license("FEATURE two\n"), b"{}", now=now)
     await until(lambda: len(second_near) == 0, "the finished generation reached the other")
-    again = await second.get_license(AID)
+    again = await second.licenses.get_license(AID)
     assert again is not None
     assert again.license.content == "FEATURE two\n"
 
 
 async def test_a_lost_subscription_empties_the_cache_until_it_is_back(
-    replicas: list[tuple[Store, NearCache[LicenseRecord]]], redis_client: aioredis.Redis
+    replicas: list[tuple[Stores, NearCache[LicenseRecord]]], redis_client: aioredis.Redis
 ) -> None:
     (first, near), _ = replicas
-    await first.put_license(AID, a_license("FEATURE one\n"))
-    assert await first.get_license(AID) is not None
+    await first.licenses.put_license(AID, a_license("FEATURE one\n"))
+    assert await first.licenses.get_license(AID) is not None
     assert len(near) == 1
     # Drops published while nobody listens are lost: the cache must not trust what it holds.
     await redis_client.client_kill_filter(_type="pubsub")
     await until(lambda: not near.listening, "the listener has noticed")
     assert len(near) == 0
-    assert await first.get_license(AID) is not None  # read from Redis (it waits a second to retry)
+    assert (
+        await first.licenses.get_license(AID) is not None
+    )  # read from Redis (it waits a second to retry)
     assert not near.listening
     assert len(near) == 0  # and nothing kept while unsubscribed
     await until(lambda: near.listening, "the listener has subscribed again")
-    assert await first.get_license(AID) is not None
+    assert await first.licenses.get_license(AID) is not None
     assert len(near) == 1

@@ -11,7 +11,8 @@ from gateway.jobs.backoff import jittered, next_interval, schedule
 from gateway.jobs.poller import CLAIM_GAP, Poller
 from gateway.metrics import Metrics
 from gateway.settings import CacheSettings, JobSettings
-from gateway.store import Job, Store
+from gateway.store import create_stores
+from gateway.store.jobs import Job
 
 NOW = 1_000_000.0
 
@@ -32,19 +33,19 @@ class Clock:
 
 
 async def test_run_once_hands_each_due_job_to_one_poller(redis_client: aioredis.Redis) -> None:
-    store = Store(redis_client, "tp", CacheSettings())
+    store = create_stores(redis_client, "tp", CacheSettings())
     for n in range(5):
-        await store.create_job(_job(f"due{n}", NOW - 1))
-    await store.create_job(_job("later", NOW + 60))
+        await store.jobs.create_job(_job(f"due{n}", NOW - 1))
+    await store.jobs.create_job(_job("later", NOW + 60))
     seen: list[str] = []
 
     async def handler(job: Job, owner: str) -> None:
         seen.append(job.id)
-        await store.reschedule_job(job.id, owner, NOW + 10, 1.0)
+        await store.jobs.reschedule_job(job.id, owner, NOW + 10, 1.0)
 
     clock = Clock()
     settings = JobSettings(lease=5)
-    pollers = [Poller(store, handler, settings, clock=clock) for _ in range(3)]
+    pollers = [Poller(store.jobs, handler, settings, clock=clock) for _ in range(3)]
     claimed = await asyncio.gather(*(p.run_once() for p in pollers))
     for p in pollers:
         await p.drain()
@@ -57,8 +58,8 @@ async def test_run_once_hands_each_due_job_to_one_poller(redis_client: aioredis.
 async def test_a_dead_pollers_lease_expires_and_stop_releases_at_once(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp2", CacheSettings())
-    await store.create_job(_job("a", NOW))
+    store = create_stores(redis_client, "tp2", CacheSettings())
+    await store.jobs.create_job(_job("a", NOW))
     blocked = asyncio.Event()
 
     async def stuck(job: Job, owner: str) -> None:
@@ -66,14 +67,14 @@ async def test_a_dead_pollers_lease_expires_and_stop_releases_at_once(
 
     clock = Clock()
     settings = JobSettings(lease=30)
-    first = Poller(store, stuck, settings, clock=clock)
+    first = Poller(store.jobs, stuck, settings, clock=clock)
     assert await first.run_once() == 1
-    second = Poller(store, stuck, settings, clock=clock)
+    second = Poller(store.jobs, stuck, settings, clock=clock)
     assert await second.run_once() == 0  # leased by the first
     await first.stop()  # gives the lease back without waiting for it to expire
     assert await second.run_once() == 1
     clock.now = NOW + 31  # the second never finishes: its lease runs out
-    third = Poller(store, stuck, settings, clock=clock)
+    third = Poller(store.jobs, stuck, settings, clock=clock)
     assert await third.run_once() == 1
     blocked.set()
     await second.drain()
@@ -81,11 +82,11 @@ async def test_a_dead_pollers_lease_expires_and_stop_releases_at_once(
 
 
 async def test_pending_gauge_counts_jobs(redis_client: aioredis.Redis) -> None:
-    store = Store(redis_client, "tp3", CacheSettings())
+    store = create_stores(redis_client, "tp3", CacheSettings())
     for n in range(3):
-        await store.create_job(_job(f"g{n}", NOW + 100))
+        await store.jobs.create_job(_job(f"g{n}", NOW + 100))
     metrics = Metrics()
-    poller = Poller(store, lambda job, owner: asyncio.sleep(0), JobSettings(), metrics=metrics)
+    poller = Poller(store.jobs, lambda job, owner: asyncio.sleep(0), JobSettings(), metrics=metrics)
     await poller._refresh_gauge()
     assert metrics.registry.get_sample_value("lacgw_jobs_pending") == 3
 
@@ -103,21 +104,21 @@ def test_backoff_grows_by_the_factor_up_to_the_cap() -> None:
 async def test_a_full_hand_takes_more_jobs_as_soon_as_one_finishes(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp3", CacheSettings())
+    store = create_stores(redis_client, "tp3", CacheSettings())
     for n in range(6):
-        await store.create_job(_job(f"j{n}", NOW - 1))
+        await store.jobs.create_job(_job(f"j{n}", NOW - 1))
     seen: list[str] = []
     all_seen = asyncio.Event()
 
     async def handler(job: Job, owner: str) -> None:
         seen.append(job.id)
-        await store.reschedule_job(job.id, owner, NOW + 1000, 1.0)
+        await store.jobs.reschedule_job(job.id, owner, NOW + 1000, 1.0)
         if len(seen) == 6:
             all_seen.set()
 
     # A tick far longer than the wait below: only waking when a slot frees up gets through.
     settings = JobSettings(batch=2, poll_tick=600, lease=30)
-    poller = Poller(store, handler, settings, clock=Clock())
+    poller = Poller(store.jobs, handler, settings, clock=Clock())
     poller.start()
     try:
         await asyncio.wait_for(all_seen.wait(), timeout=30)
@@ -129,17 +130,17 @@ async def test_a_full_hand_takes_more_jobs_as_soon_as_one_finishes(
 async def test_claim_tells_when_the_earliest_job_left_comes_due(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp4", CacheSettings())
-    assert (await store.claim_due("w", NOW, lease=30, limit=10)).next_due is None
-    await store.create_job(_job("now", NOW - 1))
-    await store.create_job(_job("soon", NOW + 7))
-    claim = await store.claim_due("w", NOW, lease=30, limit=10)
+    store = create_stores(redis_client, "tp4", CacheSettings())
+    assert (await store.jobs.claim_due("w", NOW, lease=30, limit=10)).next_due is None
+    await store.jobs.create_job(_job("now", NOW - 1))
+    await store.jobs.create_job(_job("soon", NOW + 7))
+    claim = await store.jobs.claim_due("w", NOW, lease=30, limit=10)
     assert [job.id for job in claim.jobs] == ["now"]
     assert claim.next_due == NOW + 7
-    await store.reschedule_job("now", "w", NOW + 3, 2.0)
-    assert (await store.claim_due("w", NOW, lease=30, limit=10)).next_due == NOW + 3
+    await store.jobs.reschedule_job("now", "w", NOW + 3, 2.0)
+    assert (await store.jobs.claim_due("w", NOW, lease=30, limit=10)).next_due == NOW + 3
     # A leased job's lease end is in the schedule too: a dead owner's job comes due then.
-    claim = await store.claim_due("w", NOW + 7, lease=30, limit=1)
+    claim = await store.jobs.claim_due("w", NOW + 7, lease=30, limit=1)
     assert [job.id for job in claim.jobs] == ["now"]
     assert claim.next_due == NOW + 7  # "soon", due and left behind by the limit
 
@@ -147,43 +148,43 @@ async def test_claim_tells_when_the_earliest_job_left_comes_due(
 async def test_poller_wakes_when_the_next_job_comes_due_not_a_tick_later(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp5", CacheSettings())
+    store = create_stores(redis_client, "tp5", CacheSettings())
     seen = asyncio.Event()
 
     async def handler(job: Job, owner: str) -> None:
-        await store.finish_job(job.id, owner)
+        await store.jobs.finish_job(job.id, owner)
         seen.set()
 
     # A tick far longer than the wait below: only sleeping until the job's due time gets there.
     settings = JobSettings(poll_tick=600, lease=30)
-    poller = Poller(store, handler, settings)
-    await store.create_job(_job("due-soon", time.time() + 0.5))
+    poller = Poller(store.jobs, handler, settings)
+    await store.jobs.create_job(_job("due-soon", time.time() + 0.5))
     poller.start()
     try:
         await asyncio.wait_for(seen.wait(), timeout=30)
     finally:
         await poller.stop()
-    assert await store.count_jobs() == 0
+    assert await store.jobs.count_jobs() == 0
 
 
 async def test_a_claim_that_fills_the_hand_is_followed_at_once_by_another(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp6", CacheSettings())
+    store = create_stores(redis_client, "tp6", CacheSettings())
     for n in range(7):
-        await store.create_job(_job(f"b{n}", time.time() - 1))
+        await store.jobs.create_job(_job(f"b{n}", time.time() - 1))
     seen: list[str] = []
     all_seen = asyncio.Event()
 
     async def handler(job: Job, owner: str) -> None:
         seen.append(job.id)
-        await store.finish_job(job.id, owner)
+        await store.jobs.finish_job(job.id, owner)
         if len(seen) == 7:
             all_seen.set()
 
     # Seven due jobs, three at a time, a tick far longer than the wait: more than one claim
     # per tick is what gets them all handled.
-    poller = Poller(store, handler, JobSettings(batch=3, poll_tick=600, lease=30))
+    poller = Poller(store.jobs, handler, JobSettings(batch=3, poll_tick=600, lease=30))
     poller.start()
     try:
         await asyncio.wait_for(all_seen.wait(), timeout=30)
@@ -195,20 +196,20 @@ async def test_a_claim_that_fills_the_hand_is_followed_at_once_by_another(
 async def test_sleep_lasts_until_the_next_due_job_within_the_gap_and_the_tick(
     redis_client: aioredis.Redis,
 ) -> None:
-    store = Store(redis_client, "tp7", CacheSettings())
+    store = create_stores(redis_client, "tp7", CacheSettings())
     clock = Clock()
     poller = Poller(
-        store, lambda job, owner: asyncio.sleep(0), JobSettings(poll_tick=2), clock=clock
+        store.jobs, lambda job, owner: asyncio.sleep(0), JobSettings(poll_tick=2), clock=clock
     )
     assert 1.6 <= poller._sleep_for() <= 2.4  # nothing known: a jittered tick
-    await store.create_job(_job("in-a-second", NOW + 1))
+    await store.jobs.create_job(_job("in-a-second", NOW + 1))
     assert await poller.run_once() == 0
     assert poller._sleep_for() == 1.0
     clock.now = NOW + 0.99  # due in 10 ms: still at least the gap, so claims are batched
     assert poller._sleep_for() == CLAIM_GAP
-    await store.create_job(_job("in-a-minute", NOW + 60))
+    await store.jobs.create_job(_job("in-a-minute", NOW + 60))
     clock.now = NOW
-    await store.finish_job("in-a-second")
+    await store.jobs.finish_job("in-a-second")
     assert await poller.run_once() == 0
     assert 1.6 <= poller._sleep_for() <= 2.4  # a minute away: a tick, to see jobs added meanwhile
 
@@ -218,19 +219,19 @@ async def test_a_job_handled_longer_than_its_lease_is_never_claimed_by_another_p
 ) -> None:
     # Handling takes over three leases (a slow create and a slow poll would): the first
     # poller renews its lease meanwhile, so the second never gets the job.
-    store = Store(redis_client, "tp-renew", CacheSettings())
+    store = create_stores(redis_client, "tp-renew", CacheSettings())
     start = time.time()
-    await store.create_job(_job("slow", start - 1))
+    await store.jobs.create_job(_job("slow", start - 1))
     lease = 0.3
     handled: list[str] = []
 
     async def slow(job: Job, owner: str) -> None:
         await asyncio.sleep(lease * 3.5)
         handled.append(owner)
-        await store.reschedule_job(job.id, owner, time.time() + 60, 1.0)
+        await store.jobs.reschedule_job(job.id, owner, time.time() + 60, 1.0)
 
     settings = JobSettings(lease=lease)
-    first, second = Poller(store, slow, settings), Poller(store, slow, settings)
+    first, second = Poller(store.jobs, slow, settings), Poller(store.jobs, slow, settings)
     assert await first.run_once() == 1
     claims = 0
     while not handled:
@@ -247,8 +248,8 @@ async def test_a_poller_that_lost_its_lease_stops_acting_on_the_job(
 ) -> None:
     # The first poller stalls past its lease and a second one takes the job over: the first
     # one's handler is cancelled at its next renewal, before it can act on the job.
-    store = Store(redis_client, "tp-lost", CacheSettings())
-    await store.create_job(_job("taken", time.time() - 1))
+    store = create_stores(redis_client, "tp-lost", CacheSettings())
+    await store.jobs.create_job(_job("taken", time.time() - 1))
     lease = 0.3
     acted: list[str] = []
     cancelled = asyncio.Event()
@@ -262,11 +263,11 @@ async def test_a_poller_that_lost_its_lease_stops_acting_on_the_job(
         acted.append(owner)
 
     settings = JobSettings(lease=lease)
-    first = Poller(store, handler, settings)
+    first = Poller(store.jobs, handler, settings)
     assert await first.run_once() == 1
     later = Clock()
     later.now = time.time() + lease * 2  # for the second poller, the first's lease ran out
-    second = Poller(store, handler, settings, clock=later)
+    second = Poller(store.jobs, handler, settings, clock=later)
     assert await second.run_once() == 1
     await asyncio.wait_for(cancelled.wait(), lease * 5)
     await first.drain()

@@ -22,7 +22,8 @@ from gateway.api.keys import REDIS
 from gateway.localredis import LocalRedis, find_redis_server
 from gateway.redisconn import connect_redis
 from gateway.settings import CacheSettings, RedisSettings
-from gateway.store import Job, Store
+from gateway.store import create_stores
+from gateway.store.jobs import Job
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 DEACT_ONCE = "DEACT-ONCE0-DEMO0-00011"
@@ -192,30 +193,30 @@ async def test_pending_generation_is_polled_to_completion_on_the_cluster(
 async def test_jobs_are_claimed_leased_and_released_on_the_cluster(cluster_url: str) -> None:
     client = connect_redis(RedisSettings(mode="cluster", url=cluster_url))
     assert isinstance(client, RedisCluster)
-    store = Store(client, f"c{uuid.uuid4().hex[:8]}", CacheSettings())
+    store = create_stores(client, f"c{uuid.uuid4().hex[:8]}", CacheSettings())
     try:
         now = 1000.0
         jobs = [
             Job(f"aid{index}", SINGLE, f"HOSTNAME=j{index}", now, now, now + 900)
             for index in range(3)
         ]
-        assert [await store.create_job(job) for job in jobs] == [True, True, True]
-        assert await store.create_job(jobs[0]) is False
-        assert {job.id for job in await store.list_jobs()} == {job.id for job in jobs}
+        assert [await store.jobs.create_job(job) for job in jobs] == [True, True, True]
+        assert await store.jobs.create_job(jobs[0]) is False
+        assert {job.id for job in await store.jobs.list_jobs()} == {job.id for job in jobs}
 
-        claimed = await store.claim_due_jobs("owner-a", now, lease=30, limit=2)
+        claimed = (await store.jobs.claim_due("owner-a", now, 30, 2)).jobs
         assert len(claimed) == 2
         assert {job.owner for job in claimed} == {"owner-a"}
-        rest = await store.claim_due_jobs("owner-b", now, lease=30, limit=10)
+        rest = (await store.jobs.claim_due("owner-b", now, 30, 10)).jobs
         assert [job.id for job in rest] == sorted({j.id for j in jobs} - {j.id for j in claimed})
-        assert await store.claim_due_jobs("owner-b", now + 1, lease=30, limit=10) == []
+        assert (await store.jobs.claim_due("owner-b", now + 1, 30, 10)).jobs == []
 
-        assert await store.release_jobs("owner-a", now + 2) == 2
-        again = await store.claim_due_jobs("owner-c", now + 2, lease=30, limit=10)
+        assert await store.jobs.release_jobs("owner-a", now + 2) == 2
+        again = (await store.jobs.claim_due("owner-c", now + 2, 30, 10)).jobs
         assert {job.id for job in again} == {job.id for job in claimed}
-        assert await store.finish_job(again[0].id, "owner-a") is False
-        assert await store.finish_job(again[0].id, "owner-c") is True
-        assert await store.count_jobs() == 2
+        assert await store.jobs.finish_job(again[0].id, "owner-a") is False
+        assert await store.jobs.finish_job(again[0].id, "owner-c") is True
+        assert await store.jobs.count_jobs() == 2
     finally:
         await client.aclose()
 

@@ -9,7 +9,7 @@ from gwharness import ADMIN_KEY, Running, problem_of
 
 from gateway.hostids import host_hash, normalise_hostids
 from gateway.settings import CacheSettings
-from gateway.store import Store
+from gateway.store import create_stores
 
 KEY = "BULK5-SEATS-DEMO0-00002"
 DEACT_KEY = "DEACT-ONCE0-DEMO0-00011"
@@ -85,11 +85,11 @@ async def test_nothing_is_older_than_the_first_stream_id(running: Running) -> No
 
 
 async def test_the_stream_is_trimmed_to_about_its_bound(redis_client: aioredis.Redis) -> None:
-    store = Store(redis_client, "audit-bound", CacheSettings())
+    store = create_stores(redis_client, "audit-bound", CacheSettings())
     for n in range(1000):
-        await store.append_audit({"action": "activation", "n": str(n)}, max_events=100)
+        await store.audit.append_audit({"action": "activation", "n": str(n)}, max_events=100)
     length = await redis_client.xlen(store.keys.audit)
     # MAXLEN ~ trims whole stream nodes (100 entries each by default), never below the bound.
     assert 100 <= length <= 300
-    (newest,) = await store.read_audit(1)
+    (newest,) = await store.audit.read_audit(1)
     assert newest[1]["n"] == "999"

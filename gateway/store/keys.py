@@ -1,0 +1,96 @@
+"""Every Redis key and channel name of the gateway, and the TTLs the store gives them.
+
+Key layout (``P`` is the configured prefix; the part in braces is the Redis Cluster hash tag, so
+keys that one command or script touches together live in one slot)::
+
+    P:{<aid>}:license          string  cached license JSON        fresh TTL + stale window
+    P:{<aid>}:negative         string  LAC rejection (code, text)  cache.negative_ttl
+    P:{<aid>}:outcome          channel job outcome for waiters (pub/sub)
+    P:{<aid>}:activator        string  name of the API key whose   until the license expires
+                                       request created the license (none: perpetual)
+    P:{licenses}:changed       channel aid of a license changed or removed (near caches)
+    P:{order.<sha>}:order      string  order summary JSON          cache.order_ttl
+    P:{vendor}:token           string  LAC vendor login token      caller's ttl
+    P:{vendor}:token-lock      string  coalesces token refreshes   caller's ttl
+    P:{jobs}:due               zset    job id -> next poll time (or lease end while claimed)
+    P:{jobs}:job:<aid>         hash    one pending generation      deadline span + JOB_RETENTION
+    P:{idem.<sha>}:idempotency hash    one Idempotency-Key record  lock TTL, then idempotency_ttl
+    P:{rate.<sha>}:rate        string  requests in the current window of one caller or IP
+                                                                   limits.window
+    P:{audit}:events           stream  audit trail of activations, deactivations, removals
+                                                                   trimmed to audit.max_events
+    P:{health}:write-probe     string  written by /readyz to learn whether Redis takes writes
+                                                                   WRITE_PROBE_TTL
+
+Activation keys, idempotency keys and rate-limit scopes appear in key names only as SHA-256
+digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed request by more
+JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
+WRITE_PROBE_TTL = 10.0  # seconds; the probe key is one small string, rewritten by each probe
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+class Keys:
+    """Builds (and parses) every key and channel name; the one place the layout is spelled out."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.due = f"{prefix}:{{jobs}}:due"
+        self.job_prefix = f"{prefix}:{{jobs}}:job:"
+        self.token = f"{prefix}:{{vendor}}:token"
+        self.token_lock = f"{prefix}:{{vendor}}:token-lock"
+        self.licenses_changed = f"{prefix}:{{licenses}}:changed"
+        self.write_probe = f"{prefix}:{{health}}:write-probe"
+        self.audit = f"{prefix}:{{audit}}:events"
+        # Matches every activation's outcome channel (one pattern subscription per process).
+        self.outcome_pattern = f"{prefix}:{{*}}:outcome"
+
+    def license(self, aid: str) -> str:
+        """The cached license of an activation."""
+        return f"{self.prefix}:{{{aid}}}:license"
+
+    def negative(self, aid: str) -> str:
+        """The cached LAC rejection of an activation."""
+        return f"{self.prefix}:{{{aid}}}:negative"
+
+    def outcome(self, aid: str) -> str:
+        """The pub/sub channel announcing an activation's outcome."""
+        return f"{self.prefix}:{{{aid}}}:outcome"
+
+    def outcome_aid(self, channel: bytes | str) -> str | None:
+        """The activation id of an ``outcome`` channel name; None for any other name."""
+        name = channel.decode(errors="replace") if isinstance(channel, bytes) else channel
+        head, tail = f"{self.prefix}:{{", "}:outcome"
+        if not (name.startswith(head) and name.endswith(tail)):
+            return None
+        aid = name[len(head) : -len(tail)]
+        return aid or None
+
+    def job(self, aid: str) -> str:
+        """The hash of an activation's pending job."""
+        return self.job_prefix + aid
+
+    def activator(self, aid: str) -> str:
+        """The name of the API key that activated a pair (outlives its cached license)."""
+        return f"{self.prefix}:{{{aid}}}:activator"
+
+    def order(self, activation_key: str) -> str:
+        """The cached summary of an order."""
+        return f"{self.prefix}:{{order.{_digest(activation_key)}}}:order"
+
+    def idempotency(self, scope: str, key: str) -> str:
+        """The record of one Idempotency-Key within a caller's scope."""
+        return f"{self.prefix}:{{idem.{_digest(scope, key)}}}:idempotency"
+
+    def rate(self, scope: str) -> str:
+        """The request counter of one rate-limit scope (an API key's name or a client IP)."""
+        return f"{self.prefix}:{{rate.{_digest(scope)}}}:rate"
