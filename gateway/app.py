@@ -1,8 +1,9 @@
 """The application factory: ``create_app(settings)`` builds the whole gateway, no globals.
 
-Resources are cleanup contexts in dependency order (HTTP session -> Redis -> LAC clients and
-service -> outcome listener -> counters refresh -> poller); aiohttp unwinds them in reverse, so
-the poller stops and gives its leases back before the clients it uses are closed.
+One cleanup context per resource, in dependency order: HTTP session -> Redis -> near cache
+(and its drop listener) -> stores -> LAC clients -> outcome listener -> services -> rate
+limiter -> counters refresh -> poller. aiohttp unwinds them in reverse, so the poller stops
+and gives its leases back before the clients it uses are closed.
 """
 
 from __future__ import annotations
@@ -20,48 +21,43 @@ from redis.exceptions import RedisError
 
 from gateway.api import setup_api
 from gateway.api.keys import (
-    ACTIVATIONS,
+    ACTIVATION_SERVICE,
+    ADMIN_SERVICE,
     HTTP_SESSION,
     IDEMPOTENCY_STORE,
+    LAC_CLIENTS,
+    LICENSE_SERVICE,
     METRICS,
+    NEAR_CACHE,
+    OUTCOMES,
     POLLER,
     RATE_LIMITER,
     REDIS,
-    SERVICE,
+    SERVICES,
     SETTINGS,
+    STORES,
 )
 from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
-from gateway.lac.base import OrderSummary
-from gateway.lac.factory import create_lac, load_enduser_codec, load_vendor_codec
+from gateway.lac.factory import LacClients, create_lac, load_enduser_codec, load_vendor_codec
 from gateway.lac.resilience import ResilientLac, policies
 from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.nearcache import NearCache, listen_for_drops
 from gateway.redisconn import connect_redis
-from gateway.service import ActivationService, OrderSource
+from gateway.service import AdminService, create_services
 from gateway.settings import Settings
 from gateway.store import create_stores
+from gateway.store.keys import Keys
 from gateway.store.licenses import LicenseRecord
 
 log = structlog.get_logger("gateway.app")
 
 CANCEL_RETRY_SECONDS = 0.1
 COUNTERS_FIRST_READ = 60.0  # seconds after start of the first activation counters read
-
-
-class VendorOrders:
-    """Order lookups through the vendor SOAP API (SOAP transport)."""
-
-    def __init__(self, vendor: LacVendorClient) -> None:
-        self.vendor = vendor
-
-    async def order(self, activation_key: str) -> OrderSummary | None:
-        """The order with this key, via FindLicenseOrderByActivationKey."""
-        return await self.vendor.find_order(activation_key)
 
 
 def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -104,18 +100,35 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await redis.aclose(close_connection_pool=True)
 
 
-async def service_ctx(app: web.Application) -> AsyncIterator[None]:
-    """LAC clients (WSDLs parsed off the event loop), the store and the activation service."""
-    settings, session, metrics = app[SETTINGS], app[HTTP_SESSION], app[METRICS]
-    near: NearCache[LicenseRecord] | None = None
-    if settings.cache.near_ttl > 0 and settings.cache.near_max_entries > 0:
-        near = NearCache(settings.cache.near_ttl, settings.cache.near_max_entries)
+async def near_cache_ctx(app: web.Application) -> AsyncIterator[None]:
+    """This process's near cache of licenses and the listener that drops changed entries."""
+    cache = app[SETTINGS].cache
+    if cache.near_ttl <= 0 or cache.near_max_entries <= 0:
+        app[NEAR_CACHE] = None
+        yield
+        return
+    near: NearCache[LicenseRecord] = NearCache(cache.near_ttl, cache.near_max_entries)
+    app[NEAR_CACHE] = near
+    channel = Keys(app[SETTINGS].redis.key_prefix).licenses_changed
+    listener = _background(listen_for_drops(app[REDIS], channel, near), "near-cache-listener")
+    yield
+    await _cancel(listener)
+
+
+async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every store concern on the shared Redis client."""
+    settings = app[SETTINGS]
     stores = create_stores(
-        app[REDIS],
-        settings.redis.key_prefix,
-        settings.cache,
-        near=near,
+        app[REDIS], settings.redis.key_prefix, settings.cache, near=app[NEAR_CACHE]
     )
+    app[STORES] = stores
+    app[IDEMPOTENCY_STORE] = stores.idempotency
+    yield
+
+
+async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The LAC clients: end-user (SOAP or REST, WSDLs parsed off the event loop) and vendor."""
+    settings, session, metrics = app[SETTINGS], app[HTTP_SESSION], app[METRICS]
     enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())
     retry, breaker = policies(settings.resilience)
     lac = create_lac(
@@ -127,45 +140,58 @@ async def service_ctx(app: web.Application) -> AsyncIterator[None]:
         retry=retry,
         breaker=breaker,
     )
-    vendor = LacVendorClient(session, settings.lac, vendor_codec, stores.tokens, metrics)
+    vendor = LacVendorClient(session, settings.lac, vendor_codec, app[STORES].tokens, metrics)
     adapter = lac.inner if isinstance(lac, ResilientLac) else lac
-    orders: OrderSource = adapter if isinstance(adapter, LacRestClient) else VendorOrders(vendor)
-    hub = OutcomeHub(app[REDIS], stores.keys)
-    service = ActivationService(
-        lac,
-        settings,
-        metrics,
-        hub,
-        licenses=stores.licenses,
-        activations=stores.activations,
-        jobs=stores.jobs,
-        activators=stores.activators,
-        order_cache=stores.orders,
-        audit=stores.audit,
-        health=stores.health,
-        orders=orders,
-        counters=vendor,
-    )
-    app[SERVICE] = app[ACTIVATIONS] = service
-    app[IDEMPOTENCY_STORE] = stores.idempotency
-    limiter = app[RATE_LIMITER] = RateLimiter(stores.rates, settings.limits.sync_interval)
-    listeners = [_background(hub.run(), "outcome-listener")]
-    if near is not None:
-        drops = listen_for_drops(app[REDIS], stores.keys.licenses_changed, near)
-        listeners.append(_background(drops, "near-cache-listener"))
+    # REST answers order lookups itself; over SOAP they go through the vendor API.
+    orders = adapter if isinstance(adapter, LacRestClient) else vendor
+    app[LAC_CLIENTS] = LacClients(enduser=lac, vendor=vendor, orders=orders)
     yield
-    for listener in listeners:
-        await _cancel(listener)
+
+
+async def outcomes_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The outcome hub and its pub/sub listener, waking local waiters of any replica's jobs."""
+    hub = app[OUTCOMES] = OutcomeHub(app[REDIS], app[STORES].keys)
+    listener = _background(hub.run(), "outcome-listener")
+    yield
+    await _cancel(listener)
+
+
+async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The services the routes, the poller and the counters refresh call."""
+    clients = app[LAC_CLIENTS]
+    services = create_services(
+        app[STORES],
+        clients.enduser,
+        app[SETTINGS],
+        app[METRICS],
+        app[OUTCOMES],
+        orders=clients.orders,
+        counters=clients.vendor,
+    )
+    app[SERVICES] = services
+    app[ACTIVATION_SERVICE], app[LICENSE_SERVICE], app[ADMIN_SERVICE] = (
+        services.activations,
+        services.licenses,
+        services.admin,
+    )
+    yield
+
+
+async def limiter_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Per-caller rate limits; their last counts are sent to Redis on the way out."""
+    settings = app[SETTINGS]
+    limiter = app[RATE_LIMITER] = RateLimiter(app[STORES].rates, settings.limits.sync_interval)
+    yield
     await limiter.close()
 
 
-async def _refresh_counters(service: ActivationService, interval: float) -> None:
+async def _refresh_counters(admin: AdminService, interval: float) -> None:
     # The first read waits a little too, so a fleet of replicas starting together does not
     # call the vendor API all at once; the admin counters route fills the gauge at any time.
     await asyncio.sleep(min(interval, COUNTERS_FIRST_READ))
     while True:
         try:
-            await service.counters()
+            await admin.counters()
         except Exception as exc:  # noqa: BLE001 - LAC away: the gauge keeps its last value
             log.warning("activation_counters_failed", error=type(exc).__name__)
         await asyncio.sleep(interval)
@@ -177,19 +203,19 @@ async def counters_ctx(app: web.Application) -> AsyncIterator[None]:
     if not (lac.username and lac.password.get_secret_value()):
         yield
         return
-    task = _background(_refresh_counters(app[ACTIVATIONS], lac.counters_interval), "counters")
+    task = _background(_refresh_counters(app[SERVICES].admin, lac.counters_interval), "counters")
     yield
     await _cancel(task)
 
 
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """The job poller; on shutdown it gives its leases back for another replica."""
-    service = app[ACTIVATIONS]
+    runner = app[SERVICES].runner
     poller = Poller(
-        service.job_queue,
-        service.handle_job,
+        app[STORES].jobs,
+        runner.handle_job,
         app[SETTINGS].jobs,
-        owner=service.owner,
+        owner=runner.owner,
         metrics=app[METRICS],
     )
     app[POLLER] = poller
@@ -206,6 +232,19 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics or Metrics()
-    app.cleanup_ctx.extend([http_session_ctx, redis_ctx, service_ctx, counters_ctx, poller_ctx])
+    app.cleanup_ctx.extend(
+        [
+            http_session_ctx,
+            redis_ctx,
+            near_cache_ctx,
+            stores_ctx,
+            lac_ctx,
+            outcomes_ctx,
+            services_ctx,
+            limiter_ctx,
+            counters_ctx,
+            poller_ctx,
+        ]
+    )
     setup_api(app)
     return app

@@ -1,6 +1,7 @@
 """The HTTP layer: routes, middlewares, idempotency and the OpenAPI document.
 
-``setup_api(app)`` needs ``app[SETTINGS]``, ``app[METRICS]``, ``app[SERVICE]``,
+``setup_api(app)`` needs ``app[SETTINGS]``, ``app[METRICS]``, the services
+``app[ACTIVATION_SERVICE]``, ``app[LICENSE_SERVICE]`` and ``app[ADMIN_SERVICE]``,
 ``app[IDEMPOTENCY_STORE]`` and ``app[RATE_LIMITER]`` (keys from ``gateway.api.keys``). The
 application should be created with ``client_max_size=settings.http.max_body_bytes``; bodies are
 also checked against that limit here, so a larger ``client_max_size`` only costs memory, never

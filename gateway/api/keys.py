@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.auth import KeyRing
-from gateway.api.ports import ActivationService, IdempotencyStore
+from gateway.api.ports import Activations, Admin, IdempotencyStore, Licenses
 from gateway.api.ratelimit import RateLimiter
 from gateway.api.spec import Endpoint
 from gateway.metrics import Metrics
@@ -19,14 +19,21 @@ from gateway.settings import Settings
 
 if TYPE_CHECKING:  # imported for the annotations only: these modules import this one
     from gateway.api.signing import Signer
+    from gateway.jobs.outcomes import OutcomeHub
     from gateway.jobs.poller import Poller
-    from gateway.service import ActivationService as ConcreteService
+    from gateway.lac.factory import LacClients
+    from gateway.nearcache import NearCache
+    from gateway.service import Services
+    from gateway.store import Stores
+    from gateway.store.licenses import LicenseRecord
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 # Protocols cannot be passed as the runtime type, so these keys are typed by annotation only.
-SERVICE: web.AppKey[ActivationService] = web.AppKey("service")
+ACTIVATION_SERVICE: web.AppKey[Activations] = web.AppKey("activations")
+LICENSE_SERVICE: web.AppKey[Licenses] = web.AppKey("licenses")
+ADMIN_SERVICE: web.AppKey[Admin] = web.AppKey("admin")
 IDEMPOTENCY_STORE: web.AppKey[IdempotencyStore] = web.AppKey("idempotency_store")
 REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # a union is no runtime type
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
@@ -38,5 +45,10 @@ ENDPOINTS: web.AppKey[Mapping[tuple[str, str], Endpoint]] = web.AppKey("endpoint
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 # Set by the application factory.
 POLLER: web.AppKey[Poller] = web.AppKey("poller")
-# The concrete service, for the poller and the counters refresh (routes see SERVICE's protocol).
-ACTIVATIONS: web.AppKey[ConcreteService] = web.AppKey("activations")
+# Set by the application factory's cleanup contexts, one per resource.
+NEAR_CACHE: web.AppKey[NearCache[LicenseRecord] | None] = web.AppKey("near_cache")
+STORES: web.AppKey[Stores] = web.AppKey("stores")
+LAC_CLIENTS: web.AppKey[LacClients] = web.AppKey("lac_clients")
+OUTCOMES: web.AppKey[OutcomeHub] = web.AppKey("outcomes")
+# The concrete services, for the poller and the counters refresh (routes see the ports above).
+SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from gateway import errors
 from gateway.api.auth import Caller, bearer_token
-from gateway.api.keys import ENDPOINTS, KEY_RING, METRICS, SERVICE, SETTINGS
+from gateway.api.keys import ENDPOINTS, KEY_RING, LICENSE_SERVICE, METRICS, SETTINGS
 from gateway.api.spec import Endpoint
 from gateway.hostids import mask_key
 from gateway.lac.base import LacError
@@ -259,7 +259,7 @@ async def check_scope(request: web.Request, caller: Caller) -> None:
         return
     if endpoint.audit_action is not None:
         # The body is not read for a refusal: the trail gets the HostIDs of the query, if any.
-        await request.app[SERVICE].record_refusal(
+        await request.app[LICENSE_SERVICE].record_refusal(
             endpoint.audit_action,
             request.match_info.get("activation_key", ""),
             request.query.getall("hostid", []),

@@ -1,4 +1,7 @@
-"""What the HTTP layer needs from the rest of the gateway, as protocols it depends on."""
+"""What the HTTP layer needs from the rest of the gateway, as protocols it depends on.
+
+Failures are raised as ``GatewayError``.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from gateway.models import (
 from gateway.store.idempotency import IdemState
 
 
-class ActivationService(Protocol):
-    """The operations behind the JSON API; failures are raised as ``GatewayError``."""
+class Activations(Protocol):
+    """Activating: ``POST /v1/activations``, its batch and the status of one activation."""
 
     async def activate(
         self, req: ActivationRequest, *, wait: float, caller: str
@@ -29,6 +32,14 @@ class ActivationService(Protocol):
     async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
         """State of one activation, long-polling up to ``wait``; ``NotFound`` if unknown."""
         ...
+
+    async def batch(self, req: BatchRequest, *, wait: float, caller: str) -> BatchResponse:
+        """Several activations at once, one result per item."""
+        ...
+
+
+class Licenses(Protocol):
+    """Issued licenses: fetch, deactivate, the vendor's removal request, purge."""
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
         """The issued license for a host, from cache or LAC."""
@@ -59,20 +70,20 @@ class ActivationService(Protocol):
         """Audit a request refused for its API key's scopes; never raises."""
         ...
 
+    async def purge(self, activation_key: str, hostids: list[str]) -> bool:
+        """Drop the cached license of a host; True if there was one."""
+        ...
+
+
+class Admin(Protocol):
+    """Orders, LAC counters, audit events, jobs in flight and readiness."""
+
     async def order(self, activation_key: str) -> OrderResponse:
         """Summary of the license order behind an activation key."""
         ...
 
-    async def batch(self, req: BatchRequest, *, wait: float, caller: str) -> BatchResponse:
-        """Several activations at once, one result per item."""
-        ...
-
     async def jobs(self, limit: int) -> list[JobView]:
         """Pending generations, at most ``limit``."""
-        ...
-
-    async def purge(self, activation_key: str, hostids: list[str]) -> bool:
-        """Drop the cached license of a host; True if there was one."""
         ...
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:

@@ -13,7 +13,14 @@ from pydantic import BaseModel
 from gateway import errors
 from gateway.api import openapi
 from gateway.api.body import defer_continue, read_model
-from gateway.api.keys import ENDPOINTS, METRICS, SERVICE, SETTINGS
+from gateway.api.keys import (
+    ACTIVATION_SERVICE,
+    ADMIN_SERVICE,
+    ENDPOINTS,
+    LICENSE_SERVICE,
+    METRICS,
+    SETTINGS,
+)
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
 from gateway.api.numbers import parse_count, parse_seconds
 from gateway.api.prefer import wait_preference
@@ -127,7 +134,7 @@ async def create_activation(request: web.Request) -> web.StreamResponse:
         request.headers.getall("Prefer", []), default=http.default_wait, maximum=http.max_wait
     )
     caller = caller_of(request).name
-    result = await request.app[SERVICE].activate(req, wait=prefer.wait, caller=caller)
+    result = await request.app[ACTIVATION_SERVICE].activate(req, wait=prefer.wait, caller=caller)
     return activation_reply(request, result, created=True, applied=prefer.applied)
 
 
@@ -140,7 +147,7 @@ async def get_activation(request: web.Request) -> web.StreamResponse:
     # ?wait= is the documented long-poll; Prefer: wait=N is honoured too, and neither means 0.
     prefer = wait_preference(request.headers.getall("Prefer", []), default=0, maximum=http.max_wait)
     wait = number_query(request, "wait", prefer.wait, http.max_wait)
-    result = await request.app[SERVICE].status(activation_id, wait=wait)
+    result = await request.app[ACTIVATION_SERVICE].status(activation_id, wait=wait)
     return activation_reply(request, result, created=False)
 
 
@@ -152,7 +159,7 @@ async def batch_activations(request: web.Request) -> web.StreamResponse:
         request.headers.getall("Prefer", []), default=http.default_wait, maximum=http.max_wait
     )
     caller = caller_of(request).name
-    result = await request.app[SERVICE].batch(req, wait=prefer.wait, caller=caller)
+    result = await request.app[ACTIVATION_SERVICE].batch(req, wait=prefer.wait, caller=caller)
     headers = {"Preference-Applied": prefer.applied} if prefer.applied else None
     return json_response(result, 200, headers)
 
@@ -160,7 +167,7 @@ async def batch_activations(request: web.Request) -> web.StreamResponse:
 async def get_license(request: web.Request) -> web.StreamResponse:
     """GET /v1/licenses/{activation_key}."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
-    result = await request.app[SERVICE].fetch(key, hostids)
+    result = await request.app[LICENSE_SERVICE].fetch(key, hostids)
     return json_response(result, 200, cache_headers(result))
 
 
@@ -168,7 +175,7 @@ async def delete_license(request: web.Request) -> web.StreamResponse:
     """DELETE /v1/licenses/{activation_key}."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
     caller = caller_of(request)
-    await request.app[SERVICE].deactivate(
+    await request.app[LICENSE_SERVICE].deactivate(
         key, hostids, caller=caller.name, any_pair=caller.may_deactivate_any
     )
     return web.Response(status=204)
@@ -177,7 +184,7 @@ async def delete_license(request: web.Request) -> web.StreamResponse:
 async def get_removal(request: web.Request) -> web.StreamResponse:
     """GET /v1/licenses/{activation_key}/removal."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
-    requested = await request.app[SERVICE].removal_requested(key, hostids)
+    requested = await request.app[LICENSE_SERVICE].removal_requested(key, hostids)
     return json_response(RemovalStatus(removal_requested=requested))
 
 
@@ -186,7 +193,7 @@ async def confirm_removal(request: web.Request) -> web.StreamResponse:
     limit = request.app[SETTINGS].http.max_body_bytes
     req = await read_model(request, RemovalConfirmRequest, limit=limit)
     key, caller = request.match_info["activation_key"], caller_of(request)
-    await request.app[SERVICE].removal_confirm(
+    await request.app[LICENSE_SERVICE].removal_confirm(
         req, key, caller=caller.name, any_pair=caller.may_deactivate_any
     )
     return web.Response(status=204)
@@ -194,20 +201,22 @@ async def confirm_removal(request: web.Request) -> web.StreamResponse:
 
 async def get_order(request: web.Request) -> web.StreamResponse:
     """GET /v1/orders/{activation_key}."""
-    return json_response(await request.app[SERVICE].order(request.match_info["activation_key"]))
+    return json_response(
+        await request.app[ADMIN_SERVICE].order(request.match_info["activation_key"])
+    )
 
 
 async def list_jobs(request: web.Request) -> web.StreamResponse:
     """GET /v1/admin/jobs."""
     limit = int_query(request, "limit", DEFAULT_JOB_LIMIT, MAX_JOB_LIMIT)
-    jobs = await request.app[SERVICE].jobs(limit)
+    jobs = await request.app[ADMIN_SERVICE].jobs(limit)
     return json_response(JobList(total=len(jobs), jobs=jobs))
 
 
 async def purge_cache(request: web.Request) -> web.StreamResponse:
     """POST or DELETE /v1/admin/cache/{activation_key}."""
     key, hostids = request.match_info["activation_key"], hostids_of(request)
-    return json_response(PurgeResult(purged=await request.app[SERVICE].purge(key, hostids)))
+    return json_response(PurgeResult(purged=await request.app[LICENSE_SERVICE].purge(key, hostids)))
 
 
 async def audit_log(request: web.Request) -> web.StreamResponse:
@@ -216,7 +225,7 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
     before = audit_id_query(request)
     if before == "0-0":
         return json_response(AuditLog(events=[]))  # nothing is older than the first id
-    raw = await request.app[SERVICE].audit_events(limit, before)
+    raw = await request.app[ADMIN_SERVICE].audit_events(limit, before)
     events = [AuditEvent.model_validate(_audit_fields(event)) for event in raw]
     return json_response(AuditLog(events=events))
 
@@ -238,7 +247,7 @@ def _audit_fields(event: dict[str, str]) -> dict[str, object]:
 
 async def lac_counters(request: web.Request) -> web.StreamResponse:
     """GET /v1/admin/lac/counters."""
-    return json_response(await request.app[SERVICE].counters())
+    return json_response(await request.app[ADMIN_SERVICE].counters())
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
@@ -248,7 +257,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 
 async def readyz(request: web.Request) -> web.StreamResponse:
     """GET /readyz: 200 when the gateway can serve, 503 problem otherwise."""
-    return json_response(Readiness(checks=await request.app[SERVICE].ready()))
+    return json_response(Readiness(checks=await request.app[ADMIN_SERVICE].ready()))
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -15,8 +16,18 @@ from gateway.lac.rest import LacRestClient
 from gateway.lac.soap import TRANSPORT as SOAP
 from gateway.lac.soap import LacSoapClient
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
+from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
+
+
+@dataclass(frozen=True, slots=True)
+class LacClients:
+    """The LAC clients of one process: end-user calls, vendor calls, and who answers orders."""
+
+    enduser: Lac
+    vendor: LacVendorClient
+    orders: LacRestClient | LacVendorClient
 
 
 async def load_codec(path: Path) -> SoapCodec:

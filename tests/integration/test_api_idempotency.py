@@ -14,7 +14,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway import errors
 from gateway.api import setup_api
-from gateway.api.keys import IDEMPOTENCY_STORE, METRICS, SERVICE, SETTINGS
+from gateway.api.keys import (
+    ACTIVATION_SERVICE,
+    ADMIN_SERVICE,
+    IDEMPOTENCY_STORE,
+    LICENSE_SERVICE,
+    METRICS,
+    SETTINGS,
+)
 from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.metrics import Metrics
 from gateway.models import (
@@ -135,7 +142,8 @@ async def client(service: CountingService, redis_client: aioredis.Redis) -> Asyn
     app = web.Application(client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
-    app[SERVICE] = service
+    # The fake plays every service the routes call.
+    app[ACTIVATION_SERVICE] = app[LICENSE_SERVICE] = app[ADMIN_SERVICE] = service
     app[IDEMPOTENCY_STORE] = create_stores(redis_client, PREFIX, settings.cache).idempotency
     setup_api(app)
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:

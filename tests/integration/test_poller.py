@@ -7,9 +7,9 @@ import time
 
 import redis.asyncio as aioredis
 
-from gateway.jobs.backoff import jittered, next_interval, schedule
 from gateway.jobs.poller import CLAIM_GAP, Poller
 from gateway.metrics import Metrics
+from gateway.service.backoff import jittered, next_interval, schedule
 from gateway.settings import CacheSettings, JobSettings
 from gateway.store import create_stores
 from gateway.store.jobs import Job

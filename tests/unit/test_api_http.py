@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from gateway import errors
 from gateway.api import setup_api
-from gateway.api.keys import METRICS, SERVICE, SETTINGS
+from gateway.api.keys import ACTIVATION_SERVICE, ADMIN_SERVICE, LICENSE_SERVICE, METRICS, SETTINGS
 from gateway.api.middleware import RequestIds
 from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.lac.base import LacUnavailable
@@ -220,7 +220,10 @@ def app(service: MemoryService) -> web.Application:
     application = web.Application(client_max_size=settings.http.max_body_bytes)
     application[SETTINGS] = settings
     application[METRICS] = Metrics()
-    application[SERVICE] = service
+    # The fake plays every service the routes call.
+    application[ACTIVATION_SERVICE] = application[LICENSE_SERVICE] = application[ADMIN_SERVICE] = (
+        service
+    )
     setup_api(application)
     return application
 

@@ -1,0 +1,107 @@
+"""The service layer: what callers ask, split by who asks it.
+
+- ``activations``: activate, batch, status and waiting for a job's outcome;
+- ``runner``: a job's life (submit, settle, reschedule, complete, fail), with ``backoff``
+  beside it; the creating request and the poller drive it;
+- ``licenses``: fetch, deactivate, removal, purge;
+- ``admin``: orders, LAC counters, the audit trail, jobs in flight, readiness.
+
+``create_services`` wires them to the store's concerns and to LAC.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.jobs.outcomes import OutcomeHub
+from gateway.lac.base import Lac
+from gateway.metrics import Metrics
+from gateway.service.activations import ActivationService
+from gateway.service.admin import AdminService, CounterSource, OrderSource
+from gateway.service.licenses import LicenseService
+from gateway.service.runner import JobRunner
+from gateway.service.shared import Auditor
+from gateway.settings import Settings
+from gateway.store import Stores
+
+__all__ = [
+    "ActivationService",
+    "AdminService",
+    "CounterSource",
+    "JobRunner",
+    "LicenseService",
+    "OrderSource",
+    "Services",
+    "create_services",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The services of one process; ``runner.owner`` is its lease holder id."""
+
+    activations: ActivationService
+    licenses: LicenseService
+    admin: AdminService
+    runner: JobRunner
+
+
+def create_services(
+    stores: Stores,
+    lac: Lac,
+    settings: Settings,
+    metrics: Metrics,
+    hub: OutcomeHub,
+    *,
+    orders: OrderSource | None = None,
+    counters: CounterSource | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Services:
+    """Every service, each handed only the store concerns it uses."""
+    owner = f"gw-{uuid.uuid4().hex[:12]}"
+    auditor = Auditor(stores.audit, settings.audit, clock)
+    runner = JobRunner(
+        lac,
+        settings,
+        metrics,
+        steps=stores.activations,
+        licenses=stores.licenses,
+        jobs=stores.jobs,
+        owner=owner,
+        clock=clock,
+    )
+    activations = ActivationService(
+        lac,
+        settings,
+        metrics,
+        hub,
+        runner=runner,
+        steps=stores.activations,
+        licenses=stores.licenses,
+        auditor=auditor,
+        clock=clock,
+    )
+    licenses = LicenseService(
+        lac,
+        metrics,
+        licenses=stores.licenses,
+        jobs=stores.jobs,
+        activators=stores.activators,
+        auditor=auditor,
+        clock=clock,
+    )
+    admin = AdminService(
+        lac,
+        metrics,
+        order_cache=stores.orders,
+        audit=stores.audit,
+        jobs=stores.jobs,
+        health=stores.health,
+        owner=owner,
+        orders=orders,
+        counters=counters,
+    )
+    return Services(activations, licenses, admin, runner)

@@ -1,0 +1,140 @@
+"""What operators and the admin routes ask: orders, LAC counters, the audit trail, jobs, health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+from gateway.errors import NotFound, ServiceUnavailable, redis_unavailable
+from gateway.hostids import normalise_activation_key
+from gateway.lac.base import Lac, OrderSummary
+from gateway.lac.resilience import BreakerState, ResilientLac
+from gateway.metrics import Metrics
+from gateway.models import JobView, OrderResponse
+from gateway.service.shared import lac_call
+from gateway.store.audit import AuditTrail
+from gateway.store.health import Health
+from gateway.store.jobs import Job, Jobs
+from gateway.store.orders import Orders
+
+
+class OrderSource(Protocol):
+    """Where order summaries come from (REST end-user API or the vendor SOAP API)."""
+
+    async def order(self, activation_key: str) -> OrderSummary | None:
+        """The order, or None when LAC does not know the key."""
+
+
+class CounterSource(Protocol):
+    """The vendor API's activation counters."""
+
+    async def activation_counters(self) -> dict[str, Any]:
+        """LAC's activation counters as plain data."""
+
+
+class AdminService:
+    """Orders (cached), counters, audit events, jobs in flight and readiness."""
+
+    def __init__(
+        self,
+        lac: Lac,
+        metrics: Metrics,
+        *,
+        order_cache: Orders,
+        audit: AuditTrail,
+        jobs: Jobs,
+        health: Health,
+        owner: str,
+        orders: OrderSource | None = None,
+        counters: CounterSource | None = None,
+    ) -> None:
+        self.lac = lac
+        self.metrics = metrics
+        self.order_cache = order_cache
+        self.audit = audit
+        self.jobs_queue = jobs
+        self.health = health
+        self.owner = owner
+        self.orders = orders
+        self.counter_source = counters
+
+    async def order(self, activation_key: str) -> OrderResponse:
+        """An order summary, cached for ``cache.order_ttl``."""
+        key = normalise_activation_key(activation_key)
+        cached = await self.order_cache.get_order(key)
+        if cached is not None:
+            self.metrics.cache_lookups.labels("order", "hit").inc()
+            return OrderResponse.model_validate(cached)
+        self.metrics.cache_lookups.labels("order", "miss").inc()
+        if self.orders is None:
+            raise ServiceUnavailable("order lookups need LAC vendor credentials")
+        summary = await lac_call(self.orders.order(key))
+        if summary is None:
+            raise NotFound("LAC knows no order with this activation key")
+        body = OrderResponse(
+            activation_key=summary.activation_key,
+            product=summary.product,
+            activations_used=summary.activations_used,
+            activations_allowed=summary.activations_allowed,
+            enabled=summary.enabled,
+        )
+        await self.order_cache.put_order(key, body.model_dump(mode="json"))
+        return body
+
+    async def counters(self) -> dict[str, object]:
+        """LAC's activation counters for this vendor account."""
+        if self.counter_source is None:
+            raise ServiceUnavailable("activation counters need LAC vendor credentials")
+        counters = dict(await lac_call(self.counter_source.activation_counters()))
+        self.metrics.observe_activation_counters(counters)
+        return counters
+
+    async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
+        """Audit events, newest first; ``before`` is the id of the last event already seen."""
+        return [
+            {"id": entry, **fields} for entry, fields in await self.audit.read_audit(limit, before)
+        ]
+
+    async def jobs(self, limit: int) -> list[JobView]:
+        """Jobs in flight, soonest due first."""
+        return [_job_view(job) for job in await self.jobs_queue.list_jobs(limit)]
+
+    async def ready(self) -> dict[str, object]:
+        """Readiness detail; raises ServiceUnavailable when Redis does not answer or take writes."""
+        try:
+            # A write, not a PING: a Redis that answers but refuses writes cannot serve either.
+            await self.health.probe_writes(self.owner)
+        except RedisError as exc:
+            raise redis_unavailable(exc) from exc
+        except Exception as exc:
+            raise ServiceUnavailable("Redis does not answer", retry_after=2) from exc
+        return {
+            "redis": "ok",
+            "transport": self.lac.transport,
+            "jobs": await self.jobs_queue.count_jobs(),
+            "lac": self._lac_health(),
+        }
+
+    def _lac_health(self) -> dict[str, object]:
+        """The breaker's view of LAC: an open breaker is degraded service, not unreadiness."""
+        if not isinstance(self.lac, ResilientLac):
+            return {"status": "unknown"}
+        state = self.lac.breaker.state
+        status = "ok" if state is BreakerState.CLOSED else "degraded"
+        return {"status": status, "breaker": state.value}
+
+
+def _job_view(job: Job) -> JobView:
+    def stamp(epoch: float) -> datetime:
+        return datetime.fromtimestamp(epoch, UTC)
+
+    return JobView(
+        id=job.id,
+        state=job.state,
+        attempts=job.attempts,
+        created_at=stamp(job.created_at),
+        next_poll_at=stamp(job.due_at),
+        deadline_at=stamp(job.deadline_at),
+    )
