@@ -34,8 +34,8 @@ sandbox: $(STAMP)
 	$(BIN)/python -m gateway sandbox --port 8090
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway lacsandbox tests
+	$(BIN)/ruff format --check gateway lacsandbox tests
 	$(BIN)/ruff check deploy bench
 	$(BIN)/ruff format --check deploy bench
 
@@ -89,8 +89,8 @@ docs-check: $(STAMP)
 	PYTHON=$(BIN)/python bash deploy/docs-check.sh
 
 fmt: $(STAMP)
-	$(BIN)/ruff format gateway tests
-	$(BIN)/ruff check --fix gateway tests
+	$(BIN)/ruff format gateway lacsandbox tests deploy bench
+	$(BIN)/ruff check --fix gateway lacsandbox tests deploy bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info

@@ -87,6 +87,15 @@ def test_sandbox_only_runs_in_the_demo_profile() -> None:
     assert all("profiles" not in svc for name, svc in services.items() if name != "sandbox")
 
 
+def test_the_demo_sandbox_has_its_own_image_and_the_gateway_image_no_sandbox() -> None:
+    services = _compose()["services"]
+    assert services["sandbox"]["build"]["dockerfile"] == "deploy/sandbox.Dockerfile"
+    assert services["sandbox"]["image"] != services["gateway"]["image"]
+    sandbox_file = (DEPLOY / "sandbox.Dockerfile").read_text(encoding="utf-8")
+    assert "COPY lacsandbox ./lacsandbox" in sandbox_file
+    assert "lacsandbox" not in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+
+
 def test_every_mounted_file_exists_in_the_repository() -> None:
     for service in _compose()["services"].values():
         for volume in service.get("volumes", []):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from gwharness import ADMIN_KEY, FLEET_KEY, SEED_FILE, sha256
 
-from gateway.localproc import ChildProcess
-from gateway.localredis import free_port
+from lacsandbox.localproc import ChildProcess
+from lacsandbox.localredis import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

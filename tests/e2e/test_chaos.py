@@ -28,7 +28,7 @@ import pytest
 from gwharness import FLEET_KEY
 from procs import Process, gateway_env, new_prefix, start_gateway
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
 
 GOOD_ORDER = "BENCH-BULKX-DEMO0-00003"
 DISABLED_ORDER = "DSBLD-ORDER-DEMO0-00004"

@@ -15,9 +15,9 @@ from gateway.lac.base import Lac
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.metrics import Metrics
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import CacheSettings, LacSettings
 from gateway.store import Store
+from lacsandbox.app import SandboxConfig, create_sandbox_app
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 from gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}
 BODY = {"activation_key": "BENCH-BULKX-DEMO0-00003", "hostids": ["HOSTNAME=outage01"]}

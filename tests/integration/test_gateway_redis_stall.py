@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 from gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}", "Prefer": "wait=20"}
 BODY = {"activation_key": "BULK5-SEATS-DEMO0-00002", "hostids": ["HOSTNAME=stall01"]}

@@ -15,7 +15,7 @@ from lac_support import SandboxControl, lac_settings
 from gateway.lac.base import NETWORK_ERROR, LacAmbiguous, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import SoapCodec
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.app import SandboxConfig, create_sandbox_app
 
 KEY = "TLSTE-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

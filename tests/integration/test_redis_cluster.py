@@ -20,9 +20,9 @@ from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.keys import REDIS
 from gateway.app import connect_redis
-from gateway.localredis import LocalRedis, find_redis_server
 from gateway.settings import CacheSettings, RedisSettings
 from gateway.store import Job, Store
+from lacsandbox.localredis import LocalRedis, find_redis_server
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 DEACT_ONCE = "DEACT-ONCE0-DEMO0-00011"

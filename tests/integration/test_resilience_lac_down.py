@@ -19,7 +19,7 @@ from gwharness import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.app import SandboxConfig, create_sandbox_app
 
 KEY = "SNGLE-HOST1-DEMO0-00001"
 HOST_A = "HOSTNAME=stale-a"

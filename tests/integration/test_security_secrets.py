@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
-from gateway.localredis import free_port
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.localredis import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAC_PASSWORD = "Lac-Vendor-Pw-9f3c1e"  # distinctive, so any leak is found verbatim

@@ -10,8 +10,8 @@ import requests
 from aiohttp import web
 from sandbox_support import FROZEN_EPOCH, SEED_FILE, RunningSandbox, ZeepService
 
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
-from gateway.sandbox.clock import Clock
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.clock import Clock
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sandbox_support import BULK5, DELAYED, SINGLE, RunningSandbox, ZeepService, call
 
-from gateway.sandbox.codetable import code_table
+from lacsandbox.codetable import code_table
 
 HOST = "HOSTNAME=build01"
 SEGMENT = base64.b64encode(HOST.encode()).decode()
