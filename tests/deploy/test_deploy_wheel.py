@@ -49,3 +49,19 @@ def test_the_development_package_exists_beside_the_gateway() -> None:
     assert not (ROOT / "gateway" / "sandbox").exists()
     for module in ("demo.py", "localredis.py", "localproc.py"):
         assert not (ROOT / "gateway" / module).exists(), module
+
+
+def test_every_data_file_of_the_gateway_package_is_declared_package_data() -> None:
+    # A file under gateway/ that no package-data pattern matches would be missing from the
+    # wheel, and so from the image (the docs page's static files, the WSDLs, the code table).
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["gateway"]
+    package = ROOT / "gateway"
+    data = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts
+    ]
+    assert "api/static/docs.js" in data
+    missing = [name for name in data if not any(fnmatchcase(name, pat) for pat in patterns)]
+    assert missing == []
