@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: help install run sandbox test unit lint typecheck imports fmt clean bench bench-quick
+.PHONY: help install run sandbox test test-fast unit lint typecheck imports fmt clean bench \
+	bench-quick
 
 help:
 	@echo "make run        start Redis, the LAC sandbox and the gateway (demo)"
 	@echo "make sandbox    start the LAC sandbox alone on port 8090"
 	@echo "make test       install everything, lint, typecheck, check imports, run every test"
+	@echo "make test-fast  the inner loop: every test but the slow and e2e ones (no lint)"
 	@echo "make bench      measure the gateway against same-run baselines (under 10 min)"
 	@echo "make bench-quick  the same, reduced (under a minute)"
 	@echo "make lint | typecheck | imports | fmt | clean"
@@ -39,21 +41,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check deploy bench
 	$(BIN)/ruff format --check deploy bench
 
-TEST_DIRS := tests tests/unit tests/integration tests/sandbox tests/e2e tests/deploy
-
+# One run over gateway, lacsandbox, bench, tests and the deploy tools ([tool.mypy] files).
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	@for dir in $(TEST_DIRS); do \
-	  files=$$(ls $$dir/*.py 2>/dev/null); [ -z "$$files" ] && continue; \
-	  echo "mypy $$dir"; MYPYPATH=tests:$$dir $(BIN)/mypy $$files || exit 1; \
-	done
-	$(BIN)/mypy deploy/healthcheck.py deploy/tools/*.py
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint typecheck imports
 	$(BIN)/pytest
+
+# Markers registered in pyproject.toml: e2e (tests/e2e, separate processes), slow (over ~5 s).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m 'not slow and not e2e'
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -9,10 +9,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from deploy_support import DEPLOY, load_yaml
 
 from gateway.api.signing import load_private_key
 from gateway.settings import Settings
+from tests.deploy.deploy_support import DEPLOY, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
 

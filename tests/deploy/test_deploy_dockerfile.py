@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from deploy_support import DEPLOY, venv_tool
 
 from lacsandbox.localredis import free_port
+from tests.deploy.deploy_support import DEPLOY, venv_tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from deploy_support import ROOT
+from tests.deploy.deploy_support import ROOT
 
 DEVELOPMENT_PACKAGE = "lacsandbox"
 

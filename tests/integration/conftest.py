@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
-from lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl, lac_settings
 
 from gateway.lac.base import Lac
 from gateway.lac.factory import create_lac
@@ -18,6 +17,7 @@ from gateway.metrics import Metrics
 from gateway.settings import CacheSettings, LacSettings
 from gateway.store import Store
 from lacsandbox.app import SandboxConfig, create_sandbox_app
+from tests.integration.lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl, lac_settings
 
 
 @pytest.fixture(scope="session")

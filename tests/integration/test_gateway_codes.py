@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwharness import Reply, Running, problem_of, until
-
 from gateway.codes import CodeClass, LacCode, code_table, lookup
+from tests.gwharness import Reply, Running, problem_of, until
 
 BULK = "BENCH-BULKX-DEMO0-00003"
 CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}

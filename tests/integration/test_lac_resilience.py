@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from lac_support import SandboxControl, lac_settings
 
 from gateway.lac.base import COMM_ERROR, LacAmbiguous, LacRejected, LacUnavailable
 from gateway.lac.factory import create_lac
@@ -16,6 +15,7 @@ from gateway.lac.resilience import (
     RetryPolicy,
 )
 from gateway.lac.soap_codec import SoapCodec
+from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "RETRY-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

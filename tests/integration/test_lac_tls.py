@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 import trustme
 from aiohttp import web
-from lac_support import SandboxControl, lac_settings
 
 from gateway.lac.base import NETWORK_ERROR, LacAmbiguous, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import SoapCodec
 from lacsandbox.app import SandboxConfig, create_sandbox_app
+from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "TLSTE-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

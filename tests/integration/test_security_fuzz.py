@@ -15,7 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gwharness import (
+
+from gateway.api.keys import METRICS
+from tests.gwharness import (
     ADMIN_KEY,
     Running,
     exchange,
@@ -24,8 +26,6 @@ from gwharness import (
     start_gateway,
     start_sandbox,
 )
-
-from gateway.api.keys import METRICS
 
 MIN_REQUESTS = 1000
 EXAMPLES_PER_OPERATION = 80

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
 from lacsandbox.app import SandboxConfig, create_sandbox_app
 from lacsandbox.localredis import free_port
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 LAC_PASSWORD = "Lac-Vendor-Pw-9f3c1e"  # distinctive, so any leak is found verbatim

@@ -9,11 +9,11 @@ import tomllib
 
 import aiohttp
 import pytest
-from sandbox_support import DISABLED, SEED_FILE, SINGLE, RunningSandbox, call
 
 from lacsandbox.app import SandboxConfig, create_sandbox
 from lacsandbox.demoseed import DEMO_SEED_TOML
 from lacsandbox.seed import SeedError, load_seed, order_spec, seed_from_mapping
+from tests.sandbox.sandbox_support import DISABLED, SEED_FILE, SINGLE, RunningSandbox, call
 
 HOST = "HOSTNAME=build01"
 NEW_KEY = "NEWKY-ORDER-TEST0-00001"
