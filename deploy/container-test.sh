@@ -75,7 +75,7 @@ build_image() {
   local context="$CACHE/context"
   rm -rf "$context"
   mkdir -p "$context/deploy"
-  cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$context/"
+  cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/constraints.txt" "$context/"
   cp -r "$ROOT/gateway" "$context/gateway"
   cp "$ROOT/deploy/Dockerfile" "$ROOT/deploy/healthcheck.py" "$context/deploy/"
   find "$context" -name '__pycache__' -type d -prune -exec rm -rf {} +

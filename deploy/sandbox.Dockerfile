@@ -11,10 +11,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:${PATH}
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY gateway ./gateway
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/python -m pip install --prefer-binary --no-compile .
+ && /opt/venv/bin/python -m pip install --prefer-binary --no-compile -c constraints.txt .
 # The sandbox reads the code table and WSDLs from gateway/data and its seed from config/.
 COPY lacsandbox ./lacsandbox
 COPY config/sandbox.toml ./config/sandbox.toml
