@@ -191,6 +191,7 @@ async def send_and_hang_up(port: int, data: bytes) -> bytes:
         writer.close()
 
 
+@pytest.mark.slow
 async def test_debug_logs_of_malformed_requests_are_json_without_keys_or_hostids(
     redis_url: str, sandbox: tuple[str, aiohttp.ClientSession], tmp_path: Path
 ) -> None:
