@@ -213,12 +213,12 @@ def test_order_without_activation_key_is_a_seed_error() -> None:
         order_spec({"bulk_max": 2})
 
 
-async def test_command_line_starts_the_sandbox_and_prints_its_url() -> None:
+@pytest.mark.parametrize("command", [("gateway", "sandbox"), ("lacsandbox",)])
+async def test_command_line_starts_the_sandbox_and_prints_its_url(command: tuple[str, ...]) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway",
-        "sandbox",
+        *command,
         "--port",
         "0",
         "--seed",
