@@ -25,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 NO_SANDBOX = (
-    "lac-gateway: `{command}` needs the lacsandbox package of a source checkout "
-    "(run it from the repository, e.g. `make run`); this install carries the gateway only"
+    "lac-gateway: `{command}` needs the lacsandbox package, which only a source checkout has "
+    "(`make run`, `make sandbox`); this install carries the gateway only"
 )
 
 
