@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.localproc import ChildProcess
-from gateway.localredis import free_port
+from lacsandbox.localproc import ChildProcess
+from lacsandbox.localredis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).resolve().parent / "sandbox.toml"

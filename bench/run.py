@@ -29,7 +29,7 @@ from bench import report
 from bench.loadgen import wrk_path
 from bench.procs import ROOT, start_sandbox
 from bench.scenarios import FULL, QUICK, Env, Result, amplification, cache_hits, cold, pending_scale
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
 
 BENCH = Path(__file__).resolve().parent
 

@@ -11,6 +11,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${LACGW_CONTAINER_CACHE:-$ROOT/.cache/container}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+# The tools import lacsandbox (local Redis, the sandbox), which lives in the checkout, not the wheel.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 SUITE=${LACGW_DEBIAN_SUITE:-bookworm}
 MIRROR=${LACGW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE_IMAGE=localhost/lacgw-base:$SUITE
@@ -73,7 +75,7 @@ build_image() {
   local context="$CACHE/context"
   rm -rf "$context"
   mkdir -p "$context/deploy"
-  cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$context/"
+  cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/constraints.txt" "$context/"
   cp -r "$ROOT/gateway" "$context/gateway"
   cp "$ROOT/deploy/Dockerfile" "$ROOT/deploy/healthcheck.py" "$context/deploy/"
   find "$context" -name '__pycache__' -type d -prune -exec rm -rf {} +

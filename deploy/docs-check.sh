@@ -6,6 +6,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+# The tools import lacsandbox (local Redis, the sandbox), which lives in the checkout, not the wheel.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 if [ -z "${LACGW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -7,6 +7,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+# The tools import lacsandbox (local Redis, the sandbox), which lives in the checkout, not the wheel.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 PROM=$ROOT/deploy/prometheus
 
 if ! command -v promtool >/dev/null; then

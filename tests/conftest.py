@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from gwharness import Running, gateway_settings, start_gateway, start_sandbox
 
-from gateway.localredis import LocalRedis, RedisNotFoundError
 from gateway.logs import configure_logging
+from lacsandbox.localredis import LocalRedis, RedisNotFoundError
+from tests.gwharness import Running, gateway_settings, start_gateway, start_sandbox
 
 # Plain JSON lines: pytest captures them, and failures stay readable.
 configure_logging("INFO", "json")

@@ -17,8 +17,8 @@ from aiohttp import web
 from gateway.api.keys import REDIS
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
+from lacsandbox.app import SandboxConfig, create_sandbox_app
 
 SEED_FILE = Path(__file__).resolve().parents[1] / "config" / "sandbox.toml"
 FLEET_KEY = "fleet-test-key-0123456789"

@@ -2,6 +2,7 @@
 
 Called by ``deploy/container-test.sh`` (``make container-test``) once the image is built.
 Every container runs on the host network bound to 127.0.0.1; everything started is removed.
+The image carries the gateway only, so the sandbox runs on the host, from this checkout.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.localredis import LocalRedis, free_port
+from lacsandbox.localredis import LocalRedis, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ACTIVATION_KEY = "SNGLE-HOST1-DEMO0-00001"  # in the sandbox's built-in demo seed
 GRACE_SECONDS = 20
@@ -118,6 +121,16 @@ found += [str(p) for p in (pathlib.Path("/root/.cache"), pathlib.Path("/wheels")
 print(" ".join(found))
 """
 
+# Run inside the image: the development package and its modules must be absent.
+_SANDBOX_PROBE = """
+import importlib.util, pathlib
+found = [name for name in ("lacsandbox", "gateway.sandbox") if importlib.util.find_spec(name)]
+names = ("sandbox", "localredis", "localproc", "demo")
+gateway = pathlib.Path("/opt/venv").glob("lib/python3*/site-packages/gateway/**/*")
+found += [str(p) for p in gateway if any(n in p.name for n in names)]
+print(" ".join(found[:5]))
+"""
+
 
 def check_image_contents(image: str, ulimits: list[str]) -> None:
     """No compiler, no pip, no bytecode or download caches in the runtime image."""
@@ -129,6 +142,10 @@ def check_image_contents(image: str, ulimits: list[str]) -> None:
     if found:
         raise CheckFailed(f"the image carries build leftovers: {found}")
     print("ok: no compiler, pip or caches in the image")
+    found = podman(*args, image, "-c", _SANDBOX_PROBE).stdout.strip()
+    if found:
+        raise CheckFailed(f"the image carries sandbox or development code: {found}")
+    print("ok: no sandbox, local runners or demo in the image (the gateway only)")
 
 
 def check_process_user(name: str) -> None:
@@ -166,6 +183,25 @@ def check_sigterm(name: str) -> None:
     print(f"ok: SIGTERM stopped the gateway cleanly (exit 0 within {GRACE_SECONDS}s)")
 
 
+@contextmanager
+def host_sandbox(port: int, logs: Path) -> Iterator[str]:
+    """The LAC sandbox as a process of this checkout on 127.0.0.1 (the image has none)."""
+    argv = [sys.executable, "-m", "lacsandbox", "--host", "127.0.0.1", "--port", str(port)]
+    log = logs / "sandbox.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/soap/type/enduser/version/2?wsdl", 200)
+        yield url
+    except BaseException:
+        print(f"--- sandbox log:\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def run(image: str, ulimits: list[str]) -> None:
     """Start Redis, the sandbox and the gateway, then run every check."""
     check_image(image)
@@ -193,9 +229,8 @@ def run(image: str, ulimits: list[str]) -> None:
         redis.start()
         try:
             env["LACGW_REDIS__URL"] = redis.url
-            sandbox_args = ("sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port))
             with (
-                container(f"lacgw-ct-sandbox-{suffix}", image, ulimits, {}, *sandbox_args),
+                host_sandbox(sandbox_port, Path(tmp)),
                 container(f"lacgw-ct-gateway-{suffix}", image, ulimits, env) as gateway,
             ):
                 wait_for(f"{base}/healthz", 200)

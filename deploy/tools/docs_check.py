@@ -18,9 +18,9 @@ import aiohttp
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.localredis import LocalRedis
 from gateway.logs import configure_logging
 from gateway.settings import Settings
+from lacsandbox.localredis import LocalRedis
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 CHROMIUM_FLAGS = (

@@ -16,10 +16,10 @@ import aiohttp
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.localredis import LocalRedis
 from gateway.logs import configure_logging
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.localredis import LocalRedis
 
 API_KEY = "scrape-metrics-key"
 ACTIVATION_KEY = "SNGLE-HOST1-DEMO0-00001"  # in the sandbox's built-in demo seed

@@ -9,10 +9,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from deploy_support import DEPLOY, load_yaml
 
 from gateway.api.signing import load_private_key
 from gateway.settings import Settings
+from tests.deploy.deploy_support import DEPLOY, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
 
@@ -85,6 +85,15 @@ def test_sandbox_only_runs_in_the_demo_profile() -> None:
     assert services["sandbox"]["profiles"] == ["demo"]
     assert services["sandbox"]["command"][0] == "sandbox"
     assert all("profiles" not in svc for name, svc in services.items() if name != "sandbox")
+
+
+def test_the_demo_sandbox_has_its_own_image_and_the_gateway_image_no_sandbox() -> None:
+    services = _compose()["services"]
+    assert services["sandbox"]["build"]["dockerfile"] == "deploy/sandbox.Dockerfile"
+    assert services["sandbox"]["image"] != services["gateway"]["image"]
+    sandbox_file = (DEPLOY / "sandbox.Dockerfile").read_text(encoding="utf-8")
+    assert "COPY lacsandbox ./lacsandbox" in sandbox_file
+    assert "lacsandbox" not in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
 
 
 def test_every_mounted_file_exists_in_the_repository() -> None:

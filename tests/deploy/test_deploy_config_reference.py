@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy_support import DEPLOY, ROOT
 from pydantic import BaseModel
 
 from gateway.settings import Settings
+from tests.deploy.deploy_support import DEPLOY, ROOT
 
 GENERATOR = DEPLOY / "tools" / "config_reference.py"
 REFERENCE = ROOT / "config" / "REFERENCE.md"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from deploy_support import DEPLOY, venv_tool
 
-from gateway.localredis import free_port
+from lacsandbox.localredis import free_port
+from tests.deploy.deploy_support import DEPLOY, venv_tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 
@@ -42,6 +42,12 @@ def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
 
 def test_hadolint_reports_nothing_on_the_dockerfile() -> None:
     result = _hadolint(DOCKERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_hadolint_reports_nothing_on_the_sandbox_dockerfile() -> None:
+    result = _hadolint(DEPLOY / "sandbox.Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 

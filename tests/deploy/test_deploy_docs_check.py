@@ -9,10 +9,9 @@ from __future__ import annotations
 import importlib.util
 from types import ModuleType
 
-from deploy_support import DEPLOY
-from gwharness import Running
-
 from gateway.api.docs import DOCS_HTML
+from tests.deploy.deploy_support import DEPLOY
+from tests.gwharness import Running
 
 
 def load_docs_check() -> ModuleType:

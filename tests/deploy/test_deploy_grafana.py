@@ -6,10 +6,11 @@ import json
 import re
 from typing import Any
 
-from deploy_support import DEPLOY, load_yaml
-from gwharness import Running
 from prometheus_client.parser import text_string_to_metric_families
-from promql_names import PROMETHEUS_SERIES, exported_series, metric_names
+
+from tests.deploy.deploy_support import DEPLOY, load_yaml
+from tests.deploy.promql_names import PROMETHEUS_SERIES, exported_series, metric_names
+from tests.gwharness import Running
 
 DASHBOARD = DEPLOY / "grafana" / "lac-gateway.json"
 

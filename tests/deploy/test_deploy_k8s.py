@@ -13,10 +13,10 @@ from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type information
 import pytest
-from deploy_support import DEPLOY, load_yaml
-from kustomize_lite import merge, render
 
 from gateway.settings import Settings
+from tests.deploy.deploy_support import DEPLOY, load_yaml
+from tests.deploy.kustomize_lite import merge, render
 
 K8S = DEPLOY / "k8s"
 BASE = K8S / "base"

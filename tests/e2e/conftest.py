@@ -6,7 +6,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from procs import GatewayFactory, Process, gateway_env, new_prefix, start_gateway, start_sandbox
+
+from tests.e2e.procs import (
+    GatewayFactory,
+    Process,
+    gateway_env,
+    new_prefix,
+    start_gateway,
+    start_sandbox,
+)
 
 
 @pytest.fixture

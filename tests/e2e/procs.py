@@ -8,10 +8,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from gwharness import ADMIN_KEY, FLEET_KEY, SEED_FILE, sha256
-
-from gateway.localproc import ChildProcess
-from gateway.localredis import free_port
+from lacsandbox.localproc import ChildProcess
+from lacsandbox.localredis import free_port
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, SEED_FILE, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,10 +25,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gwharness import FLEET_KEY
-from procs import Process, gateway_env, new_prefix, start_gateway
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
+from tests.e2e.procs import Process, gateway_env, new_prefix, start_gateway
+from tests.gwharness import FLEET_KEY
+
+pytestmark = pytest.mark.e2e  # separate processes: `make test-fast` skips them
 
 GOOD_ORDER = "BENCH-BULKX-DEMO0-00003"
 DISABLED_ORDER = "DSBLD-ORDER-DEMO0-00004"

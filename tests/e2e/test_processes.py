@@ -8,8 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gwharness import ADMIN_KEY, FLEET_KEY
-from procs import GatewayFactory, Process
+
+from tests.e2e.procs import GatewayFactory, Process
+from tests.gwharness import ADMIN_KEY, FLEET_KEY
+
+pytestmark = pytest.mark.e2e  # separate processes: `make test-fast` skips them
 
 BULK = "BENCH-BULKX-DEMO0-00003"
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}

@@ -7,9 +7,13 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 import redis.asyncio as aioredis
-from gwharness import FLEET_KEY
-from procs import GatewayFactory, Process
+
+from tests.e2e.procs import GatewayFactory, Process
+from tests.gwharness import FLEET_KEY
+
+pytestmark = pytest.mark.e2e  # separate processes: `make test-fast` skips them
 
 ORDER = "DELAY-2SECS-DEMO0-00007"
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}

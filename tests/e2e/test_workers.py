@@ -8,8 +8,12 @@ import signal
 from pathlib import Path
 
 import aiohttp
-from gwharness import FLEET_KEY
-from procs import GatewayFactory, Process
+import pytest
+
+from tests.e2e.procs import GatewayFactory, Process
+from tests.gwharness import FLEET_KEY
+
+pytestmark = pytest.mark.e2e  # separate processes: `make test-fast` skips them
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}
 LISTEN = "0A"  # TCP state of a listening socket in /proc/net/tcp

@@ -9,16 +9,16 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
-from lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl, lac_settings
 
 from gateway.lac.base import Lac
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.metrics import Metrics
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import CacheSettings, LacSettings
 from gateway.store import create_stores
 from gateway.store.tokens import Tokens
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from tests.integration.lac_support import VENDOR_PASSWORD, VENDOR_USER, SandboxControl, lac_settings
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gwharness import Running
+from tests.gwharness import Running
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 BULK = "BENCH-BULKX-DEMO0-00003"

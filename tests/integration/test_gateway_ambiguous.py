@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gwharness import Running
+
+from tests.gwharness import Running
 
 BULK = "BULK5-SEATS-DEMO0-00002"
 CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}

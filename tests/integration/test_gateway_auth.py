@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gwharness import ADMIN_KEY, FLEET_KEY, Running, problem_of
+
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, Running, problem_of
 
 ACTIVATE = ("POST", "/v1/activations")
 PROTECTED = [

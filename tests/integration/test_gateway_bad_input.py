@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwharness import Running, problem_of
+from tests.gwharness import Running, problem_of
 
 KEY = "SNGLE-HOST1-DEMO0-00001"
 GOOD = {"activation_key": KEY, "hostids": ["HOSTNAME=build01"]}

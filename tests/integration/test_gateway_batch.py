@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gwharness import Running
+from tests.gwharness import Running
 
 BULK = "BULK5-SEATS-DEMO0-00002"
 DISABLED = "DSBLD-ORDER-DEMO0-00004"

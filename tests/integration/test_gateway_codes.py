@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwharness import Reply, Running, problem_of, until
+import pytest
 
 from gateway.codes import Code, CodeClass, LacCode, code_table, lookup
+from tests.gwharness import Reply, Running, problem_of, until
 
 BULK = "BENCH-BULKX-DEMO0-00003"
 CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}
@@ -71,6 +72,7 @@ def completes(row: LacCode, transport: str) -> bool:
     return transport == "rest" and not has_rest_form(row)
 
 
+@pytest.mark.slow
 async def test_every_code_on_create_reaches_the_caller_as_the_table_says(
     running: Running,
 ) -> None:
@@ -104,6 +106,7 @@ async def test_every_code_on_poll_reaches_the_caller_or_is_reconciled(running: R
             check_failure(reply, row, transport)
 
 
+@pytest.mark.slow
 async def test_transient_code_on_create_is_retried_not_cached(running: Running) -> None:
     transport = running.settings.lac.transport
     transient = [row for row in code_table().values() if row.klass is CodeClass.RETRY]

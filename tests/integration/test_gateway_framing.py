@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from gwharness import (
+from structlog.testing import capture_logs
+
+from gateway.api.keys import METRICS
+from tests.gwharness import (
     FLEET_KEY,
     Reply,
     Running,
@@ -25,9 +28,6 @@ from gwharness import (
     start_sandbox,
     until,
 )
-from structlog.testing import capture_logs
-
-from gateway.api.keys import METRICS
 
 MAX_HEADER_BYTES = 4096
 MAX_PATH_CHARS = 2048

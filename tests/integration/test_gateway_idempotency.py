@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gwharness import ADMIN_KEY, FLEET_KEY, Running, problem_of, until
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, Running, problem_of, until
 
 BULK = "BULK5-SEATS-DEMO0-00002"
 SLOW = "DELAY-2SECS-DEMO0-00007"

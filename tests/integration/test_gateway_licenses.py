@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwharness import ADMIN_KEY, Running, problem_of
+from tests.gwharness import ADMIN_KEY, Running, problem_of
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 REMOVAL = "RMVAL-ORDER-DEMO0-00010"

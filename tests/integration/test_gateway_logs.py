@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gwharness import ADMIN_KEY, Running
 from structlog.testing import capture_logs
+
+from tests.gwharness import ADMIN_KEY, Running
 
 KEY = "SNGLE-HOST1-DEMO0-00001"
 MASKED = "SNGLE-*****-*****-00001"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gwharness import Running, problem_of
-
 from gateway.hostids import Target
+from tests.gwharness import Running, problem_of
 
 SLOW = "DELAY-2SECS-DEMO0-00007"
 

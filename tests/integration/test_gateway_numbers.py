@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gwharness import ADMIN_KEY, Running, problem_of
+
+from tests.gwharness import ADMIN_KEY, Running, problem_of
 
 ADMIN_LISTS = ["/v1/admin/jobs", "/v1/admin/audit"]
 # Superscript two (isdigit() but not int()), Arabic-Indic one (int() reads it as 1), a sign,

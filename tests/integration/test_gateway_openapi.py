@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gwharness import Running
 from openapi_spec_validator import validate
+
+from tests.gwharness import Running
 
 
 def registered_routes(app: web.Application) -> set[tuple[str, str]]:

@@ -7,10 +7,17 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from gwharness import ADMIN_KEY, Running, gateway_settings, start_gateway, start_sandbox, until
 
 from gateway.api.keys import METRICS
 from gateway.metrics import Metrics
+from tests.gwharness import (
+    ADMIN_KEY,
+    Running,
+    gateway_settings,
+    start_gateway,
+    start_sandbox,
+    until,
+)
 
 BULK = "BENCH-BULKX-DEMO0-00003"
 

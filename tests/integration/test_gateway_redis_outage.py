@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-from gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
+from tests.gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}
 BODY = {"activation_key": "BENCH-BULKX-DEMO0-00003", "hostids": ["HOSTNAME=outage01"]}

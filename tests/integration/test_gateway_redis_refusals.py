@@ -15,7 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from gwharness import (
+from structlog.testing import capture_logs
+
+from tests.gwharness import (
     ADMIN_KEY,
     FLEET_KEY,
     Reply,
@@ -26,7 +28,6 @@ from gwharness import (
     start_sandbox,
     until,
 )
-from structlog.testing import capture_logs
 
 KEY = "BENCH-BULKX-DEMO0-00003"
 SLOW_KEY = "DELAY-2SECS-DEMO0-00007"

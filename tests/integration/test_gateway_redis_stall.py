@@ -8,9 +8,9 @@ import signal
 from pathlib import Path
 
 import aiohttp
-from gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
-from gateway.localredis import LocalRedis
+from lacsandbox.localredis import LocalRedis
+from tests.gwharness import FLEET_KEY, gateway_settings, start_gateway, start_sandbox
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}", "Prefer": "wait=20"}
 BODY = {"activation_key": "BULK5-SEATS-DEMO0-00002", "hostids": ["HOSTNAME=stall01"]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gwharness import ADMIN_KEY, FLEET_KEY, Running
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, Running
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 

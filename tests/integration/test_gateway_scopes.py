@@ -7,7 +7,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gwharness import (
+
+from gateway.api.keys import REDIS
+from gateway.hostids import activation_id, normalise_hostids
+from tests.gwharness import (
     Reply,
     Running,
     gateway_settings,
@@ -16,9 +19,6 @@ from gwharness import (
     start_gateway,
     start_sandbox,
 )
-
-from gateway.api.keys import REDIS
-from gateway.hostids import activation_id, normalise_hostids
 
 KEY_A = "product-a-key-0123456789"
 KEY_B = "product-b-key-0123456789"

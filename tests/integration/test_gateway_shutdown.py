@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from gwharness import gateway_settings, start_gateway
+
+from tests.gwharness import gateway_settings, start_gateway
 
 # Nothing listens there: the gateway never gets as far as calling LAC in this test.
 NO_LAC = "http://127.0.0.1:9"

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from gwharness import Running, gateway_settings, start_gateway, start_sandbox
+
+from tests.gwharness import Running, gateway_settings, start_gateway, start_sandbox
 
 BULK = "BULK5-SEATS-DEMO0-00002"
 CREATE_OP = {"soap": "CreateLicenseRequest", "rest": "PUT /licenses"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gwharness import ADMIN_KEY, Running
+from tests.gwharness import ADMIN_KEY, Running
 
 COUNTERS = "/v1/admin/lac/counters"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from gwharness import FLEET_KEY, gateway_settings, start_gateway
 
-from gateway.localredis import free_port
+from lacsandbox.localredis import free_port
+from tests.gwharness import FLEET_KEY, gateway_settings, start_gateway
 
 AUTH = {"Authorization": f"Bearer {FLEET_KEY}"}
 BODY = {"activation_key": "BENCH-BULKX-DEMO0-00003", "hostids": ["HOSTNAME=nolac01"]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from lac_support import SandboxControl
 
 from gateway.codes import Code, code_table
 from gateway.lac.base import LacAmbiguous, LacRejected, LacUnavailable, PollState
@@ -12,6 +11,7 @@ from gateway.lac.rest import LacRestClient
 from gateway.lac.soap import LacSoapClient
 from gateway.lac.soap_codec import SoapCodec
 from gateway.settings import LacSettings
+from tests.integration.lac_support import SandboxControl
 
 KEY = "CODES-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

@@ -6,12 +6,12 @@ from datetime import date
 
 import aiohttp
 import pytest
-from lac_support import SandboxControl
 
 from gateway.lac.base import IssuedLicense, Lac, LacRejected, PollState
 from gateway.lac.license_text import parse_timestamp
 from gateway.lac.soap_codec import SoapCodec
 from gateway.metrics import Metrics
+from tests.integration.lac_support import SandboxControl
 
 KEY = "TESTK-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

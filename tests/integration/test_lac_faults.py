@@ -11,7 +11,6 @@ import pytest
 import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from lac_support import SandboxControl, lac_settings
 from yarl import URL
 
 from gateway.codes import Code
@@ -20,6 +19,7 @@ from gateway.lac.factory import create_lac
 from gateway.lac.http import LacHttp, Reply
 from gateway.lac.soap_codec import SoapCodec
 from gateway.settings import LacSettings
+from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "FAULT-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

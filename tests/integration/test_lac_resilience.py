@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from lac_support import SandboxControl, lac_settings
 
 from gateway.codes import Code
 from gateway.lac.base import LacAmbiguous, LacRejected, LacUnavailable
@@ -17,6 +16,7 @@ from gateway.lac.resilience import (
     RetryPolicy,
 )
 from gateway.lac.soap_codec import SoapCodec
+from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "RETRY-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from lac_support import SandboxControl
 
 from gateway.lac.base import LacRejected, PollState
 from gateway.lac.rest import LacRestClient
 from gateway.settings import LacSettings
+from tests.integration.lac_support import SandboxControl
 
 KEY = "RESTS-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

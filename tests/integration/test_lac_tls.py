@@ -10,13 +10,13 @@ import aiohttp
 import pytest
 import trustme
 from aiohttp import web
-from lac_support import SandboxControl, lac_settings
 
 from gateway.codes import Code
 from gateway.lac.base import LacAmbiguous, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import SoapCodec
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "TLSTE-ORDER-00000-00001"
 HOST = "HOSTNAME=build01"

@@ -8,7 +8,6 @@ import aiohttp
 import orjson
 import pytest
 import structlog
-from lac_support import VENDOR_PASSWORD, SandboxControl, lac_settings
 from pydantic import SecretStr
 
 from gateway.lac.base import LacRejected
@@ -17,6 +16,7 @@ from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 from gateway.store.tokens import Tokens
+from tests.integration.lac_support import VENDOR_PASSWORD, SandboxControl, lac_settings
 
 KEY = "VENDR-ORDER-00000-00001"
 NEIGHBOUR = "VENDR-ORDER-00000-00011"

@@ -15,15 +15,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 import redis
-from gwharness import Running, gateway_settings, start_gateway, start_sandbox
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.keys import REDIS
-from gateway.localredis import LocalRedis, find_redis_server
 from gateway.redisconn import connect_redis
 from gateway.settings import CacheSettings, RedisSettings
 from gateway.store import create_stores
 from gateway.store.jobs import Job
+from lacsandbox.localredis import LocalRedis, find_redis_server
+from tests.gwharness import Running, gateway_settings, start_gateway, start_sandbox
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 DEACT_ONCE = "DEACT-ONCE0-DEMO0-00011"

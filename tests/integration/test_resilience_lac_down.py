@@ -9,7 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from gwharness import (
+from prometheus_client.parser import text_string_to_metric_families
+
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from tests.gwharness import (
     SEED_FILE,
     Reply,
     Running,
@@ -17,9 +20,6 @@ from gwharness import (
     problem_of,
     start_gateway,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 
 KEY = "SNGLE-HOST1-DEMO0-00001"
 HOST_A = "HOSTNAME=stale-a"

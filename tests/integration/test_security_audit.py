@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
-from gwharness import ADMIN_KEY, Running, problem_of
 
 from gateway.hostids import host_hash, normalise_hostids
 from gateway.settings import CacheSettings
 from gateway.store import create_stores
+from tests.gwharness import ADMIN_KEY, Running, problem_of
 
 KEY = "BULK5-SEATS-DEMO0-00002"
 DEACT_KEY = "DEACT-ONCE0-DEMO0-00011"

@@ -15,7 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gwharness import (
+
+from gateway.api.keys import METRICS
+from tests.gwharness import (
     ADMIN_KEY,
     Running,
     exchange,
@@ -24,8 +26,6 @@ from gwharness import (
     start_gateway,
     start_sandbox,
 )
-
-from gateway.api.keys import METRICS
 
 MIN_REQUESTS = 1000
 EXAMPLES_PER_OPERATION = 80
@@ -120,6 +120,7 @@ async def schemathesis(
     return proc.returncode, output
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_generated_requests_on_every_route_get_no_5xx_and_match_the_schema(
     target: Running, tmp_path: Path
@@ -144,6 +145,7 @@ def statuses(gw: Running) -> set[str]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd", "x-unknown"])
 async def test_generated_requests_with_bodies_that_do_not_decode_get_no_5xx(

@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from gwharness import (
+
+from tests.gwharness import (
     ADMIN_KEY,
     FLEET_KEY,
     Reply,

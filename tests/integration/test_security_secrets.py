@@ -14,10 +14,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
-from gateway.localredis import free_port
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.localredis import free_port
+from tests.gwharness import ADMIN_KEY, FLEET_KEY, PRODUCT_SCOPES, SEED_FILE, serve, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 LAC_PASSWORD = "Lac-Vendor-Pw-9f3c1e"  # distinctive, so any leak is found verbatim
@@ -191,6 +191,7 @@ async def send_and_hang_up(port: int, data: bytes) -> bytes:
         writer.close()
 
 
+@pytest.mark.slow
 async def test_debug_logs_of_malformed_requests_are_json_without_keys_or_hostids(
     redis_url: str, sandbox: tuple[str, aiohttp.ClientSession], tmp_path: Path
 ) -> None:

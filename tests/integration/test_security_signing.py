@@ -10,9 +10,9 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from gwharness import Reply, Running, gateway_settings, start_gateway, start_sandbox
 
 from gateway.api.signing import load_private_key
+from tests.gwharness import Reply, Running, gateway_settings, start_gateway, start_sandbox
 
 KEY = "SNGLE-HOST1-DEMO0-00001"
 HOST = "HOSTNAME=signed-host"

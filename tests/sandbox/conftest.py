@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 import requests
 from aiohttp import web
-from sandbox_support import FROZEN_EPOCH, SEED_FILE, RunningSandbox, ZeepService
 
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
-from gateway.sandbox.clock import Clock
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.clock import Clock
+from tests.sandbox.sandbox_support import FROZEN_EPOCH, SEED_FILE, RunningSandbox, ZeepService
 
 
 @pytest.fixture

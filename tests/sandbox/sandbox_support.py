@@ -16,9 +16,9 @@ from aiohttp import web
 from lxml import etree
 from zeep.transports import Transport
 
-from gateway.sandbox.clock import Clock
-from gateway.sandbox.keys import SANDBOX
-from gateway.sandbox.runtime import Sandbox
+from lacsandbox.clock import Clock
+from lacsandbox.keys import SANDBOX
+from lacsandbox.runtime import Sandbox
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "config" / "sandbox.toml"
 FROZEN_EPOCH = 1_800_000_000.0

@@ -9,7 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
-from sandbox_support import (
+
+from tests.sandbox.sandbox_support import (
     BAD_CONFIG,
     BULK5,
     DEACTIVATE_ONCE,

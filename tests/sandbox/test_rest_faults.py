@@ -8,9 +8,9 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from sandbox_support import BULK5, DELAYED, SINGLE, RunningSandbox, ZeepService, call
 
-from gateway.sandbox.codetable import code_table
+from lacsandbox.codetable import code_table
+from tests.sandbox.sandbox_support import BULK5, DELAYED, SINGLE, RunningSandbox, ZeepService, call
 
 HOST = "HOSTNAME=build01"
 SEGMENT = base64.b64encode(HOST.encode()).decode()

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from gateway.sandbox.rest_enduser import decode_segment, encode_segment
+from lacsandbox.rest_enduser import decode_segment, encode_segment
 
 # "?", ">" and "~" are the ASCII characters that make Base64 emit "+" or "/".
 TRICKY = "CUSTOM=a?>~"

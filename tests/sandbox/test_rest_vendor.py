@@ -8,7 +8,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_support import BULK5, SINGLE, UNKNOWN, RunningSandbox, call
+
+from tests.sandbox.sandbox_support import BULK5, SINGLE, UNKNOWN, RunningSandbox, call
 
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 HOSTS = ("HOSTNAME=build01", "HOSTNAME=build02")

@@ -9,11 +9,11 @@ import tomllib
 
 import aiohttp
 import pytest
-from sandbox_support import DISABLED, SEED_FILE, SINGLE, RunningSandbox, call
 
-from gateway.sandbox.app import SandboxConfig, create_sandbox
-from gateway.sandbox.demo import DEMO_SEED_TOML
-from gateway.sandbox.seed import SeedError, load_seed, order_spec, seed_from_mapping
+from lacsandbox.app import SandboxConfig, create_sandbox
+from lacsandbox.demoseed import DEMO_SEED_TOML
+from lacsandbox.seed import SeedError, load_seed, order_spec, seed_from_mapping
+from tests.sandbox.sandbox_support import DISABLED, SEED_FILE, SINGLE, RunningSandbox, call
 
 HOST = "HOSTNAME=build01"
 NEW_KEY = "NEWKY-ORDER-TEST0-00001"
@@ -213,12 +213,12 @@ def test_order_without_activation_key_is_a_seed_error() -> None:
         order_spec({"bulk_max": 2})
 
 
-async def test_command_line_starts_the_sandbox_and_prints_its_url() -> None:
+@pytest.mark.parametrize("command", [("gateway", "sandbox"), ("lacsandbox",)])
+async def test_command_line_starts_the_sandbox_and_prints_its_url(command: tuple[str, ...]) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway",
-        "sandbox",
+        *command,
         "--port",
         "0",
         "--seed",
@@ -251,7 +251,7 @@ def test_default_config_reads_the_repository_seed_file() -> None:
 def test_without_a_seed_file_the_built_in_demo_orders_are_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("gateway.sandbox.app.default_seed_path", lambda: None)
+    monkeypatch.setattr("lacsandbox.app.default_seed_path", lambda: None)
 
     sandbox = create_sandbox(SandboxConfig())
 

@@ -7,7 +7,8 @@ import asyncio
 import aiohttp
 import pytest
 from lxml import etree
-from sandbox_support import SINGLE, RunningSandbox, call
+
+from tests.sandbox.sandbox_support import SINGLE, RunningSandbox, call
 
 HOST = "HOSTNAME=build01"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sandbox_support import (
+
+from tests.sandbox.sandbox_support import (
     BAD_CONFIG,
     BULK5,
     DELAYED,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 from lxml import etree
-from sandbox_support import SINGLE, SOAP_ENV, XSI, RunningSandbox, post_soap
+
+from tests.sandbox.sandbox_support import SINGLE, SOAP_ENV, XSI, RunningSandbox, post_soap
 
 HOST = "HOSTNAME=build01"
 ENC = "http://schemas.xmlsoap.org/soap/encoding/"

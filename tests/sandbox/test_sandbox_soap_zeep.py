@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import requests
-from sandbox_support import (
+
+from tests.sandbox.sandbox_support import (
     BULK5,
     DEACTIVATE_ONCE,
     DELAYED,

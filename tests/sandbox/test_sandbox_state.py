@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from gateway.sandbox.clock import Clock
-from gateway.sandbox.codetable import Code
-from gateway.sandbox.hostids import HostIdError, canonical, parse_hostids, select_hostids
-from gateway.sandbox.licensetext import Feature
-from gateway.sandbox.models import LicenseState, OrderSpec, VendorAccount
-from gateway.sandbox.state import LacState
+from lacsandbox.clock import Clock
+from lacsandbox.codetable import Code
+from lacsandbox.hostids import HostIdError, canonical, parse_hostids, select_hostids
+from lacsandbox.licensetext import Feature
+from lacsandbox.models import LicenseState, OrderSpec, VendorAccount
+from lacsandbox.state import LacState
 
 KEY = "AAAAA-BBBBB-CCCCC-DDDDD"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
-from gateway.sandbox.seed import SeedError
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.seed import SeedError
 
 
 async def _serve(app: web.Application, host: str, port: int) -> None:

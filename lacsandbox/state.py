@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from gateway.sandbox.clock import Clock
-from gateway.sandbox.codetable import Code, message
-from gateway.sandbox.hostids import (
+from lacsandbox.clock import Clock
+from lacsandbox.codetable import Code, message
+from lacsandbox.hostids import (
     NOT_SPECIFIED,
     HostId,
     HostIdError,
@@ -32,8 +32,8 @@ from gateway.sandbox.hostids import (
     parse_hostids,
     select_hostids,
 )
-from gateway.sandbox.licensetext import filename_for, render_license
-from gateway.sandbox.models import (
+from lacsandbox.licensetext import filename_for, render_license
+from lacsandbox.models import (
     GenerationError,
     License,
     LicenseState,

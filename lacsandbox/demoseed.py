@@ -2,7 +2,7 @@
 
 DEMO_SEED_TOML = """\
 # Seed data of the LAC sandbox (`python -m gateway sandbox --seed config/sandbox.toml`).
-# Orders, the vendor login and start-up faults; gateway/sandbox/README.md describes every field.
+# Orders, the vendor login and start-up faults; lacsandbox/README.md describes every field.
 # The same data is built into the package for installs without this file.
 
 [sandbox]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from gateway.sandbox.hostids import HostId
+from lacsandbox.hostids import HostId
 
 _SIGNING_KEY = b"lac-sandbox-signing-key"
 _KEY_LINE_WIDTH = 64

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
-from gateway.sandbox.codetable import Code
+from lacsandbox.codetable import Code
 
 NOT_SPECIFIED = "not_specified"
 """The literal LAC uses for a license that is not locked to a host."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from gateway.sandbox.counters import CallCounters
-from gateway.sandbox.faults import Fault, Faults
-from gateway.sandbox.state import LacState
+from lacsandbox.counters import CallCounters
+from lacsandbox.faults import Fault, Faults
+from lacsandbox.state import LacState
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from gateway.sandbox.runtime import Sandbox
+    from lacsandbox.runtime import Sandbox
 
-SANDBOX: web.AppKey[Sandbox] = web.AppKey("gateway.sandbox")
+SANDBOX: web.AppKey[Sandbox] = web.AppKey("lacsandbox")
 """Everything a handler needs: state machine, counters, faults (``runtime.Sandbox``)."""

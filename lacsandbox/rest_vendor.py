@@ -22,11 +22,11 @@ from typing import Final
 import orjson
 from aiohttp import web
 
-from gateway.sandbox.codetable import Code
-from gateway.sandbox.models import ActivationSubscription, License, Order, VendorAccount
-from gateway.sandbox.rest import JSON, VENDOR, endpoint, error_response, json_response, vendor_error
-from gateway.sandbox.runtime import Sandbox
-from gateway.sandbox.state import PAGE_SIZE, Result, normalise_key
+from lacsandbox.codetable import Code
+from lacsandbox.models import ActivationSubscription, License, Order, VendorAccount
+from lacsandbox.rest import JSON, VENDOR, endpoint, error_response, json_response, vendor_error
+from lacsandbox.runtime import Sandbox
+from lacsandbox.state import PAGE_SIZE, Result, normalise_key
 
 OP_TOKENS: Final = "vendor POST /auth/tokens"
 OP_COUNTERS: Final = "vendor GET /activation-counters"

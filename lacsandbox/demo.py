@@ -18,10 +18,10 @@ from aiohttp import web
 
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
-from gateway.localredis import LocalRedis, free_port
 from gateway.logs import configure_logging
-from gateway.sandbox.app import SandboxConfig, create_sandbox_app
 from gateway.settings import Settings
+from lacsandbox.app import SandboxConfig, create_sandbox_app
+from lacsandbox.localredis import LocalRedis, free_port
 
 DEMO_KEY = "SNGLE-HOST1-DEMO0-00001"
 

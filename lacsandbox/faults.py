@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from aiohttp import web
 
-from gateway.sandbox.keys import SANDBOX
+from lacsandbox.keys import SANDBOX
 
 ANY = "*"
 

@@ -15,10 +15,10 @@ from typing import Final
 import orjson
 from aiohttp import web
 
-from gateway.sandbox.codetable import Code, code_table, info
-from gateway.sandbox.faults import FaultKind, intercept
-from gateway.sandbox.keys import SANDBOX
-from gateway.sandbox.runtime import Sandbox
+from lacsandbox.codetable import Code, code_table, info
+from lacsandbox.faults import FaultKind, intercept
+from lacsandbox.keys import SANDBOX
+from lacsandbox.runtime import Sandbox
 
 TRANSPORT: Final = "rest"
 ENDUSER_PREFIX: Final = "/rest/v2"
@@ -170,7 +170,7 @@ def malformed(response: web.Response, content_type: str) -> web.Response:
 def setup_rest_routes(app: web.Application) -> None:
     """Register the REST v2 routes (end-user and vendor) on ``app``."""
     # Imported here because both route modules build on this module's plumbing.
-    from gateway.sandbox import rest_enduser, rest_vendor  # noqa: PLC0415
+    from lacsandbox import rest_enduser, rest_vendor  # noqa: PLC0415
 
     app.router.add_routes(rest_enduser.routes(ENDUSER_PREFIX))
     app.router.add_routes(rest_vendor.routes(VENDOR_PREFIX))

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from gateway.sandbox.hostids import HostId
-from gateway.sandbox.licensetext import Feature
+from lacsandbox.hostids import HostId
+from lacsandbox.licensetext import Feature
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from gateway.sandbox.codetable import Code, info
-from gateway.sandbox.hostids import HOSTID_TYPES, HostId
-from gateway.sandbox.models import License, LicenseState, Order, OrderSpec
-from gateway.sandbox.rest import (
+from lacsandbox.codetable import Code, info
+from lacsandbox.hostids import HOSTID_TYPES, HostId
+from lacsandbox.models import License, LicenseState, Order, OrderSpec
+from lacsandbox.rest import (
     ENDUSER,
     HAL_JSON,
     RestError,
@@ -38,8 +38,8 @@ from gateway.sandbox.rest import (
     error_response,
     json_response,
 )
-from gateway.sandbox.runtime import Sandbox
-from gateway.sandbox.state import Result
+from lacsandbox.runtime import Sandbox
+from lacsandbox.state import Result
 
 OP_PUT: Final = "PUT /licenses"
 OP_QUEUE: Final = "GET /license-queue"

@@ -8,11 +8,11 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from gateway.sandbox.faults import Fault, FaultError, fault_from_mapping
-from gateway.sandbox.hostids import HOSTID_TYPES
-from gateway.sandbox.licensetext import Feature
-from gateway.sandbox.models import ActivationSubscription, OrderSpec, VendorAccount
-from gateway.sandbox.state import DEFAULT_TOKEN_TTL
+from lacsandbox.faults import Fault, FaultError, fault_from_mapping
+from lacsandbox.hostids import HOSTID_TYPES
+from lacsandbox.licensetext import Feature
+from lacsandbox.models import ActivationSubscription, OrderSpec, VendorAccount
+from lacsandbox.state import DEFAULT_TOKEN_TTL
 
 DEMO_SEED_NAME = "sandbox.toml"
 
@@ -219,5 +219,5 @@ def load_seed(path: Path) -> Seed:
 
 def default_seed_path() -> Path | None:
     """``config/sandbox.toml`` of the source tree this package runs from, if there is one."""
-    candidate = Path(__file__).resolve().parents[2] / "config" / DEMO_SEED_NAME
+    candidate = Path(__file__).resolve().parents[1] / "config" / DEMO_SEED_NAME
     return candidate if candidate.is_file() else None

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.sandbox.clock import Clock
-from gateway.sandbox.control import setup_control_routes
-from gateway.sandbox.demo import DEMO_SEED_TOML
-from gateway.sandbox.keys import SANDBOX
-from gateway.sandbox.rest import setup_rest_routes
-from gateway.sandbox.runtime import Sandbox
-from gateway.sandbox.seed import Seed, default_seed_path, load_seed, seed_from_mapping
-from gateway.sandbox.soap import setup_soap_routes
-from gateway.sandbox.state import LacState
+from lacsandbox.clock import Clock
+from lacsandbox.control import setup_control_routes
+from lacsandbox.demoseed import DEMO_SEED_TOML
+from lacsandbox.keys import SANDBOX
+from lacsandbox.rest import setup_rest_routes
+from lacsandbox.runtime import Sandbox
+from lacsandbox.seed import Seed, default_seed_path, load_seed, seed_from_mapping
+from lacsandbox.soap import setup_soap_routes
+from lacsandbox.state import LacState
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from datetime import date, datetime
 
 from aiohttp import web
 
-from gateway.sandbox.faults import FaultError, fault_from_mapping
-from gateway.sandbox.keys import SANDBOX
-from gateway.sandbox.models import License, Order
-from gateway.sandbox.seed import MAX_SECONDS, SeedError, order_spec
-from gateway.sandbox.state import normalise_key
+from lacsandbox.faults import FaultError, fault_from_mapping
+from lacsandbox.keys import SANDBOX
+from lacsandbox.models import License, Order
+from lacsandbox.seed import MAX_SECONDS, SeedError, order_spec
+from lacsandbox.state import normalise_key
 
 PREFIX = "/_sandbox"
 

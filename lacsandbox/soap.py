@@ -16,16 +16,16 @@ from types import MappingProxyType
 
 from aiohttp import web
 
-from gateway.sandbox import soapxml
-from gateway.sandbox.codetable import Code, message
-from gateway.sandbox.faults import FaultKind, intercept
-from gateway.sandbox.keys import SANDBOX
-from gateway.sandbox.licensetext import Feature
-from gateway.sandbox.models import ActivationSubscription, Order, VendorAccount
-from gateway.sandbox.runtime import Sandbox
-from gateway.sandbox.state import Result
+from lacsandbox import soapxml
+from lacsandbox.codetable import Code, message
+from lacsandbox.faults import FaultKind, intercept
+from lacsandbox.keys import SANDBOX
+from lacsandbox.licensetext import Feature
+from lacsandbox.models import ActivationSubscription, Order, VendorAccount
+from lacsandbox.runtime import Sandbox
+from lacsandbox.state import Result
 
-WSDL_DIR = Path(__file__).resolve().parent.parent / "data" / "wsdl"
+WSDL_DIR = Path(__file__).resolve().parent.parent / "gateway" / "data" / "wsdl"
 LAC_BASE = "https://license.x-formation.com/soap/type"
 CONTENT_TYPE = "text/xml; charset=utf-8"
 UNPARSED = "(unparsed)"

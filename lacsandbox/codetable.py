@@ -8,7 +8,7 @@ from enum import IntEnum
 from functools import cache
 from pathlib import Path
 
-CODES_FILE = Path(__file__).resolve().parent.parent / "data" / "lac_codes.json"
+CODES_FILE = Path(__file__).resolve().parent.parent / "gateway" / "data" / "lac_codes.json"
 
 
 class Code(IntEnum):

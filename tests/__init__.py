@@ -1,0 +1,1 @@
+"""The test suite of lac-gateway, importable as a package (``from tests.gwharness import ...``)."""

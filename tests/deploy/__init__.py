@@ -1,0 +1,1 @@
+"""Deployment tests: the Dockerfile, Compose, Kubernetes, Grafana, alerts and the wheel."""

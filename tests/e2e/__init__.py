@@ -1,0 +1,1 @@
+"""End-to-end tests: gateway and sandbox as separate processes sharing one Redis."""

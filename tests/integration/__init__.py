@@ -1,0 +1,1 @@
+"""Integration tests: real Redis, the sandbox and the gateway over real sockets."""

@@ -1,0 +1,1 @@
+"""Tests of the LAC sandbox itself, over its real wire formats."""
