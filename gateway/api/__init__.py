@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from gateway.api.auth import KeyRing
+from gateway.api.endpoints import setup_routes
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
@@ -25,7 +26,6 @@ from gateway.api.middleware import (
     name_server,
 )
 from gateway.api.openapi import install_document
-from gateway.api.routes import setup_routes
 from gateway.api.signing import Signer, signing_middleware
 
 __all__ = ["setup_api"]
