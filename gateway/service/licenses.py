@@ -7,7 +7,7 @@ a ``deactivate_any`` key's): a refusal is audited like every outcome.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -94,14 +94,9 @@ class LicenseService:
         Only the key that activated the pair may, unless ``any_pair`` (admin, deactivate_any).
         """
         target = Target(activation_key, hostids)
-        await self._check_activator(target, "deactivation", caller, any_pair=any_pair)
-        try:
-            await lac_call(self.lac.deactivate(target.key, target.hostid))
-        except GatewayError as exc:
-            await self.auditor.record("deactivation", target, caller, "failed", exc.lac_code)
-            raise
-        await self._forget(target.aid)
-        await self.auditor.record("deactivation", target, caller, "deactivated", Code.SUCCESS)
+        await self._withdraw(
+            target, "deactivation", "deactivated", self.lac.deactivate, caller, any_pair
+        )
         log.info("license_deactivated", key=mask_key(target.key), caller=caller)
 
     async def removal_requested(self, activation_key: str, hostids: list[str]) -> bool:
@@ -122,14 +117,9 @@ class LicenseService:
         Only the key that activated the pair may, unless ``any_pair`` (admin, deactivate_any).
         """
         target = Target(activation_key, req.hostids)
-        await self._check_activator(target, "removal", caller, any_pair=any_pair)
-        try:
-            await lac_call(self.lac.removal_confirm(target.key, target.hostid))
-        except GatewayError as exc:
-            await self.auditor.record("removal", target, caller, "failed", exc.lac_code)
-            raise
-        await self._forget(target.aid)
-        await self.auditor.record("removal", target, caller, "confirmed", Code.SUCCESS)
+        await self._withdraw(
+            target, "removal", "confirmed", self.lac.removal_confirm, caller, any_pair
+        )
         log.info("license_removal_confirmed", key=mask_key(target.key), caller=caller)
 
     async def record_refusal(
@@ -147,6 +137,25 @@ class LicenseService:
         """Drop the cached license and rejection of one activation (admin)."""
         target = Target(activation_key, hostids)
         return await self.licenses.purge(target.aid) > 0
+
+    async def _withdraw(  # noqa: PLR0917 - one call site per withdrawal, read side by side
+        self,
+        target: Target,
+        action: str,
+        outcome: str,
+        call: Callable[[str, str], Awaitable[None]],
+        caller: str,
+        any_pair: bool,
+    ) -> None:
+        """A deactivation or removal confirmation: allowed, sent to LAC, forgotten, audited."""
+        await self._check_activator(target, action, caller, any_pair=any_pair)
+        try:
+            await lac_call(call(target.key, target.hostid))
+        except GatewayError as exc:
+            await self.auditor.record(action, target, caller, "failed", exc.lac_code)
+            raise
+        await self._forget(target.aid)
+        await self.auditor.record(action, target, caller, outcome, Code.SUCCESS)
 
     async def _check_activator(
         self, target: Target, action: str, caller: str, *, any_pair: bool
