@@ -1,4 +1,4 @@
-"""Command line: ``python -m gateway serve | sandbox | demo``.
+"""Command line: ``lac-gateway serve | keygen | signing-key | sandbox | demo``.
 
 ``sandbox`` and ``demo`` run the development package ``lacsandbox`` of a checkout; the
 production wheel and image carry the gateway only, so there they say so in one line.
@@ -7,14 +7,81 @@ production wheel and image carry the gateway only, so there they say so in one l
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from gateway.cli_tools import new_api_key, new_signing_key, package_version
+
+DESCRIPTION = (
+    "lac-gateway: an activation gateway between LM-X protected products and X-Formation's\n"
+    "License Activation Center (LAC). Settings come from LACGW_* environment variables, secret\n"
+    "files and an optional TOML file (LACGW_CONFIG or --config); see the README."
+)
+SCOPES = ("activate", "read", "deactivate", "deactivate_any", "admin")
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isascii() and text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return port
+
+
+def _workers(text: str) -> int:
+    count = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 to 64)")
+    return count
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the gateway",
+        description="Run the gateway. Options given here win over the environment and the file.",
+    )
+    serve.add_argument("--config", metavar="FILE", help="TOML settings file (as LACGW_CONFIG)")
+    serve.add_argument("--host", help="address to listen on (LACGW_HTTP__HOST, default 0.0.0.0)")
+    serve.add_argument(
+        "--port", type=_port, help="port to listen on (LACGW_HTTP__PORT, default 8080)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        help="processes sharing the port (LACGW_HTTP__WORKERS, default 1)",
+    )
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lac-gateway", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the gateway (configured from LACGW_* / LACGW_CONFIG)")
+    parser = argparse.ArgumentParser(
+        prog="lac-gateway",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lac-gateway {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_parser(sub)
+    keygen = sub.add_parser(
+        "keygen",
+        help="make a new API key",
+        description="Print a new API key, its SHA-256 and its entry for LACGW_AUTH__API_KEYS.",
+    )
+    keygen.add_argument("--name", default="fleet", help="the key's name in logs and the audit")
+    keygen.add_argument("--admin", action="store_true", help="every scope, admin routes included")
+    keygen.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        dest="scopes",
+        help="a scope to grant (repeat for several; none: the default, activate and read)",
+    )
+    sub.add_parser(
+        "signing-key",
+        help="make a new Ed25519 signing key",
+        description="Print a new signing key as LACGW_SIGNING__PRIVATE_KEY=<base64 seed>; give "
+        "every replica the same one.",
+    )
     sandbox = sub.add_parser("sandbox", help="run the LAC sandbox (a LAC stand-in for tests)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
@@ -49,14 +116,30 @@ def _development(command: str, args: argparse.Namespace) -> int:
         return 2
 
 
+def _serve(args: argparse.Namespace) -> int:
+    # Imported here: the key tools and --help need no aiohttp, zeep or Redis client.
+    from gateway.serve import load_settings, run_gateway  # noqa: PLC0415
+
+    if args.config is not None:
+        os.environ["LACGW_CONFIG"] = args.config
+    settings = load_settings()
+    chosen = {name: getattr(args, name) for name in ("host", "port", "workers")}
+    http = settings.http.model_copy(update={k: v for k, v in chosen.items() if v is not None})
+    return run_gateway(settings.model_copy(update={"http": http}))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lac-gateway`` console script."""
     args = _parser().parse_args(argv)
     if args.command in {"sandbox", "demo"}:
         return _development(args.command, args)
-    from gateway.serve import load_settings, run_gateway  # noqa: PLC0415
-
-    return run_gateway(load_settings())
+    if args.command == "keygen":
+        print(new_api_key(args.name, args.scopes, admin=args.admin))
+        return 0
+    if args.command == "signing-key":
+        print(new_signing_key())
+        return 0
+    return _serve(args)
 
 
 if __name__ == "__main__":
