@@ -152,9 +152,12 @@ class GatewayRequestHandler(web.RequestHandler):
     def __init__(self, manager: web.Server, *, refusals: Refusals, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._refusals = refusals
+        self._broken = False  # a body's framing broke: nothing after it is parsed
 
     def data_received(self, data: bytes) -> None:
         """aiohttp's parsing, then ``_fail_body_in_flight``."""
+        if self._broken:
+            return
         queued = len(self._messages)
         super().data_received(data)
         if len(self._messages) > queued:
@@ -164,14 +167,28 @@ class GatewayRequestHandler(web.RequestHandler):
         # A parser error inside a body that arrives after its headers (a bad chunk size, a
         # deflate stream that does not end) is queued by aiohttp as a request of its own, while
         # the handler of the request it belongs to waits for the rest of its body for ever. That
-        # handler gets the error instead, answers 400, and the connection closes after it.
-        request = self._current_request
+        # request's body gets the error instead, its handler answers 400, and the connection
+        # closes after it. The request is either being handled, or still queued (pipelined
+        # behind a busy request, or its handler not started yet on a loaded machine): then the
+        # connection stays open until it is answered (close() would drop it unanswered), and
+        # nothing more is parsed meanwhile.
         message, _ = self._messages[-1]
-        if request is None or request.content.is_eof() or not isinstance(message, _ErrInfo):
+        if not isinstance(message, _ErrInfo):
+            return
+        queued = len(self._messages) > 1
+        if queued:
+            body = self._messages[-2][1]
+        elif self._current_request is not None:
+            body = self._current_request.content
+        else:
+            return
+        if body.is_eof():
             return
         self._messages.pop()
-        request.content.set_exception(RequestPayloadError("the body's framing is broken"))
-        self.close()
+        body.set_exception(RequestPayloadError("the body's framing is broken"))
+        self._broken = True
+        if not queued:
+            self.close()
 
     def handle_error(
         self,

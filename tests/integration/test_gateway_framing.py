@@ -312,3 +312,37 @@ async def test_a_broken_body_after_its_headers_is_a_400_not_a_hang(gw: Running, 
 async def _in_flight(gw: Running) -> bool:
     # The rate limiter counts a request before its handler reads the body.
     return bool(await gw.redis_keys())
+
+
+async def test_a_broken_body_queued_behind_a_busy_request_is_a_400_not_a_hang(
+    gw: Running,
+) -> None:
+    # Pipelined behind a request still being handled, a second request's headers and then its
+    # broken body arrive before any handler reads that body (as on a loaded machine, where the
+    # handler of a request starts late): it must still be answered.
+    slow = b'{"activation_key": "DELAY-2SECS-DEMO0-00007", "hostids": ["HOSTNAME=frame02"]}'
+    first = (
+        b"POST /v1/activations HTTP/1.1\r\nHost: gw\r\n"
+        + AUTH
+        + b"Prefer: wait=1\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n\r\n" % len(slow)
+        + slow
+    )
+    framing, body = LATE_BODIES["deflate that does not end"]
+    second = request(headers=b"Content-Type: application/json\r\n" + framing, length=False)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
+    try:
+        writer.write(first)
+        await writer.drain()
+        await until(lambda: _in_flight(gw), "the first request is being handled")
+        writer.write(second)
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the second's headers are parsed and queued on their own
+        writer.write(body)
+        await writer.drain()
+        answered = await asyncio.wait_for(read_reply(reader), 10)
+        broken = await asyncio.wait_for(read_reply(reader), 10)
+    finally:
+        writer.close()
+    assert answered.status == 202
+    assert_ours(broken, 400)
