@@ -9,26 +9,41 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
+from gateway import configuration
+from gateway.api.auth import KeyRing
+from gateway.api.keys import KEY_RING
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
+from gateway.cli_tools import package_version
 from gateway.logs import configure_logging, flush_logs
 from gateway.settings import Settings
 
 log = structlog.get_logger("gateway.serve")
 
 
+def refuse(problems: list[str]) -> NoReturn:
+    """Exit 2 with one line per problem, no traceback."""
+    for problem in problems:
+        print(f"lac-gateway: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def load_settings() -> Settings:
-    """Settings from the environment and LACGW_CONFIG; exits with a readable message if invalid."""
+    """Settings from every source; exits 2 with one line per problem if they cannot be used."""
     try:
-        return Settings()
-    except (ValidationError, ValueError) as exc:
-        print(f"lac-gateway: invalid configuration:\n{exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        settings = configuration.load_settings()
+    except configuration.ConfigurationError as exc:
+        refuse(exc.problems)
+    try:
+        KeyRing.from_settings(settings.auth)  # the keys file read now, not at the first request
+    except ValueError as exc:
+        refuse([f"LACGW_AUTH__API_KEYS_FILE: {exc}"])
+    return settings
 
 
 def run_gateway(settings: Settings) -> int:
@@ -82,10 +97,40 @@ async def _run(settings: Settings, *, reuse_port: bool) -> None:
         site = web.TCPSite(
             runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None
         )
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{settings.http.host}:{settings.http.port}"
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            refuse([f"cannot listen on {where} (LACGW_HTTP__HOST/PORT): {reason}"])
+        announce(settings, len(runner.app[KEY_RING]))
         await asyncio.Event().wait()  # until a signal ends the loop
     finally:
         await runner.cleanup()
+
+
+def announce(settings: Settings, api_keys: int) -> None:
+    """One INFO line saying what this gateway is and where it listens; warnings by variable."""
+    lac = settings.lac
+    endpoint = lac.rest_url if lac.transport == "rest" else lac.soap_url
+    log.info(
+        "gateway_listening",
+        version=package_version(),
+        listen=f"{settings.http.host}:{settings.http.port}",
+        workers=settings.http.workers,
+        transport=lac.transport,
+        lac=endpoint,
+        vendor_lac=lac.vendor_soap_url,
+        redis_mode=settings.redis.mode,
+        api_keys=api_keys,
+        signing_key="LACGW_SIGNING__PRIVATE_KEY" if settings.signing.private_key else "generated",
+    )
+    if api_keys == 0:
+        log.warning(
+            "no_api_keys",
+            hint="every /v1 call answers 401: set LACGW_AUTH__API_KEYS or "
+            "LACGW_AUTH__API_KEYS_FILE (lac-gateway keygen makes a key)",
+        )
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:

@@ -1,8 +1,10 @@
 """Gateway configuration: environment (prefix ``LACGW_``, nested ``__``), optional TOML file.
 
 Precedence, highest first: constructor arguments, environment, secret files
-(``LACGW_SECRETS_DIR``), the TOML file named by ``LACGW_CONFIG``, defaults.
-``Settings()`` is constructed only in ``__main__`` and in test fixtures.
+(``LACGW_SECRETS_DIR``, one file per variable: ``gateway.secretfiles``), the TOML file named by
+``LACGW_CONFIG``, defaults. Every section refuses names it does not know. ``Settings()`` is
+constructed by ``gateway.configuration.load_settings`` (which reports every problem in one
+line each) and in test fixtures.
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from gateway.secretfiles import SecretFilesSource
+
 LAC_HOST = "https://license.x-formation.com"
+CONFIG_VARIABLE = "LACGW_CONFIG"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+SECTION = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
 Seconds = Annotated[float, Field(gt=0)]
 
 
 class HttpSettings(BaseModel):
     """The gateway's own HTTP server."""
+
+    model_config = SECTION
 
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
     port: int = Field(default=8080, ge=0, le=65535)
@@ -44,6 +53,8 @@ HOST_PORT = r"^[^\s:]+:\d{1,5}$"
 
 class RedisSettings(BaseModel):
     """The Redis shared by every replica: one server, a Sentinel-watched master or a Cluster."""
+
+    model_config = SECTION
 
     mode: Literal["standalone", "sentinel", "cluster"] = Field(
         default="standalone",
@@ -71,6 +82,14 @@ class RedisSettings(BaseModel):
     pool_timeout: Seconds = Field(default=5.0, description="wait for a free pooled connection")
     key_prefix: str = Field(default="lacgw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
 
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        # The URL may carry a password: the message never repeats it.
+        if not value.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @model_validator(mode="after")
     def _sentinels_named(self) -> RedisSettings:
         if self.mode == "sentinel" and not self.sentinels:
@@ -80,6 +99,8 @@ class RedisSettings(BaseModel):
 
 class LacSettings(BaseModel):
     """How to reach LAC (or the sandbox)."""
+
+    model_config = SECTION
 
     transport: Literal["soap", "rest"] = "soap"
     soap_url: str = f"{LAC_HOST}/soap/type/enduser/version/2"
@@ -104,19 +125,36 @@ class LacSettings(BaseModel):
         "lacgw_lac_activations_left (only with vendor credentials)",
     )
 
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                value.read_bytes()
+            except OSError as exc:
+                raise ValueError(
+                    f"CA bundle {str(value)!r} cannot be read ({exc.strerror})"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _no_plain_http(self) -> LacSettings:
         if self.allow_plain_http:
             return self
         for name in ("soap_url", "vendor_soap_url", "rest_url"):
             if getattr(self, name).startswith("http://"):
-                msg = f"lac.{name} is plain http://; set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow"
+                msg = (
+                    f"LACGW_LAC__{name.upper()} is plain http://; "
+                    "set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+                )
                 raise ValueError(msg)
         return self
 
 
 class ResilienceSettings(BaseModel):
     """Retries, retry budget and circuit breaker around every end-user LAC call."""
+
+    model_config = SECTION
 
     enabled: bool = Field(default=True, description="wrap LAC calls in retries and the breaker")
     attempts: int = Field(default=3, ge=1, le=10, description="tries per LAC call, first included")
@@ -136,6 +174,8 @@ class ResilienceSettings(BaseModel):
 
 class JobSettings(BaseModel):
     """Polling of pending generations (LAC_PLEASE_WAIT)."""
+
+    model_config = SECTION
 
     first_poll: Seconds = 2.0
     backoff_factor: float = Field(default=2.0, ge=1.0)
@@ -163,6 +203,8 @@ class JobSettings(BaseModel):
 
 class CacheSettings(BaseModel):
     """Redis caches."""
+
+    model_config = SECTION
 
     license_ttl: Seconds = 7 * 24 * 3600.0
     negative_ttl: Seconds = 60.0
@@ -217,6 +259,8 @@ class ApiKey(BaseModel):
 class AuthSettings(BaseModel):
     """Caller authentication."""
 
+    model_config = SECTION
+
     api_keys: list[ApiKey] = Field(default_factory=list)
     api_keys_file: Path | None = Field(
         default=None, description="JSON file with more keys, same shape as api_keys"
@@ -225,6 +269,8 @@ class AuthSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     """Per-caller rate limits (shared by replicas through Redis) and request shape limits."""
+
+    model_config = SECTION
 
     enabled: bool = Field(default=True, description="answer 429 over the rate limits")
     window: Seconds = Field(default=60.0, description="length of one rate-limit window")
@@ -255,6 +301,8 @@ class LimitSettings(BaseModel):
 class SigningSettings(BaseModel):
     """Ed25519 signatures on every answer that carries a license."""
 
+    model_config = SECTION
+
     private_key: SecretStr | None = Field(
         default=None,
         description="Ed25519 private key, PEM (PKCS#8) or base64 of the 32-byte seed; "
@@ -271,6 +319,8 @@ class SigningSettings(BaseModel):
 class AuditSettings(BaseModel):
     """The audit trail of activations, deactivations and removals (a Redis stream)."""
 
+    model_config = SECTION
+
     enabled: bool = Field(default=True, description="record audit events")
     max_events: int = Field(
         default=100_000, ge=100, description="the stream is trimmed to about this many events"
@@ -279,6 +329,8 @@ class AuditSettings(BaseModel):
 
 class LogSettings(BaseModel):
     """Logging."""
+
+    model_config = SECTION
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
@@ -291,7 +343,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LACGW_",
         env_nested_delimiter="__",
-        secrets_dir=os.environ.get("LACGW_SECRETS_DIR"),
         extra="forbid",
     )
 
@@ -316,11 +367,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources = [init_settings, env_settings, file_secret_settings]
-        config_file = os.environ.get("LACGW_CONFIG")
+        sources = [init_settings, env_settings, SecretFilesSource(settings_cls)]
+        config_file = os.environ.get(CONFIG_VARIABLE)
         if config_file:
             if not Path(config_file).is_file():
-                msg = f"LACGW_CONFIG names {config_file!r}, which is not a readable file"
+                msg = f"{CONFIG_VARIABLE} names {config_file!r}, which is not a readable file"
                 raise ValueError(msg)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)

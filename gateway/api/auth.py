@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.settings import DEFAULT_SCOPES, ApiKey, AuthSettings, Scope
 
@@ -79,9 +79,19 @@ def load_keys_file(path: Path) -> list[ApiKey]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        msg = f"auth.api_keys_file {str(path)!r} cannot be read: {exc.strerror}"
+        msg = f"{str(path)!r} cannot be read: {exc.strerror}"
         raise ValueError(msg) from exc
-    return _KEY_LIST.validate_json(raw)
+    try:
+        return _KEY_LIST.validate_json(raw)
+    except ValidationError as exc:
+        # One line, no input echoed: a file's problems by place (``[0].sha256``).
+        found = exc.errors(include_url=False, include_input=False)
+        places = "; ".join(
+            "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+            + f": {error['msg']}"
+            for error in found
+        )
+        raise ValueError(f"{str(path)!r} holds no valid key list ({places})") from None
 
 
 def bearer_token(header: str | None) -> str | None:

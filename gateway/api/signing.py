@@ -81,7 +81,11 @@ class Signer:
     def from_settings(cls, settings: SigningSettings) -> Signer:
         """The configured key, or a new one for this process when none is configured."""
         if settings.private_key is None:
-            log.warning("signing_key_generated", hint="set signing.private_key for replicas")
+            log.warning(
+                "signing_key_generated",
+                hint="set LACGW_SIGNING__PRIVATE_KEY (lac-gateway signing-key makes one), "
+                "the same on every replica",
+            )
             return cls(Ed25519PrivateKey.generate(), settings.reuse_seconds)
         key = load_private_key(settings.private_key.get_secret_value())
         return cls(key, settings.reuse_seconds)

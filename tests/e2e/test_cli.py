@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,5 +102,80 @@ async def test_serve_listens_where_its_options_say(
     gateway = Process("gateway", argv, env, port, tmp_path, cwd=ROOT)
     try:
         await gateway.wait_healthy("/healthz")
+    finally:
+        gateway.stop()
+
+
+def serve_refused(env: dict[str, str], *args: str) -> list[str]:
+    """Start ``serve`` with ``env``; it must exit 2 at once with one line per problem."""
+    done = subprocess.run(
+        [*CLI, "serve", *args],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LACGW_")} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    # Log lines of a gateway that got as far as starting are JSON; the refusal is plain text.
+    lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("{")]
+    assert all(line.startswith("lac-gateway: ") for line in lines), lines
+    return lines
+
+
+def test_serve_refuses_bad_configuration_in_one_line_each_without_secrets() -> None:
+    lines = serve_refused(
+        {
+            "LACGW_LAC__SOAP_URL": "http://lac.example/soap",
+            "LACGW_LAC__PASSWORD": "s3cret-pw",
+            "LACGW_REDIS_URL": "redis://other:6379/0",
+        }
+    )
+    assert len(lines) == 1  # unknown names are reported before values are checked
+    assert "LACGW_REDIS_URL is not a setting; did you mean LACGW_REDIS__URL?" in lines[0]
+    lines = serve_refused(
+        {"LACGW_LAC__SOAP_URL": "http://lac.example/soap", "LACGW_LAC__PASSWORD": "s3cret-pw"}
+    )
+    assert len(lines) == 1
+    assert "LACGW_LAC__SOAP_URL is plain http://" in lines[0]
+    assert "s3cret-pw" not in "\n".join(lines)
+
+
+def test_serve_refuses_a_missing_keys_file_and_a_bad_redis_url() -> None:
+    lines = serve_refused({"LACGW_AUTH__API_KEYS_FILE": "/nonexistent.json"})
+    assert lines == [
+        "lac-gateway: LACGW_AUTH__API_KEYS_FILE: '/nonexistent.json' cannot be read: "
+        "No such file or directory"
+    ]
+    lines = serve_refused({"LACGW_REDIS__URL": "localhost:6379"})
+    assert lines == [
+        "lac-gateway: LACGW_REDIS__URL: must start with redis://, rediss:// or unix://"
+    ]
+
+
+async def test_serve_says_where_it_listens_and_refuses_a_port_in_use(
+    tmp_path: Path, redis_url: str, sandbox_process: Process
+) -> None:
+    env = gateway_env(redis_url, sandbox_process.url, new_prefix(), LACGW_AUTH__API_KEYS="[]")
+    port = free_port()
+    argv = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    gateway = Process("gateway", argv, env, port, tmp_path, cwd=ROOT)
+    try:
+        await gateway.wait_healthy("/healthz")
+        started = [json.loads(line) for line in gateway.log.read_text().splitlines()]
+        listening = next(e for e in started if e["event"] == "gateway_listening")
+        assert listening["listen"] == f"127.0.0.1:{port}"
+        assert listening["transport"] == "soap"
+        assert listening["api_keys"] == 0
+        assert listening["signing_key"] == "generated"
+        warning = next(e for e in started if e["event"] == "no_api_keys")
+        assert "LACGW_AUTH__API_KEYS" in warning["hint"]
+        lines = serve_refused(env, "--host", "127.0.0.1", "--port", str(port))
+        assert lines == [
+            f"lac-gateway: cannot listen on 127.0.0.1:{port} (LACGW_HTTP__HOST/PORT): "
+            "Address already in use"
+        ]
     finally:
         gateway.stop()

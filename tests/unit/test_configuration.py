@@ -1,0 +1,150 @@
+"""Loading settings as an operator meets them: secret files, unknown names, one line a problem."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gateway.configuration import ConfigurationError, load_settings
+
+SECRET = "s3cret-pw-0123"
+SHA = "ab" * 32
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LACGW_"):
+            monkeypatch.delenv(name)
+
+
+def problems_of(monkeypatch: pytest.MonkeyPatch, **env: str) -> list[str]:
+    """The problems ``load_settings`` reports for ``env``; none of them may hold the secret."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    problems = caught.value.problems
+    assert problems
+    assert all("\n" not in line for line in problems)
+    assert all(SECRET not in line and "input_value" not in line for line in problems)
+    assert all("errors.pydantic.dev" not in line for line in problems)
+    return problems
+
+
+@pytest.mark.parametrize("name", ["LACGW_LAC__PASSWORD", "lac__password", "Lacgw_Lac__Password"])
+def test_a_secret_file_per_variable_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    (tmp_path / name).write_text(SECRET + "\n")
+    (tmp_path / "..data").mkdir()  # what a Kubernetes secret mount holds beside the files
+    monkeypatch.setenv("LACGW_SECRETS_DIR", str(tmp_path))
+    assert load_settings().lac.password.get_secret_value() == SECRET
+
+
+def test_a_secret_file_with_a_list_and_the_environment_winning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "LACGW_AUTH__API_KEYS").write_text(f'[{{"name": "fleet", "sha256": "{SHA}"}}]')
+    (tmp_path / "LACGW_HTTP__PORT").write_text("9001")
+    monkeypatch.setenv("LACGW_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("LACGW_HTTP__PORT", "9002")
+    settings = load_settings()
+    assert settings.auth.api_keys[0].name == "fleet"
+    assert settings.http.port == 9002
+
+
+def test_a_malformed_secret_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "LACGW_HTTP__PORT").write_text("eighty")
+    (tmp_path / "LACGW_AUTH__API_KEYS").write_text("[{not json")
+    problems = problems_of(monkeypatch, LACGW_SECRETS_DIR=str(tmp_path))
+    keys = tmp_path / "LACGW_AUTH__API_KEYS"
+    assert problems == [
+        f"secret file {keys} is not valid JSON "
+        "(Expecting property name enclosed in double quotes at line 1 column 3)"
+    ]
+    (tmp_path / "LACGW_AUTH__API_KEYS").unlink()
+    problems = problems_of(monkeypatch)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"secret file {tmp_path / 'LACGW_HTTP__PORT'}: ")
+
+
+def test_a_bad_value_names_its_variable_and_never_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problems = problems_of(
+        monkeypatch,
+        LACGW_LAC__SOAP_URL="http://lac.example/soap",
+        LACGW_LAC__PASSWORD=SECRET,
+        LACGW_HTTP__PORT="99999",
+    )
+    assert len(problems) == 2
+    assert any(p.startswith("LACGW_HTTP__PORT: ") for p in problems)
+    assert any("LACGW_LAC__SOAP_URL is plain http://" in p for p in problems)
+
+
+def test_a_redis_url_without_scheme_is_one_line_without_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problems = problems_of(monkeypatch, LACGW_REDIS__URL=f"localhost:6379/{SECRET}")
+    assert problems == ["LACGW_REDIS__URL: must start with redis://, rediss:// or unix://"]
+
+
+def test_invalid_json_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = problems_of(monkeypatch, LACGW_AUTH__API_KEYS="[{")
+    assert len(problems) == 1
+    assert problems[0].startswith("LACGW_AUTH__API_KEYS is not valid JSON (")
+
+
+def test_a_bad_api_key_entry_is_placed(monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = problems_of(monkeypatch, LACGW_AUTH__API_KEYS='[{"name": "x", "sha256": "nothex"}]')
+    assert len(problems) == 1
+    assert problems[0].startswith("LACGW_AUTH__API_KEYS[0].sha256: String should match")
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("LACGW_REDIS_URL", "LACGW_REDIS__URL"),
+        ("LACGW_LAC__PASSWROD", "LACGW_LAC__PASSWORD"),
+        ("LACGW_HTTP__PORTS", "LACGW_HTTP__PORT"),
+    ],
+)
+def test_an_unknown_variable_is_an_error_with_a_suggestion(
+    monkeypatch: pytest.MonkeyPatch, name: str, suggestion: str
+) -> None:
+    problems = problems_of(monkeypatch, **{name: "redis://other:6379/0"})
+    assert problems == [f"{name} is not a setting; did you mean {suggestion}?"]
+
+
+def test_an_unknown_toml_key_and_a_syntax_error_name_the_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[redis]\nurll = "redis://other:6379/0"\n')
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(config))
+    assert problems == [f"{config}: key redis.urll is not a setting; did you mean redis.url?"]
+    config.write_text("[redis\nurl = 1\n")
+    problems = problems_of(monkeypatch)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{config} is not valid TOML: ")
+
+
+def test_a_bad_toml_value_names_the_key_and_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("[http]\nport = -1\n")
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(config))
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{config}: key http.port: ")
+
+
+def test_an_unreadable_ca_bundle_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = problems_of(monkeypatch, LACGW_LAC__CA_BUNDLE="/nonexistent/ca.pem")
+    assert problems == [
+        "LACGW_LAC__CA_BUNDLE: CA bundle '/nonexistent/ca.pem' cannot be read "
+        "(No such file or directory)"
+    ]
