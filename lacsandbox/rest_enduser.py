@@ -88,13 +88,14 @@ _UNKNOWN_KEY: Final = _not_found(
 )
 
 
-# PUT documents one 400 for "activation key invalid or HostID format wrong", with code 1600;
-# 1712 comes only with the 404 of the other calls.
+# PUT documents one 400 for "activation key invalid or HostID format wrong", its example being
+# 1600 "Hostid wrong format."; the code of the invalid-key case is not shown, so the sandbox
+# sends LAC's invalid-key code 1712 under PUT's 400 (inferred; 1712 is documented with 404).
 _PUT_UNKNOWN_KEY: Final = RestError(
     400,
     dumps(
         {
-            "code": info(Code.LAC_WRONG_HOSTID_FORMAT).rest_code,
+            "code": info(Code.LAC_ACTIVATION_KEY_INVALID).rest_code,
             "message": "Invalid activation key.",
         }
     ),

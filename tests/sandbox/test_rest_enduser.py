@@ -152,11 +152,11 @@ async def test_failed_generation_redirects_to_license_errors(rest: Rest) -> None
     ("key", "segment", "status", "body"),
     [
         pytest.param(
-            UNKNOWN, b64(HOST), 400, {"code": 1600, "message": "Invalid activation key."},
+            UNKNOWN, b64(HOST), 400, {"code": 1712, "message": "Invalid activation key."},
             id="unknown-key",
         ),
         pytest.param(
-            "not-a-key", b64(HOST), 400, {"code": 1600, "message": "Invalid activation key."},
+            "not-a-key", b64(HOST), 400, {"code": 1712, "message": "Invalid activation key."},
             id="malformed-key",
         ),
         pytest.param(
