@@ -42,8 +42,10 @@ from gateway.api.ratelimit import RateLimiter
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
 from gateway.lac.factory import LacClients, create_lac, load_enduser_codec, load_vendor_codec
+from gateway.lac.http import LacHttp
 from gateway.lac.resilience import ResilientLac, policies
 from gateway.lac.rest import LacRestClient
+from gateway.lac.vendor import TRANSPORT as VENDOR
 from gateway.lac.vendor import LacVendorClient
 from gateway.metrics import Metrics
 from gateway.nearcache import NearCache, listen_for_drops
@@ -139,8 +141,14 @@ async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
         resilient=settings.resilience.enabled,
         retry=retry,
         breaker=breaker,
+        pause=app[STORES].lac_pause,
     )
-    vendor = LacVendorClient(session, settings.lac, vendor_codec, app[STORES].tokens, metrics)
+    vendor_http = LacHttp(
+        session, settings.lac, transport=VENDOR, metrics=metrics, pause=app[STORES].lac_pause
+    )
+    vendor = LacVendorClient(
+        session, settings.lac, vendor_codec, app[STORES].tokens, metrics, http=vendor_http
+    )
     adapter = lac.inner if isinstance(lac, ResilientLac) else lac
     # REST answers order lookups itself; over SOAP they go through the vendor API.
     orders = adapter if isinstance(adapter, LacRestClient) else vendor

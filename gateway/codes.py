@@ -78,7 +78,8 @@ class LacCode:
     http: int
     meaning: str
     rest_status: int | None = None
-    rest_code: int | None = None
+    rest_codes: tuple[int, ...] = ()
+    rest_as: int | None = None
 
     @property
     def retryable(self) -> bool:
@@ -93,7 +94,8 @@ def _row(raw: dict[str, Any]) -> LacCode:
         http=int(raw["http"]),
         meaning=str(raw["meaning"]),
         rest_status=raw.get("rest_status"),
-        rest_code=raw.get("rest_code"),
+        rest_codes=tuple(int(c) for c in raw.get("rest_codes", ())),
+        rest_as=raw.get("rest_as"),
     )
 
 
@@ -102,6 +104,17 @@ def code_table() -> dict[int, LacCode]:
     """Every known LAC code, by number."""
     rows = json.loads(CODES_FILE.read_text(encoding="utf-8"))["codes"]
     return {row.code: row for row in map(_row, rows)}
+
+
+def rest_answer(code: int) -> tuple[int | None, int | None]:
+    """(HTTP status, REST v2 code) LAC's end-user REST answers for ``code``; None where it has none.
+
+    A row with ``rest_as`` is a condition REST does not tell apart: it answers as that row does.
+    """
+    row = lookup(code)
+    if row.rest_as is not None:
+        row = lookup(row.rest_as)
+    return row.rest_status, (row.rest_codes[0] if row.rest_codes else None)
 
 
 def lookup(code: int) -> LacCode:

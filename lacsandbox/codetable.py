@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 CODES_FILE = Path(__file__).resolve().parent.parent / "gateway" / "data" / "lac_codes.json"
 
@@ -43,7 +44,11 @@ class Code(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
-    """One row of the shared table, as far as the sandbox needs it."""
+    """One row of the shared table, as far as the sandbox needs it.
+
+    ``rest_status`` / ``rest_code`` are what end-user REST v2 answers for the condition: the
+    row's first ``rest_codes`` entry, or, for a row with ``rest_as``, that row's answer.
+    """
 
     code: int
     name: str
@@ -56,20 +61,23 @@ class CodeTableError(RuntimeError):
     """The shared code table and the sandbox disagree."""
 
 
+def _info(row: dict[str, Any], rows: dict[int, dict[str, Any]]) -> CodeInfo:
+    answer = rows[int(row["rest_as"])] if "rest_as" in row else row
+    rest_codes = answer.get("rest_codes") or [None]
+    return CodeInfo(
+        code=int(row["code"]),
+        name=str(row["name"]),
+        meaning=str(row["meaning"]),
+        rest_status=answer.get("rest_status"),
+        rest_code=rest_codes[0],
+    )
+
+
 @cache
 def code_table() -> dict[int, CodeInfo]:
     """Every LAC code of the shared table, by number."""
-    rows = json.loads(CODES_FILE.read_text(encoding="utf-8"))["codes"]
-    table = {
-        int(row["code"]): CodeInfo(
-            code=int(row["code"]),
-            name=str(row["name"]),
-            meaning=str(row["meaning"]),
-            rest_status=row.get("rest_status"),
-            rest_code=row.get("rest_code"),
-        )
-        for row in rows
-    }
+    rows = {int(row["code"]): row for row in json.loads(CODES_FILE.read_text("utf-8"))["codes"]}
+    table = {code: _info(row, rows) for code, row in rows.items()}
     for member in Code:
         row = table.get(member.value)
         if row is None or row.name != member.name:

@@ -30,6 +30,7 @@ def license_json(lic: License) -> dict[str, object]:
         "activation_key": lic.activation_key,
         "hostid": lic.hostid_string,
         "hostids": [{"type": h.type, "value": h.value} for h in lic.hostids],
+        "received": list(lic.received),
         "state": lic.state.value,
         "creation_time": _when(lic.creation_time),
         "ready_time": _when(lic.ready_time),

@@ -49,6 +49,7 @@ class Fault:
     operation: str = ANY
     code: int | None = None
     status: int = 500
+    retry_after: int | None = None
     latency: float = 0.0
     calls: int | None = None
     ratio: float = 1.0
@@ -67,6 +68,7 @@ class Fault:
             "operation": self.operation,
             "code": self.code,
             "status": self.status,
+            "retry_after": self.retry_after,
             "latency": self.latency,
             "calls": self.calls,
             "ratio": self.ratio,
@@ -81,6 +83,7 @@ class Injection:
     kind: FaultKind | None = None
     code: int | None = None
     status: int | None = None
+    retry_after: int | None = None
 
 
 def _number(raw: Mapping[str, object], name: str, default: float) -> float:
@@ -88,6 +91,16 @@ def _number(raw: Mapping[str, object], name: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise FaultError(f"{name} must be a finite number")
     return float(value)
+
+
+def _http_fault(fault: Fault, raw: Mapping[str, object]) -> None:
+    fault.status = int(_number(raw, "status", 500))
+    if fault.status not in _HTTP_ERRORS:
+        raise FaultError(f"status must be one of {sorted(_HTTP_ERRORS)}")
+    if raw.get("retry_after") is not None:
+        fault.retry_after = int(_number(raw, "retry_after", 0))
+        if not 0 <= fault.retry_after <= 86400:
+            raise FaultError("retry_after must be between 0 and 86400 seconds")
 
 
 def fault_from_mapping(raw: Mapping[str, object]) -> Fault:
@@ -108,9 +121,7 @@ def fault_from_mapping(raw: Mapping[str, object]) -> Fault:
         if fault.code < 0:
             raise FaultError("a code fault needs a non-negative code")
     elif kind is FaultKind.HTTP_ERROR:
-        fault.status = int(_number(raw, "status", 500))
-        if fault.status not in (500, 502, 503, 504):
-            raise FaultError("status must be 500, 502, 503 or 504")
+        _http_fault(fault, raw)
     elif kind is FaultKind.LATENCY:
         fault.latency = _number(raw, "latency", 0.0)
         if not 0.0 <= fault.latency <= 600.0:
@@ -168,7 +179,7 @@ class Faults:
         self._faults = [f for f in self._faults if f.calls is None or f.calls > 0]
         if terminal is None:
             return Injection(delay) if delay else None
-        return Injection(delay, terminal.kind, terminal.code, terminal.status)
+        return Injection(delay, terminal.kind, terminal.code, terminal.status, terminal.retry_after)
 
 
 async def intercept(request: web.Request, transport: str, operation: str) -> Injection | None:
@@ -185,7 +196,7 @@ async def intercept(request: web.Request, transport: str, operation: str) -> Inj
     if injection.delay:
         await asyncio.sleep(injection.delay)
     if injection.kind is FaultKind.HTTP_ERROR:
-        raise _http_error(injection.status or 500)
+        raise _http_error(injection.status or 500, injection.retry_after)
     if injection.kind is FaultKind.DROP:
         connection = request.transport
         if connection is not None:
@@ -199,11 +210,18 @@ async def intercept(request: web.Request, transport: str, operation: str) -> Inj
     return injection if injection.kind is not None else None
 
 
-def _http_error(status: int) -> web.HTTPException:
-    errors: dict[int, type[web.HTTPException]] = {
-        500: web.HTTPInternalServerError,
-        502: web.HTTPBadGateway,
-        503: web.HTTPServiceUnavailable,
-        504: web.HTTPGatewayTimeout,
-    }
-    return errors.get(status, web.HTTPInternalServerError)(text=f"injected HTTP {status}")
+_HTTP_ERRORS: dict[int, type[web.HTTPException]] = {
+    429: web.HTTPTooManyRequests,
+    500: web.HTTPInternalServerError,
+    502: web.HTTPBadGateway,
+    503: web.HTTPServiceUnavailable,
+    504: web.HTTPGatewayTimeout,
+}
+
+
+def _http_error(status: int, retry_after: int | None = None) -> web.HTTPException:
+    # LAC documents neither 429 nor Retry-After; a front proxy or a maintenance page may send
+    # them, so the sandbox can, to check that the gateway waits as told.
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    error = _HTTP_ERRORS.get(status, web.HTTPInternalServerError)
+    return error(text=f"injected HTTP {status}", headers=headers)

@@ -80,6 +80,9 @@ class License:
     expiration_date: date | None = None
     maintenance_end_date: date | None = None
     errors: list[GenerationError] = field(default_factory=list)
+    # Every HostID string a create sent for this pair, as sent: LAC keeps the pair by the set,
+    # but picks "the first appropriate value" of the list, so tests check the order too.
+    received: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)

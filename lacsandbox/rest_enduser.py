@@ -2,10 +2,10 @@
 
 Routes (under ``/rest/v2``, lac-api.md section 5)::
 
-    PUT    /licenses/{ak}/{b64}        202 + Location to the queue; 400 / 403 refusals
+    PUT    /licenses/{ak}/{b64}        202 + Location to the queue; 400 (1600) / 403 refusals
     GET    /license-queue/{ak}/{b64}   200 generating; 303 to the license or its errors
     GET    /licenses/{ak}/{b64}        200 license; 403 disabled; 404 none
-    DELETE /licenses/{ak}/{b64}        204; 403 refused or disabled; 404 none
+    DELETE /licenses/{ak}/{b64}        204; 403 refused (1506) or disabled (1703); 404 none (1711)
     GET    /license-errors/{ak}/{b64}  200 generator output; 404 no errors
     GET    /license-orders/{ak}        200 order; 403 disabled; 404 unknown key
     GET    /licenses/{ak}?state=...    200 the order's licenses in those states
@@ -78,9 +78,27 @@ def _not_found(message: str, code: int | None = None) -> RestError:
 
 _NO_REQUEST: Final = _not_found("License request was not created.")
 _NO_LICENSE: Final = _not_found("License does not exist.")
+# DELETE is the one call whose "License does not exist." carries a v2 code in LAC's docs.
+_NOT_DEACTIVATABLE: Final = _not_found(
+    "License does not exist.", info(Code.LAC_LICENSE_WAS_NOT_ACTIVATED).rest_code
+)
 _NO_ERRORS: Final = _not_found("License has no errors.")
 _UNKNOWN_KEY: Final = _not_found(
     "Invalid activation key.", info(Code.LAC_ACTIVATION_KEY_INVALID).rest_code
+)
+
+
+# PUT documents one 400 for "activation key invalid or HostID format wrong", its example being
+# 1600 "Hostid wrong format."; the code of the invalid-key case is not shown, so the sandbox
+# sends LAC's invalid-key code 1712 under PUT's 400 (inferred; 1712 is documented with 404).
+_PUT_UNKNOWN_KEY: Final = RestError(
+    400,
+    dumps(
+        {
+            "code": info(Code.LAC_ACTIVATION_KEY_INVALID).rest_code,
+            "message": "Invalid activation key.",
+        }
+    ),
 )
 
 
@@ -250,6 +268,8 @@ class EndUserRest:
         """``PUT /licenses/{ak}/{b64}``: queue generation, 202 + Location to the queue."""
         key, hostid = self._pair(request)
         result = sandbox.state.create_request(key, hostid)
+        if result.code == Code.LAC_ACTIVATION_KEY_INVALID:
+            return error_response(_PUT_UNKNOWN_KEY, HAL_JSON)
         if result.license is None:
             return error_response(enduser_error(result.code), HAL_JSON)
         lic = result.license
@@ -290,7 +310,7 @@ class EndUserRest:
         key, hostid = self._pair(request)
         result = sandbox.state.deactivate(key, hostid)
         if not result.ok:
-            return self._refusal(result, _NO_LICENSE)
+            return self._refusal(result, _NOT_DEACTIVATABLE)
         return web.Response(status=204)
 
     async def get_errors(self, request: web.Request, sandbox: Sandbox) -> web.Response:

@@ -228,11 +228,13 @@ class LacState:
             self._settle(order, lic)
             if lic.state is LicenseState.FAILED:
                 self._requeue(order, lic)
+            lic.received.append(hostid or "")
             return Result(Code.LAC_SUCCESS, license=lic)
         refusal = self._capacity_refusal(order)
         if refusal is not None:
             return refusal
         lic = self._new_license(order, hostids, key)
+        lic.received.append(hostid or "")
         return Result(Code.LAC_SUCCESS, license=lic)
 
     @staticmethod

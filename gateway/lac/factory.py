@@ -10,6 +10,7 @@ import aiohttp
 
 from gateway.lac.base import Lac
 from gateway.lac.http import LacHttp
+from gateway.lac.pause import PauseBoard
 from gateway.lac.resilience import BreakerPolicy, ResilientLac, RetryPolicy
 from gateway.lac.rest import TRANSPORT as REST
 from gateway.lac.rest import LacRestClient
@@ -54,17 +55,20 @@ def create_lac(
     resilient: bool = False,
     retry: RetryPolicy | None = None,
     breaker: BreakerPolicy | None = None,
+    pause: PauseBoard | None = None,
 ) -> Lac:
     """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls.
 
-    With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker).
+    With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker);
+    ``pause`` shares LAC's ``Retry-After`` with the other replicas.
     """
     adapter: Lac
     if settings.transport == SOAP:
-        adapter = LacSoapClient(session, settings, codec, metrics)
+        soap_http = LacHttp(session, settings, transport=SOAP, metrics=metrics, pause=pause)
+        adapter = LacSoapClient(session, settings, codec, metrics, http=soap_http)
     else:
         # One concurrency cap toward LAC whichever door a call goes through.
-        http = LacHttp(session, settings, transport=REST, metrics=metrics)
+        http = LacHttp(session, settings, transport=REST, metrics=metrics, pause=pause)
         removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
         adapter = LacRestClient(session, settings, metrics, removal=removal, http=http)
     if resilient:

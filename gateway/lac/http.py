@@ -5,6 +5,8 @@ Transport failures become ``LacUnavailable`` here and nowhere else (lac-api.md s
 - nothing sent (connection refused, DNS, connect timeout)             -> 900
 - sent, no usable answer (timeout, reset, HTTP 5xx, malformed reply)  -> 901, raised as
   ``LacAmbiguous`` for mutating calls, which may have reached LAC.
+- 429 or 503 with ``Retry-After``: the pause is shared through ``pause`` (gateway/lac/pause.py)
+  and, until it ends, no call is sent (``LacPaused``); a 429 itself is ``LacPaused`` too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from yarl import URL
 
 from gateway.codes import Code
 from gateway.lac.base import LacAmbiguous, LacError, LacUnavailable
+from gateway.lac.pause import PAUSE_STATUSES, LacPaused, PauseBoard, retry_after_seconds
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
@@ -73,11 +76,15 @@ class LacHttp:
         transport: str,
         metrics: Metrics | None = None,
         slots: asyncio.Semaphore | None = None,
+        pause: PauseBoard | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.session = session
         self.settings = settings
         self.transport = transport
         self.metrics = metrics
+        self.pause = pause
+        self._clock = clock
         self._timeout = client_timeout(settings)
         self._ssl = ssl_context(settings)
         self._slots = slots if slots is not None else asyncio.Semaphore(settings.max_concurrency)
@@ -90,6 +97,8 @@ class LacHttp:
             transport=transport,
             metrics=self.metrics,
             slots=self._slots,
+            pause=self.pause,
+            clock=self._clock,
         )
 
     async def call(
@@ -104,6 +113,7 @@ class LacHttp:
         headers: Mapping[str, str] | None = None,
     ) -> T:
         """Send one request and decode the answer; ``decode`` returns (LAC code, result)."""
+        await self._wait_for_pause(operation)
         started = time.perf_counter()
         label = "cancelled"
         try:
@@ -170,9 +180,29 @@ class LacHttp:
             raise LacUnavailable(Code.SOAP_COMM_ERROR, type(exc).__name__) from exc
         finally:
             self._slots.release()
+        if reply.status in PAUSE_STATUSES:
+            await self._hold(reply)
         if reply.status >= 500:
             raise LacUnavailable(Code.SOAP_COMM_ERROR, f"HTTP {reply.status}")
         return reply
+
+    async def _wait_for_pause(self, operation: str) -> None:
+        """Fail fast while LAC's ``Retry-After`` lasts, on whichever replica it was received."""
+        if self.pause is None:
+            return
+        left = await self.pause.paused_until() - self._clock()
+        if left > 0:
+            raise LacPaused(operation=operation, retry_after=left)
+
+    async def _hold(self, reply: Reply) -> None:
+        """Share the pause a 429 / 503 asks for; a 429 was not acted on, so it is ``LacPaused``."""
+        now = self._clock()
+        seconds = retry_after_seconds(reply.headers.get("Retry-After"), now)
+        if seconds is not None and self.pause is not None:
+            log.warning("lac_paused", status=reply.status, seconds=round(seconds, 1))
+            await self.pause.pause_until(now + seconds)
+        if reply.status == 429:
+            raise LacPaused(retry_after=seconds or 1.0)
 
     def _record(self, operation: str, code: str, seconds: float) -> None:
         if self.metrics is None:

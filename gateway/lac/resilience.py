@@ -231,6 +231,10 @@ class ResilientLac:
             except LacRejected:
                 self.breaker.success()
                 raise
+            except CircuitOpen:
+                # Not sent (LAC asked to wait): no verdict on LAC's health.
+                self.breaker.release()
+                raise
             except LacUnavailable:
                 self.breaker.failure()
                 raise

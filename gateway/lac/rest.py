@@ -62,25 +62,23 @@ _DELETE_STATUS = {
 _ORDER_STATUS = {**_GENERIC_STATUS, 403: Code.LICENSE_ORDER_DISABLED}
 
 
-def rest_code_map() -> dict[tuple[int, int], int]:
-    """(REST status, REST v2 code) -> LAC code, from the one code table; first row wins."""
-    mapping: dict[tuple[int, int], int] = {}
-    for row in code_table().values():
-        if row.rest_status is not None and row.rest_code is not None:
-            mapping.setdefault((row.rest_status, row.rest_code), row.code)
-    return mapping
+def rest_code_map() -> dict[int, int]:
+    """REST v2 error code -> LAC code, from the one code table (each REST code is on one row)."""
+    return {rest: row.code for row in code_table().values() for rest in row.rest_codes}
 
 
 _REST_CODES = rest_code_map()
-# The same REST code under another status (an unknown key answers 404 on some calls).
-_REST_CODES_ANY_STATUS = {rest: lac for (_, rest), lac in reversed(_REST_CODES.items())}
 
 
-def lac_code_for(status: int, rest_code: object) -> int | None:
-    """The LAC code a REST v2 error code stands for, or None when it is not in the table."""
+def lac_code_for(rest_code: object) -> int | None:
+    """The LAC code a REST v2 error code stands for, or None when it is not in the table.
+
+    The code alone decides, whatever the status it came with: LAC numbers its REST errors
+    uniquely, and a documented code under an undocumented status still says what went wrong.
+    """
     if not isinstance(rest_code, int) or isinstance(rest_code, bool):
         return None
-    return _REST_CODES.get((status, rest_code), _REST_CODES_ANY_STATUS.get(rest_code))
+    return _REST_CODES.get(rest_code)
 
 
 @functools.lru_cache(maxsize=1024)  # one activation's PUT, queue and fetch share it
@@ -108,7 +106,7 @@ def rest_error(reply: Reply, by_status: Mapping[int, int], operation: str) -> La
         body = {}
     message = body.get("message")
     text = message if isinstance(message, str) else f"HTTP {reply.status}"
-    code = lac_code_for(reply.status, body.get("code"))
+    code = lac_code_for(body.get("code"))
     if code is None:
         code = by_status.get(reply.status, Code.UNKNOWN_ERROR)
     return LacRejected(code, text, operation=operation)

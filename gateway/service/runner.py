@@ -31,6 +31,7 @@ from gateway.errors import GatewayError
 from gateway.hostids import Target, mask_key
 from gateway.jobs.lease import LeaseLost, holding_lease
 from gateway.lac.base import Lac, LacAmbiguous, LacError, LacRejected, LacUnavailable, PollState
+from gateway.lac.resilience import CircuitOpen
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, LicenseBody
 from gateway.service.backoff import jittered, next_interval
@@ -146,6 +147,10 @@ class JobRunner:
             result = await self.lac.poll(job.activation_key, job.hostid)
         except LacRejected as exc:
             await self._rejected_poll(job, owner, exc)
+            return None
+        except CircuitOpen as exc:
+            # Nothing was sent; LAC (or the breaker) named when to come back.
+            await self._backoff(job, owner, at_least=exc.retry_after)
             return None
         except LacUnavailable:
             await self._backoff(job, owner)
@@ -272,14 +277,18 @@ class JobRunner:
         except LacRejected as exc:
             await self._fail(job, owner, exc.code, exc.message)
             raise lac_failure(exc) from exc
-        except LacUnavailable:  # it never left: nothing can land later
-            await self._reschedule(job, owner, delay=0.0, interval=job.interval, sent_at=0.0)
+        except LacUnavailable as exc:  # it never left: nothing can land later
+            # Sent again at once, unless LAC (or the breaker) named when to come back.
+            delay = exc.retry_after if isinstance(exc, CircuitOpen) else 0.0
+            await self._reschedule(job, owner, delay=delay, interval=job.interval, sent_at=0.0)
             return
         await self._reschedule(job, owner, delay=self.settings.jobs.first_poll, interval=0.0)
 
-    async def _backoff(self, job: Job, owner: str, *, sent_at: float | None = None) -> None:
+    async def _backoff(
+        self, job: Job, owner: str, *, sent_at: float | None = None, at_least: float = 0.0
+    ) -> None:
         interval = next_interval(job.interval, self.settings.jobs)
-        delay = jittered(interval, self.settings.jobs)
+        delay = max(jittered(interval, self.settings.jobs), at_least)
         await self._reschedule(job, owner, delay=delay, interval=interval, sent_at=sent_at)
 
     async def _reschedule(

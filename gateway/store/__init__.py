@@ -22,6 +22,7 @@ from gateway.store.health import Health
 from gateway.store.idempotency import Idempotency
 from gateway.store.jobs import Jobs
 from gateway.store.keys import IDEMPOTENCY_LOCK_TTL, Keys
+from gateway.store.lacpause import LacPause
 from gateway.store.licenses import LicenseRecord, Licenses
 from gateway.store.orders import Orders
 from gateway.store.ratelimit import RateWindows
@@ -43,6 +44,7 @@ class Stores:
     rates: RateWindows
     tokens: Tokens
     health: Health
+    lac_pause: LacPause
 
 
 def _check_client(redis: Redis | RedisCluster) -> None:
@@ -81,4 +83,5 @@ def create_stores(
         rates=RateWindows(redis, keys),
         tokens=Tokens(redis, keys),
         health=Health(redis, keys),
+        lac_pause=LacPause(redis, keys),
     )

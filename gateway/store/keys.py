@@ -21,6 +21,8 @@ keys that one command or script touches together live in one slot)::
                                                                    trimmed to audit.max_events
     P:{health}:write-probe     string  written by /readyz to learn whether Redis takes writes
                                                                    WRITE_PROBE_TTL
+    P:{lac}:pause              string  Unix ms before which no replica calls LAC (a 429 or
+                                       503 with Retry-After)       expires at that time
 
 Activation keys, idempotency keys and rate-limit scopes appear in key names only as SHA-256
 digests.
@@ -33,6 +35,7 @@ import hashlib
 IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed request by more
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
 WRITE_PROBE_TTL = 10.0  # seconds; the probe key is one small string, rewritten by each probe
+LAC_PAUSE_FRESH_FOR = 0.25  # seconds a replica trusts its last read of the LAC pause
 
 
 def _digest(*parts: str) -> str:
@@ -50,6 +53,7 @@ class Keys:
         self.token_lock = f"{prefix}:{{vendor}}:token-lock"
         self.licenses_changed = f"{prefix}:{{licenses}}:changed"
         self.write_probe = f"{prefix}:{{health}}:write-probe"
+        self.lac_pause = f"{prefix}:{{lac}}:pause"
         self.audit = f"{prefix}:{{audit}}:events"
         # Matches every activation's outcome channel (one pattern subscription per process).
         self.outcome_pattern = f"{prefix}:{{*}}:outcome"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.gwharness import Running
 
@@ -78,3 +79,28 @@ async def test_deactivate_then_activate_again_is_a_new_lac_activation(running: R
     assert again.status == 200
     assert (await again.json())["source"] == "lac"
     assert await running.creates() == 2
+
+
+async def sandbox_licenses(running: Running, key: str) -> list[dict[str, Any]]:
+    """The licenses the sandbox holds for ``key``, with the HostID strings it received."""
+    async with running.http.get(f"{running.sandbox}/_sandbox/orders/{key}") as resp:
+        order: dict[str, Any] = await resp.json()
+    licenses: list[dict[str, Any]] = order["licenses"]
+    return licenses
+
+
+async def test_same_hostids_in_another_order_reach_lac_once_in_canonical_order(
+    running: Running,
+) -> None:
+    # LAC picks "the first appropriate value" of a HostID list: the gateway sends one order
+    # per machine, whatever order its callers use, so LAC never sees the machine as a new pair.
+    ethernet, hostname = "ETHERNET=AABBCCDDEEFF", "HOSTNAME=ORDER-TEST"
+    first = await running.activate(BULK, [hostname, ethernet], Prefer="wait=5")
+    second = await running.activate(BULK, [f"{ethernet},{hostname}"], Prefer="wait=5")
+
+    assert (first.status, second.status) == (200, 200)
+    assert (await first.json())["id"] == (await second.json())["id"]
+    assert await running.creates() == 1
+    licenses = await sandbox_licenses(running, BULK)
+    mine = [lic for lic in licenses if hostname.lower() in lic["hostid"].lower()]
+    assert [lic["received"] for lic in mine] == [[f"{ethernet},{hostname}"]]

@@ -275,13 +275,13 @@ async def test_delete_frees_the_license_and_a_new_put_is_a_new_activation(rest: 
     assert again == 202
     assert refilled["activatedLicenses"] == 1
     assert order["activations_total"] == 2
-    assert (refused, refused_body) == (403, {"message": "Cannot deactivate license."})
+    assert (refused, refused_body) == (403, {"code": 1506, "message": "Cannot deactivate license."})
 
 
 async def test_delete_of_a_license_that_does_not_exist_is_404(rest: Rest) -> None:
     status, body, _ = await rest.call("DELETE", f"/licenses/{DEACTIVATE_ONCE}/{b64(HOST)}")
 
-    assert (status, body) == (404, {"message": "License does not exist."})
+    assert (status, body) == (404, {"code": 1711, "message": "License does not exist."})
 
 
 async def test_license_order_describes_product_limits_and_hostid_policy(rest: Rest) -> None:

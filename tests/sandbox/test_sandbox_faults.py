@@ -101,6 +101,22 @@ async def test_http_error_fault_answers_that_status(
     assert (recovered.status, recovered.code) == (200, 300)
 
 
+@pytest.mark.parametrize("status", [429, 503])
+async def test_http_error_fault_sends_the_retry_after_it_was_given(
+    status: int, running_sandbox: RunningSandbox, http: aiohttp.ClientSession
+) -> None:
+    await _fault(http, running_sandbox, kind="http_error", status=status, retry_after=7, calls=1)
+    url = f"{running_sandbox.url}/rest/v2/license-orders/{SINGLE}"
+
+    async with http.get(url) as refused:
+        answer = (refused.status, refused.headers.get("Retry-After"))
+    async with http.get(url) as recovered:
+        again = (recovered.status, recovered.headers.get("Retry-After"))
+
+    assert answer == (status, "7")
+    assert again == (200, None)
+
+
 async def test_drop_fault_closes_the_connection_without_an_answer(
     running_sandbox: RunningSandbox, http: aiohttp.ClientSession
 ) -> None:
@@ -202,6 +218,7 @@ async def test_removed_fault_no_longer_applies(
         {"kind": "explode"},
         {"kind": "code"},
         {"kind": "http_error", "status": 404},
+        {"kind": "http_error", "status": 503, "retry_after": -1},
         {"kind": "latency", "latency": -1},
         {"kind": "code", "code": 1, "ratio": 0},
         {"kind": "code", "code": 1, "calls": 0},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import unquote
 
-from gateway.codes import code_table
+from gateway.codes import Code, code_table, rest_answer
 from gateway.lac.rest import hostid_segment, rest_code_map
 
 
@@ -25,19 +25,50 @@ def test_hostid_segment_percent_encodes_plus_and_slash() -> None:
     assert unquote(segment) == raw
 
 
-def test_every_rest_code_in_the_table_maps_back_to_a_row_with_that_code() -> None:
-    mapping = rest_code_map()
+# Every end-user REST v2 error code LAC documents (lac-api.md sections 5 and 12a): the
+# HTTP status it comes with, and the row of the code table it stands for.
+DOCUMENTED_REST_CODES = {
+    1600: (400, Code.WRONG_HOSTID_FORMAT),
+    1703: (403, Code.LICENSE_ORDER_DISABLED),
+    1709: (403, Code.LICENSE_GENERATOR_NOT_UPLOADED),
+    1506: (403, Code.CANNOT_DEACTIVATE_LICENSE),
+    1711: (404, Code.LICENSE_WAS_NOT_ACTIVATED),
+    1712: (404, Code.ACTIVATION_KEY_INVALID),
+}
+
+
+def test_every_documented_rest_code_has_its_row_and_status() -> None:
     table = code_table()
-    with_codes = {(r.rest_status, r.rest_code) for r in table.values() if r.rest_code is not None}
-    assert set(mapping) == with_codes
-    for (status, rest_code), lac_code in mapping.items():
+    for rest_code, (status, lac_code) in DOCUMENTED_REST_CODES.items():
         row = table[lac_code]
-        assert (row.rest_status, row.rest_code) == (status, rest_code)
+        assert rest_code in row.rest_codes, (rest_code, row)
+        assert row.rest_status == status, (rest_code, row)
 
 
-def test_documented_rest_codes_map_to_their_lac_codes() -> None:
-    mapping = rest_code_map()
-    assert mapping[(400, 1712)] == 101
-    assert mapping[(403, 1703)] == 202
-    assert mapping[(403, 1709)] == 401
-    assert mapping[(400, 1600)] in (20, 100, 106, 107)
+def test_each_rest_code_stands_for_one_row_only() -> None:
+    listed = [c for row in code_table().values() for c in row.rest_codes]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == set(DOCUMENTED_REST_CODES)
+
+
+def test_rest_code_map_reads_each_documented_code_as_its_row() -> None:
+    assert rest_code_map() == {rest: lac for rest, (_, lac) in DOCUMENTED_REST_CODES.items()}
+
+
+def test_rows_rest_does_not_tell_apart_answer_as_a_row_with_a_code() -> None:
+    table = code_table()
+    lumped = [row for row in table.values() if row.rest_as is not None]
+    assert lumped
+    for row in lumped:
+        target = table[row.rest_as] if row.rest_as is not None else row
+        assert not row.rest_codes, row
+        assert target.rest_codes, (row, target)
+        assert target.rest_status == row.rest_status, (row, target)
+        assert rest_answer(row.code) == rest_answer(target.code)
+
+
+def test_rest_answer_is_the_status_and_first_rest_code() -> None:
+    assert rest_answer(Code.HOSTID_MISSING) == (400, 1600)
+    assert rest_answer(Code.CANNOT_DEACTIVATE_LICENSE) == (403, 1506)
+    assert rest_answer(Code.INVALID_ORDER_CONFIGURATION) == (403, None)
+    assert rest_answer(Code.SOAP_COMM_ERROR) == (None, None)
