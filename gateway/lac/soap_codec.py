@@ -23,7 +23,7 @@ from lxml import etree
 from zeep.transports import Transport
 
 from gateway.codes import Code
-from gateway.lac.base import LacRejected, LacUnavailable
+from gateway.lac.base import LacError, LacRejected, LacRequestRejected, LacUnavailable
 from gateway.lac.soap_ops import (
     RESULT_ARRAY,
     RESULT_CODE,
@@ -52,6 +52,8 @@ _RETURN = "return"  # the one part of every Soap_Response* reply message
 _XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
 _XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
 _MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
+MAX_FAULTCODE = 40
+MAX_FAULT_STRING = 300
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -133,6 +135,23 @@ def _result(plain: JsonValue) -> SoapResult:
         result_object=obj if isinstance(obj, dict) else None,
         result_array=_items(array) if array is not None else None,
     )
+
+
+def is_client_fault(faultcode: str) -> bool:
+    """Whether a SOAP 1.1 faultcode blames the request: ``Client`` or ``Client.*``, any prefix."""
+    local = faultcode.strip().rpartition(":")[2]
+    return local == "Client" or local.startswith("Client.")
+
+
+def fault_error(operation: str, fault: Any) -> LacError:
+    """The error a SOAP Fault element stands for: the request's fault, or LAC in trouble."""
+    faultcode = (fault.findtext("faultcode") or "unknown").strip()[:MAX_FAULTCODE]
+    if is_client_fault(faultcode):
+        # The fault string may echo the request: it travels for the log, redacted there.
+        text = (fault.findtext("faultstring") or "").strip()[:MAX_FAULT_STRING]
+        return LacRequestRejected(operation, faultcode, text)
+    # Only the fault code: the fault string may echo the request (keys, HostIDs).
+    return LacUnavailable(Code.SOAP_COMM_ERROR, f"SOAP Fault {faultcode}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +341,11 @@ class SoapCodec:
         return plain
 
     def parse(self, op: Op, body: bytes) -> SoapResult:
-        """The typed result of a reply; malformed XML and SOAP Faults are ``LacUnavailable``."""
+        """The typed result of a reply.
+
+        Malformed XML and ``Server`` faults are ``LacUnavailable``; a ``Client`` fault is
+        ``LacRequestRejected``.
+        """
         operation = self._operation(op)
         try:
             envelope = etree.fromstring(body, parser=self._parser)
@@ -335,9 +358,7 @@ class SoapCodec:
             raise LacUnavailable(Code.SOAP_COMM_ERROR, "reply is not a SOAP envelope")
         fault = envelope.find(f"{_BODY}/{_FAULT}")
         if fault is not None:
-            # Only the fault code: the fault string may echo the request (keys, HostIDs).
-            faultcode = (fault.findtext("faultcode") or "unknown").strip()[:40]
-            raise LacUnavailable(Code.SOAP_COMM_ERROR, f"SOAP Fault {faultcode}")
+            raise fault_error(SOAP_OPS[op].name, fault)
         # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
         # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
         # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.

@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from gateway.codes import Code
-from gateway.lac.base import LacRejected, LacUnavailable
+from gateway.lac.base import LacRejected, LacRequestRejected, LacUnavailable
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.lac.soap_ops import SOAP_OPS, Op
 
@@ -181,3 +181,30 @@ def test_loading_never_fetches_remote_schemas(tmp_path: Path) -> None:
     path.write_text(wsdl)
     with pytest.raises(ValueError, match="may not fetch"):
         SoapCodec.load(path)
+
+
+def fault_envelope(faultcode: str, text: str = "bad request") -> bytes:
+    """A SOAP 1.1 Fault with this faultcode."""
+    return (
+        f'<e:Envelope xmlns:e="{ENV}"><e:Body><e:Fault><faultcode>{faultcode}</faultcode>'
+        f"<faultstring>{text}</faultstring></e:Fault></e:Body></e:Envelope>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "faultcode", ["Client", "e:Client", "soapenv:Client", "Client.Auth", " e:Client.A.B "]
+)
+def test_a_client_fault_is_the_request_rejected(enduser: SoapCodec, faultcode: str) -> None:
+    with pytest.raises(LacRequestRejected) as caught:
+        enduser.parse(Op.GET_LICENSE, fault_envelope(faultcode, "Function is not valid"))
+    assert caught.value.operation == "GetLicense"
+    assert caught.value.fault == "Function is not valid"
+    assert "GetLicense" in caught.value.message
+    assert "Function" not in caught.value.message  # LAC's text is for the log only
+
+
+@pytest.mark.parametrize("faultcode", ["Server", "e:Server.Busy", "Clientele", "e:VersionMismatch"])
+def test_any_other_fault_is_lac_in_trouble(enduser: SoapCodec, faultcode: str) -> None:
+    with pytest.raises(LacUnavailable) as caught:
+        enduser.parse(Op.GET_LICENSE, fault_envelope(faultcode))
+    assert caught.value.code == Code.SOAP_COMM_ERROR
