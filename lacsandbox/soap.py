@@ -101,6 +101,9 @@ def counters_object(account: VendorAccount) -> str:
         + soapxml.timestamp(
             "one_time_activations_expiration_date", account.one_time_activations_expiration_date
         )
+        # LAC's documented example still carries v1's free activations, which the v2+ WSDL no
+        # longer declares: a client must read past a field its WSDL does not know.
+        + soapxml.integer("free_activations_left_count", 0)
     )
     return soapxml.struct("result_object", "Soap_ActivationCounters", fields)
 

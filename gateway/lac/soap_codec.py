@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlparse
 
+import structlog
 import zeep
 import zeep.exceptions
 import zeep.helpers
@@ -53,6 +54,8 @@ _XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
 _XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
 _MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
 MAX_FAULTCODE = 40
+RAW_ELEMENTS = "_raw_elements"  # where a lenient zeep keeps fields the WSDL does not declare
+_UNDECLARED_SEEN: set[str] = set()  # undeclared reply fields already logged by this process
 MAX_FAULT_STRING = 300
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -94,12 +97,32 @@ def _scalar(value: Any) -> JsonValue:
     return str(value)
 
 
+def _undeclared(raw: Any) -> None:
+    """Note, at debug and once per process, reply fields the WSDL does not declare."""
+    names = sorted(
+        {etree.QName(e).localname for e in raw if isinstance(getattr(e, "tag", None), str)}
+        - _UNDECLARED_SEEN
+    )
+    if names:
+        _UNDECLARED_SEEN.update(names)
+        # A logger of its own, not a cached one: this line is rare and must follow the level
+        # configured now.
+        structlog.get_logger(__name__).debug("soap_reply_undeclared_fields", fields=names)
+
+
 def _plain(value: Any) -> JsonValue:
-    """zeep values (objects, dates, decimals) as JSON-able Python."""
+    """zeep values (objects, dates, decimals) as JSON-able Python.
+
+    Fields the WSDL does not declare (zeep keeps them as lxml elements under ``_raw_elements``
+    when not strict) are left out: LAC's documented replies carry some, and a parser's
+    leftovers have no place in an answer.
+    """
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        if RAW_ELEMENTS in value:
+            _undeclared(value[RAW_ELEMENTS] or ())
+        return {str(k): _plain(v) for k, v in value.items() if k != RAW_ELEMENTS}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if hasattr(value, "__values__"):  # a zeep CompoundValue
