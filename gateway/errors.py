@@ -14,6 +14,8 @@ it into an ``application/problem+json`` body with ``problem_body``::
     ├── InvalidInput             422  well-formed but invalid; ``errors`` names each field
     ├── RateLimited              429  per-client limit; always carries Retry-After
     ├── ClientGone               499  the caller hung up mid-request (counted, never sent)
+    ├── LacRequestRefused        502  LAC refused the request's shape (SOAP ``Client`` fault):
+    │                                 the gateway's configuration, not the caller's input
     ├── ServiceUnavailable       503  the gateway itself cannot serve (Redis down, draining);
     │                                 every redis-py RedisError becomes one (``redis_unavailable``)
     └── LacProblem               any  what LAC said, mapped through the code table
@@ -213,6 +215,14 @@ class ClientGone(_Fixed):
     status_code = 499
     default_title = "Client closed request"
     slug = "client-closed-request"
+
+
+class LacRequestRefused(_Fixed):
+    """502: LAC refused the request the gateway built (unknown operation, bad argument)."""
+
+    status_code = 502
+    default_title = "LAC rejected the request"
+    slug = "lac-request-rejected"
 
 
 class ServiceUnavailable(_Fixed):

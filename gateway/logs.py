@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, BinaryIO, Literal
 
 import orjson
@@ -24,6 +24,31 @@ import structlog
 
 LogFormat = Literal["auto", "json", "console"]
 FLUSH_SECONDS = 0.05
+
+
+REDACTED = "[redacted]"
+MIN_REDACTED_CHARS = 3  # shorter pieces would blank out ordinary words, and hide nothing
+
+
+def _pieces(value: str) -> set[str]:
+    # A HostID list may be quoted whole, item by item, or by value alone.
+    pieces = {value}
+    for item in value.split(","):
+        pieces.update((item, item.partition("=")[2]))
+    return {p.strip() for p in pieces if len(p.strip()) >= MIN_REDACTED_CHARS}
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """``text`` with each of ``values`` (keys, HostIDs, passwords, tokens) replaced.
+
+    For text a peer sent back (a SOAP fault string) that may quote what the gateway sent.
+    """
+    pieces: set[str] = set()
+    for value in values:
+        pieces |= _pieces(value)
+    for piece in sorted(pieces, key=len, reverse=True):  # a longer piece may contain a shorter
+        text = text.replace(piece, REDACTED)
+    return text
 
 
 class LineSink:

@@ -131,14 +131,14 @@ class Metrics:
     def observe_activation_counters(
         self, counters: Mapping[str, object], today: date | None = None
     ) -> None:
-        """Set lacgw_lac_activations_left from GetActivationCounters' plain data."""
+        """Set lacgw_lac_activations_left from the activation counters (``ActivationCounters``)."""
         day = (today or date.today()).isoformat()
         one_time = _count(counters.get("one_time_activations_left_count"))
         # Expired one-time activations cannot be used: they no longer count as quota.
         if not _current(counters.get("one_time_activations_expiration_date"), day):
             one_time = 0
         subscription = 0
-        rows = counters.get("ActivationSubscriptions")
+        rows = counters.get("activation_subscriptions")
         for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, Mapping) or not _current(row.get("expiration_date"), day):
                 continue

@@ -236,6 +236,40 @@ class JobList(BaseModel):
     jobs: list[JobView] = Field(description="The soonest due jobs")
 
 
+class ActivationSubscription(BaseModel):
+    """One activation subscription of the vendor account (LAC's ``Soap_ActivationSubscription``)."""
+
+    model_config = _OUT
+
+    start_date: str | None = Field(default=None, description="Start, as LAC writes it")
+    expiration_date: str | None = Field(default=None, description="End, as LAC writes it")
+    next_reset_date: str | None = Field(
+        default=None, description="When the monthly allowance resets, as LAC writes it"
+    )
+    activations_left_count: int | None = Field(
+        default=None, description="Activations left in this subscription"
+    )
+    default_count: int | None = Field(
+        default=None, description="Activations the subscription grants per period"
+    )
+
+
+class ActivationCounters(BaseModel):
+    """The vendor account's activation balance (LAC's ``GetActivationCounters``)."""
+
+    model_config = _OUT
+
+    activation_subscriptions: list[ActivationSubscription] = Field(
+        default_factory=list, description="Subscriptions (LAC's ActivationSubscriptions)"
+    )
+    one_time_activations_left_count: int | None = Field(
+        default=None, description="One-time activations left"
+    )
+    one_time_activations_expiration_date: str | None = Field(
+        default=None, description="When the one-time activations expire, as LAC writes it"
+    )
+
+
 def _field_path(loc: Sequence[int | str]) -> str:
     path = ""
     for part in loc:

@@ -4,8 +4,8 @@ A fault applies to a (transport or ``*``, operation or ``*``) pair, to every mat
 to a fraction of them (``ratio``), for ever or for the next ``calls`` calls. Every transport
 starts each request with ``await intercept(request, transport, operation)``: it counts the call,
 sleeps for any latency, and itself answers HTTP 5xx, drops the connection or expires the vendor
-tokens. What only the transport can render (a forced LAC code, a malformed body) comes back as
-an ``Injection`` for the handler to act on; ``None`` means "answer normally".
+tokens. What only the transport can render (a forced LAC code, a malformed body, a SOAP Fault)
+comes back as an ``Injection`` for the handler to act on; ``None`` means "answer normally".
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import math
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,8 @@ from aiohttp import web
 from lacsandbox.keys import SANDBOX
 
 ANY = "*"
+# SOAP 1.1 fault codes (section 4.4.1): Client or Server, optionally refined with dotted subcodes.
+FAULTCODE = re.compile(r"(Client|Server)(\.[A-Za-z][A-Za-z0-9]*)*")
 
 
 class FaultKind(StrEnum):
@@ -34,6 +37,7 @@ class FaultKind(StrEnum):
     DROP = "drop"
     MALFORMED = "malformed"
     TOKEN_EXPIRY = "token_expiry"  # noqa: S105 - a fault name, not a secret
+    SOAP_FAULT = "soap_fault"
 
 
 class FaultError(ValueError):
@@ -53,6 +57,8 @@ class Fault:
     latency: float = 0.0
     calls: int | None = None
     ratio: float = 1.0
+    faultcode: str = "Server"
+    echo: bool = False
     id: int = 0
 
     def matches(self, transport: str, operation: str) -> bool:
@@ -72,6 +78,8 @@ class Fault:
             "latency": self.latency,
             "calls": self.calls,
             "ratio": self.ratio,
+            "faultcode": self.faultcode,
+            "echo": self.echo,
         }
 
 
@@ -84,6 +92,8 @@ class Injection:
     code: int | None = None
     status: int | None = None
     retry_after: int | None = None
+    faultcode: str = "Server"
+    echo: bool = False
 
 
 def _number(raw: Mapping[str, object], name: str, default: float) -> float:
@@ -126,7 +136,18 @@ def fault_from_mapping(raw: Mapping[str, object]) -> Fault:
         fault.latency = _number(raw, "latency", 0.0)
         if not 0.0 <= fault.latency <= 600.0:
             raise FaultError("latency must be between 0 and 600 seconds")
+    elif kind is FaultKind.SOAP_FAULT:
+        _soap_fault(fault, raw)
     return fault
+
+
+def _soap_fault(fault: Fault, raw: Mapping[str, object]) -> None:
+    faultcode, echo = raw.get("faultcode", "Server"), raw.get("echo", False)
+    if not isinstance(faultcode, str) or not FAULTCODE.fullmatch(faultcode.rpartition(":")[2]):
+        raise FaultError("faultcode must be Client or Server, optionally with .subcodes")
+    if not isinstance(echo, bool):
+        raise FaultError("echo must be true or false")
+    fault.faultcode, fault.echo = faultcode, echo
 
 
 class Faults:
@@ -179,7 +200,15 @@ class Faults:
         self._faults = [f for f in self._faults if f.calls is None or f.calls > 0]
         if terminal is None:
             return Injection(delay) if delay else None
-        return Injection(delay, terminal.kind, terminal.code, terminal.status, terminal.retry_after)
+        return Injection(
+            delay,
+            terminal.kind,
+            terminal.code,
+            terminal.status,
+            retry_after=terminal.retry_after,
+            faultcode=terminal.faultcode,
+            echo=terminal.echo,
+        )
 
 
 async def intercept(request: web.Request, transport: str, operation: str) -> Injection | None:

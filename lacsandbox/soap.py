@@ -3,7 +3,8 @@
 ``POST /soap/type/{kind}/version/{n}`` dispatches on the local name of the operation element,
 whatever its prefix or namespace; ``GET ...?wsdl`` serves the WSDL with ``soap:address`` set to
 the URL it was fetched from. Every answer is in-band (HTTP 200 with ``result_code``) except
-malformed XML and operations the endpoint does not have, which get a SOAP Fault (HTTP 500).
+malformed XML and operations the endpoint does not have, which get a ``Client`` SOAP Fault
+(HTTP 500), as a SOAP server answers them, and an injected ``soap_fault``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from lacsandbox import soapxml
 from lacsandbox.codetable import Code, message
-from lacsandbox.faults import FaultKind, intercept
+from lacsandbox.faults import FaultKind, Injection, intercept
 from lacsandbox.keys import SANDBOX
 from lacsandbox.licensetext import Feature
 from lacsandbox.models import ActivationSubscription, Order, VendorAccount
@@ -100,6 +101,9 @@ def counters_object(account: VendorAccount) -> str:
         + soapxml.timestamp(
             "one_time_activations_expiration_date", account.one_time_activations_expiration_date
         )
+        # LAC's documented example still carries v1's free activations, which the v2+ WSDL no
+        # longer declares: a client must read past a field its WSDL does not know.
+        + soapxml.integer("free_activations_left_count", 0)
     )
     return soapxml.struct("result_object", "Soap_ActivationCounters", fields)
 
@@ -278,6 +282,14 @@ def _run(sandbox: Sandbox, endpoint: Endpoint, call: soapxml.SoapCall, secure: b
     return endpoint.operations[call.operation](sandbox, call.params)
 
 
+def _injected_fault(call: soapxml.SoapCall, injection: Injection) -> bytes:
+    text = f"injected {injection.faultcode} fault on {call.operation}"
+    if injection.echo:
+        # Some SOAP servers quote the offending request in the fault string.
+        text += ": " + ", ".join(f"{k}={v}" for k, v in sorted(call.params.items()))
+    return soapxml.fault(injection.faultcode, text)
+
+
 async def handle_post(request: web.Request) -> web.Response:
     """A SOAP call: parse leniently, apply faults, run the operation, answer in-band."""
     call = soapxml.parse_call(await request.read())
@@ -291,8 +303,11 @@ async def handle_post(request: web.Request) -> web.Response:
     if endpoint is None:
         answer = _forced(call.operation, Code.LAC_SERVICE_DOESNT_EXIST)
     elif call.operation not in endpoint.operations:
+        # What a SOAP server answers for a function its WSDL lacks: the request is at fault.
         text = f'Function ("{call.operation}") is not a valid method for this service'
-        return _xml(soapxml.fault("Server", text), 500)
+        return _xml(soapxml.fault("Client", text), 500)
+    elif injection is not None and injection.kind is FaultKind.SOAP_FAULT:
+        return _xml(_injected_fault(call, injection), 500)
     elif injection is not None and injection.kind is FaultKind.CODE:
         answer = _forced(call.operation, injection.code or 0)
     else:

@@ -38,7 +38,7 @@ _ENVELOPE_CLOSE = "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
 _FAULT = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
-    "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>"
+    "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>{code}</faultcode>"
     "<faultstring>{text}</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
 )
 
@@ -90,8 +90,9 @@ def parse_call(body: bytes) -> SoapCall | None:
 
 
 def fault(code: str, message: str) -> bytes:
-    """A SOAP 1.1 Fault envelope (``code`` is ``Client`` or ``Server``)."""
-    return _FAULT.format(code=code, text=text(message)).encode()
+    """A SOAP 1.1 Fault envelope (``code`` is ``Client`` or ``Server``, or a prefixed QName)."""
+    qname = code if ":" in code else f"SOAP-ENV:{code}"
+    return _FAULT.format(code=text(qname), text=text(message)).encode()
 
 
 def string(name: str, value: str | None) -> str:

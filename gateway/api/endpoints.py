@@ -34,6 +34,7 @@ from gateway.api.schemas import AuditLog, Health, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import Endpoint, Handler, Param, Reply
 from gateway.models import (
+    ActivationCounters,
     ActivationRequest,
     ActivationResponse,
     BatchRequest,
@@ -276,7 +277,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             summary="LAC activation counters of the vendor account",
             tag="admin",
             scope="admin",
-            replies=(Reply(200, "the counters as LAC reports them", free_form=True),),
+            replies=(Reply(200, "the counters LAC reports", ActivationCounters),),
             problems=(502, 503, 504),
         ),
         Endpoint(

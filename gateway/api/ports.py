@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from gateway.models import (
+    ActivationCounters,
     ActivationRequest,
     ActivationResponse,
     BatchRequest,
@@ -90,7 +91,7 @@ class Admin(Protocol):
         """Audit events, newest first, older than the event id ``before``."""
         ...
 
-    async def counters(self) -> dict[str, object]:
+    async def counters(self) -> ActivationCounters:
         """LAC activation counters of the vendor account."""
         ...
 

@@ -4,6 +4,8 @@ Exception tree (everything an adapter raises)::
 
     LacError                  base; ``code`` is a LAC return code (lac-api.md section 7)
     ├── LacRejected           LAC answered with a non-zero code (in-band SOAP, REST 4xx)
+    │   └── LacRequestRejected  LAC refused the request's shape (a SOAP ``Client`` fault, or
+    │                           an operation the WSDL lacks): a configuration error, code 41
     └── LacUnavailable        no usable answer: connection error, timeout, HTTP 5xx,
                               malformed reply (code 900 before sending, 901 after)
         └── LacAmbiguous      the request may have reached LAC (timeout or reset after
@@ -20,6 +22,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from gateway.codes import Code
+
 
 class LacError(Exception):
     """A LAC call did not succeed."""
@@ -33,6 +37,23 @@ class LacError(Exception):
 
 class LacRejected(LacError):
     """LAC answered, with a non-zero return code."""
+
+
+class LacRequestRejected(LacRejected):
+    """LAC refused the request itself (unknown operation, bad argument): never worth a retry.
+
+    ``fault`` is LAC's fault string with the request's values removed, for the log only: the
+    caller sees ``message``, which names the operation and nothing LAC sent back.
+    """
+
+    def __init__(self, operation: str, faultcode: str, fault: str = "") -> None:
+        message = (
+            f"LAC rejected the {operation} request (SOAP fault {faultcode}): the gateway's "
+            "SOAP operations do not match LAC's; check lac.soap_url and the WSDL"
+        )
+        super().__init__(Code.SERVICE_DOESNT_EXIST, message, operation=operation)
+        self.faultcode = faultcode
+        self.fault = fault
 
 
 class LacUnavailable(LacError):

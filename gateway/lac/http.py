@@ -7,6 +7,8 @@ Transport failures become ``LacUnavailable`` here and nowhere else (lac-api.md s
   ``LacAmbiguous`` for mutating calls, which may have reached LAC.
 - 429 or 503 with ``Retry-After``: the pause is shared through ``pause`` (gateway/lac/pause.py)
   and, until it ends, no call is sent (``LacPaused``); a 429 itself is ``LacPaused`` too.
+- a SOAP ``Client`` fault (HTTP 500 whose body blames the request)   -> ``LacRequestRejected``:
+  LAC answered, and refused the request's shape; logged once at warning with its fault string.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from gateway.codes import Code
-from gateway.lac.base import LacAmbiguous, LacError, LacUnavailable
+from gateway.lac.base import LacAmbiguous, LacError, LacRequestRejected, LacUnavailable
 from gateway.lac.pause import PAUSE_STATUSES, LacPaused, PauseBoard, retry_after_seconds
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
@@ -35,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 # A license file is a few KiB; anything near this is not a LAC answer.
 MAX_REPLY_BYTES = 4 * 1024 * 1024
+SERVER_ERROR = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,22 @@ def ssl_context(settings: LacSettings) -> ssl.SSLContext | bool:
         return False
     cafile = str(settings.ca_bundle) if settings.ca_bundle is not None else None
     return ssl.create_default_context(cafile=cafile)
+
+
+def _decoded(
+    reply: Reply, decode: Callable[[Reply], tuple[int, T]], *, faults_in_body: bool
+) -> tuple[int, T]:
+    """``decode(reply)``, but an HTTP 5xx is LAC in trouble unless its body blames the request."""
+    if reply.status < SERVER_ERROR:
+        return decode(reply)
+    if faults_in_body:
+        try:
+            decode(reply)
+        except LacRequestRejected:
+            raise
+        except LacError:
+            pass  # a Server fault or no SOAP at all: what counts is the status
+    raise LacUnavailable(Code.SOAP_COMM_ERROR, f"HTTP {reply.status}")
 
 
 class LacHttp:
@@ -111,15 +130,30 @@ class LacHttp:
         mutating: bool,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        faults_in_body: bool = False,
     ) -> T:
-        """Send one request and decode the answer; ``decode`` returns (LAC code, result)."""
+        """Send one request and decode the answer; ``decode`` returns (LAC code, result).
+
+        ``faults_in_body``: an HTTP 5xx answer is decoded too (SOAP sends its Faults with 500),
+        so that a fault blaming the request is told apart from LAC in trouble.
+        """
         await self._wait_for_pause(operation)
         started = time.perf_counter()
         label = "cancelled"
         try:
             reply = await self._send(method, url, data, headers)
-            code, result = decode(reply)
+            code, result = _decoded(reply, decode, faults_in_body=faults_in_body)
             label = str(code)
+        except LacRequestRejected as exc:
+            label = str(exc.code)
+            log.warning(
+                "lac_request_rejected",
+                op=operation,
+                faultcode=exc.faultcode,
+                fault=exc.fault,
+                transport=self.transport,
+            )
+            raise
         except LacUnavailable as exc:
             label = str(exc.code)
             log.warning(
@@ -182,8 +216,6 @@ class LacHttp:
             self._slots.release()
         if reply.status in PAUSE_STATUSES:
             await self._hold(reply)
-        if reply.status >= 500:
-            raise LacUnavailable(Code.SOAP_COMM_ERROR, f"HTTP {reply.status}")
         return reply
 
     async def _wait_for_pause(self, operation: str) -> None:

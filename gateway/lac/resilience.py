@@ -2,9 +2,12 @@
 
 What is retried, from the one code table (``gateway.codes``): ``LacUnavailable`` that is not
 ``LacAmbiguous`` (nothing reached LAC, or a read failed) and ``LacRejected`` whose code has the
-``retry`` class. An ambiguous mutating call is never retried here: the caller reconciles it by
-polling first (design.md section 2.1). Retries are bounded per call (``attempts``) and across
-calls (a token bucket that grows with successful traffic), so an outage does not multiply load.
+``retry`` class. A request LAC refused as malformed (``LacRequestRejected``, a SOAP ``Client``
+fault) is a configuration error: never retried, and, being an answer, it closes the breaker
+like any other refusal instead of counting as LAC down. An ambiguous mutating call is never
+retried here: the caller reconciles it by polling first (design.md section 2.1). Retries are
+bounded per call (``attempts``) and across calls (a token bucket that grows with successful
+traffic), so an outage does not multiply load.
 
 The breaker opens after ``failures`` consecutive calls without a usable answer and then fails
 calls fast with code 900 (nothing sent) until ``cooldown`` has passed; one probe call is then let
@@ -32,6 +35,7 @@ from gateway.lac.base import (
     LacAmbiguous,
     LacError,
     LacRejected,
+    LacRequestRejected,
     LacUnavailable,
     PollResult,
 )
@@ -181,7 +185,7 @@ class CircuitOpen(LacUnavailable):
 
 def retryable(exc: LacError) -> bool:
     """Whether a failure may be retried at once by the adapter (see the module docstring)."""
-    if isinstance(exc, LacAmbiguous | CircuitOpen):
+    if isinstance(exc, LacAmbiguous | CircuitOpen | LacRequestRejected):
         return False
     if isinstance(exc, LacUnavailable):
         return True

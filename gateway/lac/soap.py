@@ -7,7 +7,14 @@ import structlog
 from yarl import URL
 
 from gateway.codes import Code
-from gateway.lac.base import IssuedLicense, LacRejected, LacUnavailable, PollResult, PollState
+from gateway.lac.base import (
+    IssuedLicense,
+    LacRejected,
+    LacRequestRejected,
+    LacUnavailable,
+    PollResult,
+    PollState,
+)
 from gateway.lac.http import LacHttp, Reply
 from gateway.lac.license_text import parse_license
 from gateway.lac.soap_codec import SoapCodec, SoapResult
@@ -18,6 +25,7 @@ from gateway.lac.soap_ops import (
     SOAP_OPS,
     Op,
 )
+from gateway.logs import redact
 from gateway.metrics import Metrics
 from gateway.settings import LacSettings
 
@@ -43,7 +51,14 @@ async def soap_call(
 
     def decode(reply: Reply) -> tuple[int, SoapResult]:
         # LAC answers errors in-band with HTTP 200; whatever the status, the body decides.
-        result = codec.parse(op, reply.body)
+        try:
+            result = codec.parse(op, reply.body)
+        except LacRequestRejected as exc:
+            # The fault string is logged: not one value this request carried goes with it.
+            values = [str(value) for value in args.values()]
+            raise LacRequestRejected(
+                exc.operation, exc.faultcode, redact(exc.fault, values)
+            ) from None
         return result.result_code, result
 
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": codec.soap_action(op)}
@@ -55,6 +70,7 @@ async def soap_call(
         mutating=spec.mutating,
         data=body,
         headers=headers,
+        faults_in_body=True,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlparse
 
+import structlog
 import zeep
 import zeep.exceptions
 import zeep.helpers
@@ -23,7 +24,7 @@ from lxml import etree
 from zeep.transports import Transport
 
 from gateway.codes import Code
-from gateway.lac.base import LacRejected, LacUnavailable
+from gateway.lac.base import LacError, LacRejected, LacRequestRejected, LacUnavailable
 from gateway.lac.soap_ops import (
     RESULT_ARRAY,
     RESULT_CODE,
@@ -52,6 +53,10 @@ _RETURN = "return"  # the one part of every Soap_Response* reply message
 _XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
 _XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
 _MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
+MAX_FAULTCODE = 40
+RAW_ELEMENTS = "_raw_elements"  # where a lenient zeep keeps fields the WSDL does not declare
+_UNDECLARED_SEEN: set[str] = set()  # undeclared reply fields already logged by this process
+MAX_FAULT_STRING = 300
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -92,12 +97,32 @@ def _scalar(value: Any) -> JsonValue:
     return str(value)
 
 
+def _undeclared(raw: Any) -> None:
+    """Note, at debug and once per process, reply fields the WSDL does not declare."""
+    names = sorted(
+        {etree.QName(e).localname for e in raw if isinstance(getattr(e, "tag", None), str)}
+        - _UNDECLARED_SEEN
+    )
+    if names:
+        _UNDECLARED_SEEN.update(names)
+        # A logger of its own, not a cached one: this line is rare and must follow the level
+        # configured now.
+        structlog.get_logger(__name__).debug("soap_reply_undeclared_fields", fields=names)
+
+
 def _plain(value: Any) -> JsonValue:
-    """zeep values (objects, dates, decimals) as JSON-able Python."""
+    """zeep values (objects, dates, decimals) as JSON-able Python.
+
+    Fields the WSDL does not declare (zeep keeps them as lxml elements under ``_raw_elements``
+    when not strict) are left out: LAC's documented replies carry some, and a parser's
+    leftovers have no place in an answer.
+    """
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        if RAW_ELEMENTS in value:
+            _undeclared(value[RAW_ELEMENTS] or ())
+        return {str(k): _plain(v) for k, v in value.items() if k != RAW_ELEMENTS}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if hasattr(value, "__values__"):  # a zeep CompoundValue
@@ -133,6 +158,23 @@ def _result(plain: JsonValue) -> SoapResult:
         result_object=obj if isinstance(obj, dict) else None,
         result_array=_items(array) if array is not None else None,
     )
+
+
+def is_client_fault(faultcode: str) -> bool:
+    """Whether a SOAP 1.1 faultcode blames the request: ``Client`` or ``Client.*``, any prefix."""
+    local = faultcode.strip().rpartition(":")[2]
+    return local == "Client" or local.startswith("Client.")
+
+
+def fault_error(operation: str, fault: Any) -> LacError:
+    """The error a SOAP Fault element stands for: the request's fault, or LAC in trouble."""
+    faultcode = (fault.findtext("faultcode") or "unknown").strip()[:MAX_FAULTCODE]
+    if is_client_fault(faultcode):
+        # The fault string may echo the request: it travels for the log, redacted there.
+        text = (fault.findtext("faultstring") or "").strip()[:MAX_FAULT_STRING]
+        return LacRequestRejected(operation, faultcode, text)
+    # Only the fault code: the fault string may echo the request (keys, HostIDs).
+    return LacUnavailable(Code.SOAP_COMM_ERROR, f"SOAP Fault {faultcode}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +364,11 @@ class SoapCodec:
         return plain
 
     def parse(self, op: Op, body: bytes) -> SoapResult:
-        """The typed result of a reply; malformed XML and SOAP Faults are ``LacUnavailable``."""
+        """The typed result of a reply.
+
+        Malformed XML and ``Server`` faults are ``LacUnavailable``; a ``Client`` fault is
+        ``LacRequestRejected``.
+        """
         operation = self._operation(op)
         try:
             envelope = etree.fromstring(body, parser=self._parser)
@@ -335,9 +381,7 @@ class SoapCodec:
             raise LacUnavailable(Code.SOAP_COMM_ERROR, "reply is not a SOAP envelope")
         fault = envelope.find(f"{_BODY}/{_FAULT}")
         if fault is not None:
-            # Only the fault code: the fault string may echo the request (keys, HostIDs).
-            faultcode = (fault.findtext("faultcode") or "unknown").strip()[:40]
-            raise LacUnavailable(Code.SOAP_COMM_ERROR, f"SOAP Fault {faultcode}")
+            raise fault_error(SOAP_OPS[op].name, fault)
         # The WSDL declares every field's type. LAC's xsi:type attributes add nothing but
         # names zeep would try to resolve (SOAP-ENC:Array, or ns1 bound to a namespace that
         # differs from the WSDL's, lac-api.md section 2.2), so they are dropped.

@@ -32,9 +32,11 @@ from gateway.lac.soap_ops import (
     Op,
 )
 from gateway.metrics import Metrics
+from gateway.models import ActivationCounters, ActivationSubscription
 from gateway.settings import LacSettings
 
 TRANSPORT = "vendor_soap"
+COUNTERS_SUBSCRIPTIONS = "ActivationSubscriptions"  # the one field LAC names in CamelCase
 NO_SUCH_ORDER = frozenset({Code.ACTIVATION_KEY_INVALID, Code.RECORD_DOESNT_EXIST})
 # FindLicenseOrderByActivationKey matches partially; an exact key is expected within a few pages.
 MAX_ORDER_PAGES = 10
@@ -76,6 +78,39 @@ def order_from_soap(row: JsonObject) -> OrderSummary:
         activations_used=used if isinstance(used, int) and not isinstance(used, bool) else None,
         activations_allowed=None,
         enabled=enabled is not False,
+    )
+
+
+def _int(value: JsonValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: JsonValue) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _subscription(row: JsonObject) -> ActivationSubscription:
+    return ActivationSubscription(
+        start_date=_text(row.get("start_date")),
+        expiration_date=_text(row.get("expiration_date")),
+        next_reset_date=_text(row.get("next_reset_date")),
+        activations_left_count=_int(row.get("activations_left_count")),
+        default_count=_int(row.get("default_count")),
+    )
+
+
+def counters_from_soap(obj: JsonObject) -> ActivationCounters:
+    """An ``ActivationCounters`` from a ``Soap_ActivationCounters`` read as plain data."""
+    rows = obj.get(COUNTERS_SUBSCRIPTIONS)
+    subscriptions = [
+        _subscription(row)
+        for row in (rows if isinstance(rows, list) else [])
+        if isinstance(row, dict)
+    ]
+    return ActivationCounters(
+        activation_subscriptions=subscriptions,
+        one_time_activations_left_count=_int(obj.get("one_time_activations_left_count")),
+        one_time_activations_expiration_date=_text(obj.get("one_time_activations_expiration_date")),
     )
 
 
@@ -170,11 +205,11 @@ class LacVendorClient:
             raise rejected(op, result, TRANSPORT)
         return result
 
-    async def activation_counters(self) -> dict[str, JsonValue]:
-        """``GetActivationCounters`` as plain JSON-able data."""
+    async def activation_counters(self) -> ActivationCounters:
+        """``GetActivationCounters``, typed; fields the gateway does not know are left out."""
         result = await self._call(Op.ACTIVATION_COUNTERS)
         counters = _plain_value(result.result_object or {})
-        return counters if isinstance(counters, dict) else {}
+        return counters_from_soap(counters if isinstance(counters, dict) else {})
 
     async def find_order(self, activation_key: str) -> OrderSummary | None:
         """The order with exactly this key (LAC searches partially), or None."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from redis.exceptions import RedisError
 
@@ -12,7 +12,7 @@ from gateway.hostids import normalise_activation_key
 from gateway.lac.base import Lac, OrderSummary
 from gateway.lac.resilience import BreakerState, ResilientLac
 from gateway.metrics import Metrics
-from gateway.models import JobView, OrderResponse
+from gateway.models import ActivationCounters, JobView, OrderResponse
 from gateway.service.shared import lac_call
 from gateway.store.audit import AuditTrail
 from gateway.store.health import Health
@@ -30,8 +30,8 @@ class OrderSource(Protocol):
 class CounterSource(Protocol):
     """The vendor API's activation counters."""
 
-    async def activation_counters(self) -> dict[str, Any]:
-        """LAC's activation counters as plain data."""
+    async def activation_counters(self) -> ActivationCounters:
+        """LAC's activation counters."""
 
 
 class AdminService:
@@ -83,12 +83,12 @@ class AdminService:
         await self.order_cache.put_order(key, body.model_dump(mode="json"))
         return body
 
-    async def counters(self) -> dict[str, object]:
+    async def counters(self) -> ActivationCounters:
         """LAC's activation counters for this vendor account."""
         if self.counter_source is None:
             raise ServiceUnavailable("activation counters need LAC vendor credentials")
-        counters = dict(await lac_call(self.counter_source.activation_counters()))
-        self.metrics.observe_activation_counters(counters)
+        counters = await lac_call(self.counter_source.activation_counters())
+        self.metrics.observe_activation_counters(counters.model_dump())
         return counters
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:

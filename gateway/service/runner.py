@@ -30,7 +30,15 @@ from gateway.codes import Code, lookup
 from gateway.errors import GatewayError
 from gateway.hostids import Target, mask_key
 from gateway.jobs.lease import LeaseLost, holding_lease
-from gateway.lac.base import Lac, LacAmbiguous, LacError, LacRejected, LacUnavailable, PollState
+from gateway.lac.base import (
+    Lac,
+    LacAmbiguous,
+    LacError,
+    LacRejected,
+    LacRequestRejected,
+    LacUnavailable,
+    PollState,
+)
 from gateway.lac.resilience import CircuitOpen
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, LicenseBody
@@ -223,7 +231,7 @@ class JobRunner:
             return None
         except LacRejected as exc:
             if not lookup(exc.code).retryable:
-                await self._fail(job, self.owner, exc.code, exc.message)
+                await self._fail_lac(job, self.owner, exc)
                 raise lac_failure(exc) from exc
             # LAC answered with a transient code: nothing was created. The poller reconciles
             # (a poll, then one re-submit on "never requested") instead of caching the failure.
@@ -231,7 +239,7 @@ class JobRunner:
             return None
         except LacError as exc:
             # Nothing reached LAC: callers waiting on this job read the failure for a moment.
-            await self._fail(job, self.owner, exc.code, exc.message)
+            await self._fail_lac(job, self.owner, exc)
             raise lac_failure(exc) from exc
         return await self.settle(job, self.owner, issued=issued)
 
@@ -246,7 +254,7 @@ class JobRunner:
         if lookup(exc.code).retryable and job.attempts < TRANSIENT_POLLS:
             await self._backoff(job, owner)
             return
-        await self._fail(job, owner, exc.code, exc.message)
+        await self._fail_lac(job, owner, exc)
         raise lac_failure(exc) from exc
 
     def _create_may_be_in_flight(self, job: Job) -> bool:
@@ -275,7 +283,7 @@ class JobRunner:
             await self._reschedule(job, owner, delay=0.0, interval=job.interval)
             return
         except LacRejected as exc:
-            await self._fail(job, owner, exc.code, exc.message)
+            await self._fail_lac(job, owner, exc)
             raise lac_failure(exc) from exc
         except LacUnavailable as exc:  # it never left: nothing can land later
             # Sent again at once, unless LAC (or the breaker) named when to come back.
@@ -328,10 +336,19 @@ class JobRunner:
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
         return ready(job.id, body, "lac")
 
-    async def _fail(self, job: Job, owner: str, code: int, message: str) -> None:
+    async def _fail_lac(self, job: Job, owner: str, exc: LacError) -> None:
+        """Fail ``job`` with a LAC failure; a refused request ends it, never polled again."""
+        brief = isinstance(exc, LacRequestRejected)
+        await self._fail(job, owner, exc.code, exc.message, brief=brief)
+
+    async def _fail(
+        self, job: Job, owner: str, code: int, message: str, *, brief: bool = False
+    ) -> None:
         # A transient code is kept just long enough for this job's waiters to read it: the
-        # negative cache is for permanent rejections, not for LAC's bad minutes.
-        ttl = TRANSIENT_FAILURE_TTL if lookup(code).retryable else None
+        # negative cache is for permanent rejections, not for LAC's bad minutes. So is a
+        # request LAC refused (``brief``): the gateway's configuration, fixed by an operator,
+        # not a verdict on this activation.
+        ttl = TRANSIENT_FAILURE_TTL if brief or lookup(code).retryable else None
         await self.licenses.put_negative(job.id, code, message, ttl)
         await self.jobs.finish_job(job.id, owner)
         await self.jobs.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))

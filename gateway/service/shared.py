@@ -11,9 +11,9 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway.codes import Code, lookup
-from gateway.errors import GatewayError, ServiceUnavailable, lac_problem
+from gateway.errors import GatewayError, LacRequestRefused, ServiceUnavailable, lac_problem
 from gateway.hostids import Target, mask_key
-from gateway.lac.base import IssuedLicense, LacError
+from gateway.lac.base import IssuedLicense, LacError, LacRequestRejected
 from gateway.lac.resilience import CircuitOpen
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, LicenseBody, Problem
@@ -74,6 +74,9 @@ def lac_failure(exc: LacError) -> GatewayError:
             lac_name=lookup(exc.code).name,
             retry_after=max(1, math.ceil(exc.retry_after)),
         )
+    if isinstance(exc, LacRequestRejected):
+        # Not LAC's code table: the request never had a chance. The detail names the operation.
+        return LacRequestRefused(exc.message)
     return lac_problem(exc.code, exc.message)
 
 

@@ -25,6 +25,7 @@ from gateway.api.keys import (
 from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.metrics import Metrics
 from gateway.models import (
+    ActivationCounters,
     ActivationRequest,
     ActivationResponse,
     BatchRequest,
@@ -113,8 +114,8 @@ class CountingService:
     async def purge(self, activation_key: str, hostids: list[str]) -> bool:
         return False
 
-    async def counters(self) -> dict[str, object]:
-        return {}
+    async def counters(self) -> ActivationCounters:
+        return ActivationCounters()
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
         return []

@@ -96,3 +96,38 @@ async def test_background_refresh_runs_only_with_vendor_credentials(redis_url: s
                 await gw_runner.cleanup()
     finally:
         await sandbox_runner.cleanup()
+
+
+async def test_counters_are_typed_and_carry_no_parser_leftovers(running: Running) -> None:
+    # The sandbox's reply carries free_activations_left_count, as LAC's documented example
+    # does; the WSDL does not declare it.
+    reply = await running.call("GET", "/v1/admin/lac/counters", key=ADMIN_KEY)
+    assert reply.status == 200, reply.body
+    assert b"_raw_elements" not in reply.body
+    assert b"deque" not in reply.body
+    assert b"Element" not in reply.body
+    body = reply.json()
+    assert set(body) == {
+        "activation_subscriptions",
+        "one_time_activations_left_count",
+        "one_time_activations_expiration_date",
+    }
+    assert isinstance(body["one_time_activations_left_count"], int)
+    subscription = body["activation_subscriptions"][0]
+    assert set(subscription) == {
+        "start_date",
+        "expiration_date",
+        "next_reset_date",
+        "activations_left_count",
+        "default_count",
+    }
+    assert isinstance(subscription["activations_left_count"], int)
+
+
+async def test_the_counters_answer_is_documented_in_openapi(running: Running) -> None:
+    spec = (await running.call("GET", "/openapi.json", key=None)).json()
+    answer = spec["paths"]["/v1/admin/lac/counters"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "one_time_activations_left_count" in schema["properties"]
+    assert "activation_subscriptions" in schema["properties"]

@@ -72,7 +72,12 @@ class ZeepService:
     async def load(cls, wsdl_url: str, session: requests.Session) -> ZeepService:
         """Fetch and read the WSDL at ``wsdl_url``."""
         transport = Transport(session=session, cache=None)  # type: ignore[no-untyped-call]
-        client = await asyncio.to_thread(zeep.Client, wsdl_url, transport=transport)
+        # Not strict: the counters reply carries a field the WSDL does not declare, as LAC's
+        # documented example does, and a strict zeep refuses it.
+        settings = zeep.Settings(strict=False)
+        client = await asyncio.to_thread(
+            zeep.Client, wsdl_url, transport=transport, settings=settings
+        )
         return cls(client)
 
     @property

@@ -24,6 +24,7 @@ from gateway.hostids import activation_id, normalise_activation_key, normalise_h
 from gateway.lac.base import LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import (
+    ActivationCounters,
     ActivationRequest,
     ActivationResponse,
     BatchItemResult,
@@ -182,8 +183,8 @@ class MemoryService:
     async def purge(self, activation_key: str, hostids: list[str]) -> bool:
         return self.issued.pop(self._aid(activation_key, hostids), None) is not None
 
-    async def counters(self) -> dict[str, object]:
-        return {"activations": 12, "deactivations": 1}
+    async def counters(self) -> ActivationCounters:
+        return ActivationCounters(one_time_activations_left_count=12)
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
         return []
@@ -289,7 +290,7 @@ async def test_a_fleet_key_on_an_admin_route_is_403(client: Client) -> None:
 async def test_an_admin_key_reaches_admin_routes(client: Client) -> None:
     resp = await client.get("/v1/admin/lac/counters", headers=ADMIN)
     assert resp.status == 200
-    assert await resp.json() == {"activations": 12, "deactivations": 1}
+    assert (await resp.json())["one_time_activations_left_count"] == 12
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"])

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog
 from lxml import etree
 
 from gateway.codes import Code
-from gateway.lac.base import LacRejected, LacUnavailable
+from gateway.lac.base import LacRejected, LacRequestRejected, LacUnavailable
 from gateway.lac.soap_codec import ENDUSER_WSDL, VENDOR_WSDL, SoapCodec
 from gateway.lac.soap_ops import SOAP_OPS, Op
+from gateway.logs import configure_logging
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 ENDUSER_NS = "https://license.x-formation.com/soap/type/enduser/version/2"
@@ -181,3 +183,59 @@ def test_loading_never_fetches_remote_schemas(tmp_path: Path) -> None:
     path.write_text(wsdl)
     with pytest.raises(ValueError, match="may not fetch"):
         SoapCodec.load(path)
+
+
+def fault_envelope(faultcode: str, text: str = "bad request") -> bytes:
+    """A SOAP 1.1 Fault with this faultcode."""
+    return (
+        f'<e:Envelope xmlns:e="{ENV}"><e:Body><e:Fault><faultcode>{faultcode}</faultcode>'
+        f"<faultstring>{text}</faultstring></e:Fault></e:Body></e:Envelope>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "faultcode", ["Client", "e:Client", "soapenv:Client", "Client.Auth", " e:Client.A.B "]
+)
+def test_a_client_fault_is_the_request_rejected(enduser: SoapCodec, faultcode: str) -> None:
+    with pytest.raises(LacRequestRejected) as caught:
+        enduser.parse(Op.GET_LICENSE, fault_envelope(faultcode, "Function is not valid"))
+    assert caught.value.operation == "GetLicense"
+    assert caught.value.fault == "Function is not valid"
+    assert "GetLicense" in caught.value.message
+    assert "Function" not in caught.value.message  # LAC's text is for the log only
+
+
+@pytest.mark.parametrize("faultcode", ["Server", "e:Server.Busy", "Clientele", "e:VersionMismatch"])
+def test_any_other_fault_is_lac_in_trouble(enduser: SoapCodec, faultcode: str) -> None:
+    with pytest.raises(LacUnavailable) as caught:
+        enduser.parse(Op.GET_LICENSE, fault_envelope(faultcode))
+    assert caught.value.code == Code.SOAP_COMM_ERROR
+
+
+def test_undeclared_reply_fields_are_left_out_and_logged_once(vendor: SoapCodec) -> None:
+    obj = (
+        '<result_object xsi:type="ns1:Soap_ActivationCounters">'
+        "<one_time_activations_left_count>5</one_time_activations_left_count>"
+        "<unit_test_undeclared_count>9</unit_test_undeclared_count></result_object>"
+    )
+    data = reply("GetActivationCounters", response(0, None, obj, "x"), "urn:v4")
+    configure_logging("DEBUG", "json")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            first = vendor.parse(Op.ACTIVATION_COUNTERS, data)
+            vendor.parse(Op.ACTIVATION_COUNTERS, data)
+    finally:
+        configure_logging("INFO", "json")  # as the test session's conftest leaves it
+    assert first.result_object == {
+        "ActivationSubscriptions": None,
+        "one_time_activations_left_count": 5,
+        "one_time_activations_expiration_date": None,
+    }
+    noted = [e for e in logs if e["event"] == "soap_reply_undeclared_fields"]
+    assert noted == [
+        {
+            "event": "soap_reply_undeclared_fields",
+            "fields": ["unit_test_undeclared_count"],
+            "log_level": "debug",
+        }
+    ]

@@ -6,7 +6,7 @@ import asyncio
 import io
 import re
 
-from gateway.logs import FLUSH_SECONDS, LineLogger, LineSink, UtcStamp
+from gateway.logs import FLUSH_SECONDS, LineLogger, LineSink, UtcStamp, redact
 
 
 async def test_info_lines_wait_for_each_other_and_a_warning_takes_them_out() -> None:
@@ -66,3 +66,15 @@ def test_timestamps_are_iso_utc_with_microseconds() -> None:
     assert re.fullmatch(pattern, first)
     assert re.fullmatch(pattern, second)
     assert second >= first
+
+
+def test_redact_removes_every_value_and_each_hostid_part() -> None:
+    text = (
+        "bad activation_key=ABCDE-12345, hostid=HOSTNAME=build01,ETHERNET=AABBCCDDEEFF "
+        "(build01 / AABBCCDDEEFF / s3cret)"
+    )
+    values = ["ABCDE-12345", "HOSTNAME=build01,ETHERNET=AABBCCDDEEFF", "s3cret"]
+    redacted = redact(text, values)
+    for secret in ("ABCDE-12345", "build01", "AABBCCDDEEFF", "s3cret"):
+        assert secret not in redacted
+    assert redacted.startswith("bad activation_key=")

@@ -18,7 +18,7 @@ def test_current_subscriptions_are_summed_and_one_time_counted() -> None:
     metrics = Metrics()
     metrics.observe_activation_counters(
         {
-            "ActivationSubscriptions": [
+            "activation_subscriptions": [
                 {"start_date": "2026-01-01", "expiration_date": "2027-01-01",
                  "activations_left_count": 40},
                 {"start_date": "2026-06-01", "expiration_date": "2026-12-31",
@@ -37,7 +37,7 @@ def test_expired_and_future_subscriptions_and_expired_one_time_count_nothing() -
     metrics = Metrics()
     metrics.observe_activation_counters(
         {
-            "ActivationSubscriptions": [
+            "activation_subscriptions": [
                 {"start_date": "2025-01-01", "expiration_date": "2026-01-01",
                  "activations_left_count": 900},
                 {"start_date": "2026-07-01", "expiration_date": "2027-07-01",
@@ -57,13 +57,13 @@ def test_expired_and_future_subscriptions_and_expired_one_time_count_nothing() -
 def test_missing_or_malformed_counters_read_as_zero_not_an_error() -> None:
     metrics = Metrics()
     metrics.observe_activation_counters(
-        {"ActivationSubscriptions": "nonsense", "one_time_activations_left_count": None},
+        {"activation_subscriptions": "nonsense", "one_time_activations_left_count": None},
         today=TODAY,
     )
     assert left(metrics, "subscription") == 0
     assert left(metrics, "one_time") == 0
     metrics.observe_activation_counters(
-        {"ActivationSubscriptions": [7, {"activations_left_count": -5}]}, today=TODAY
+        {"activation_subscriptions": [7, {"activations_left_count": -5}]}, today=TODAY
     )
     assert left(metrics, "subscription") == 0
 
@@ -73,7 +73,7 @@ def test_counts_that_are_not_ascii_digits_count_nothing() -> None:
     metrics = Metrics()
     metrics.observe_activation_counters(
         {
-            "ActivationSubscriptions": [
+            "activation_subscriptions": [
                 {"activations_left_count": "\u00b2"},
                 {"activations_left_count": "\u0661"},
                 {"activations_left_count": " 3 "},
