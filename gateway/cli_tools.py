@@ -8,9 +8,6 @@ import json
 import secrets
 from importlib.metadata import PackageNotFoundError, version
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-
 API_KEY_BYTES = 32  # 256 bits from the OS's CSPRNG, URL-safe base64: 43 characters
 
 
@@ -43,6 +40,16 @@ def new_api_key(name: str, scopes: list[str] | None, *, admin: bool = False) -> 
 
 def new_signing_key() -> str:
     """A new Ed25519 signing key in the form ``LACGW_SIGNING__PRIVATE_KEY`` takes, as text."""
+    # Imported here: the command line starts (and says what is missing) on the standard library.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+        Ed25519PrivateKey,
+    )
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
     seed = Ed25519PrivateKey.generate().private_bytes(
         Encoding.Raw, PrivateFormat.Raw, NoEncryption()
     )

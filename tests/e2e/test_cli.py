@@ -9,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.api.signing import load_private_key
 from gateway.cli_tools import package_version
 from gateway.settings import ApiKey
 from lacsandbox.localredis import free_port
 from tests.e2e.procs import ROOT, Process, gateway_env, new_prefix
+
+pytestmark = pytest.mark.e2e
 
 CLI = [sys.executable, "-m", "gateway"]
 
