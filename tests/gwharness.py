@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.api.keys import REDIS
+from gateway.api.keys import METRICS, REDIS
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -269,3 +269,14 @@ async def exchange(gw: Running, data: bytes) -> Reply:
         return await asyncio.wait_for(read_reply(reader), 10)
     finally:
         writer.close()
+
+
+def requests_counted(gw: Running, label: str) -> dict[str, float]:
+    """Requests the gateway answered (``lacgw_http_requests_total``), summed by one label."""
+    counted: dict[str, float] = {}
+    for family in gw.app[METRICS].registry.collect():
+        for sample in family.samples:
+            if sample.name == "lacgw_http_requests_total":
+                value = sample.labels[label]
+                counted[value] = counted.get(value, 0.0) + sample.value
+    return counted

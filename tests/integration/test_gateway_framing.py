@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.api.keys import METRICS
 from tests.gwharness import (
     FLEET_KEY,
     Reply,
@@ -24,6 +23,7 @@ from tests.gwharness import (
     port_of,
     problem_of,
     read_reply,
+    requests_counted,
     start_gateway,
     start_sandbox,
     until,
@@ -78,13 +78,7 @@ def request(
 
 def statuses(gw: Running) -> dict[str, float]:
     """Answers counted in lacgw_http_requests_total, by status label."""
-    counted: dict[str, float] = {}
-    for family in gw.app[METRICS].registry.collect():
-        for sample in family.samples:
-            if sample.name == "lacgw_http_requests_total":
-                status = sample.labels["status"]
-                counted[status] = counted.get(status, 0.0) + sample.value
-    return counted
+    return requests_counted(gw, "status")
 
 
 def assert_ours(reply: Reply, status: int, *hidden: bytes) -> None:

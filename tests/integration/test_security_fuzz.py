@@ -16,13 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.api.keys import METRICS
 from tests.gwharness import (
     ADMIN_KEY,
     Running,
     exchange,
     gateway_settings,
     port_of,
+    requests_counted,
     start_gateway,
     start_sandbox,
 )
@@ -69,13 +69,7 @@ def schemathesis_cli() -> str:
 
 def requests_served(gw: Running) -> dict[str, float]:
     """Requests the gateway answered, by route template, from its own metrics."""
-    served: dict[str, float] = {}
-    for family in gw.app[METRICS].registry.collect():
-        for sample in family.samples:
-            if sample.name == "lacgw_http_requests_total":
-                route = sample.labels["route"]
-                served[route] = served.get(route, 0.0) + sample.value
-    return served
+    return requests_counted(gw, "route")
 
 
 async def schemathesis(
@@ -137,12 +131,7 @@ async def test_generated_requests_on_every_route_get_no_5xx_and_match_the_schema
 
 def statuses(gw: Running) -> set[str]:
     """Every HTTP status the gateway answered with."""
-    return {
-        sample.labels["status"]
-        for family in gw.app[METRICS].registry.collect()
-        for sample in family.samples
-        if sample.name == "lacgw_http_requests_total"
-    }
+    return set(requests_counted(gw, "status"))
 
 
 @pytest.mark.slow
