@@ -21,6 +21,7 @@ from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import (
     auth_middleware,
+    close_after_encoded_body,
     context_middleware,
     error_middleware,
     name_server,
@@ -54,4 +55,5 @@ def setup_api(app: web.Application) -> None:
         ]
     )
     app.on_response_prepare.append(name_server)
+    app.on_response_prepare.append(close_after_encoded_body)
     install_document(app, setup_routes(app), _version())

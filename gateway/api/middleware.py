@@ -97,6 +97,18 @@ async def name_server(_request: web.Request, response: web.StreamResponse) -> No
     response.headers["Server"] = SERVER_NAME
 
 
+async def close_after_encoded_body(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the connection closes after a request with an encoded body.
+
+    Such a body may be answered before it is read (a refused key), and aiohttp's parser takes
+    a coding error in it for broken framing: a client reusing the connection would wait on it.
+    Products rarely encode their small bodies, so closing costs nothing.
+    """
+    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        response.force_close()
+
+
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id in, out and in every log line; one access-log line and metrics per request."""

@@ -26,6 +26,7 @@ from aiohttp.http_exceptions import (
     HttpProcessingError,
     LineTooLong,
 )
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestPayloadError, _ErrInfo
 
 from gateway import errors
@@ -153,42 +154,36 @@ class GatewayRequestHandler(web.RequestHandler):
         super().__init__(manager, **kwargs)
         self._refusals = refusals
         self._broken = False  # a body's framing broke: nothing after it is parsed
+        self._latest_body: StreamReader | None = None  # the body the parser reads, or read last
 
     def data_received(self, data: bytes) -> None:
-        """aiohttp's parsing, then ``_fail_body_in_flight``."""
+        """aiohttp's parsing, then ``_fail_body_in_flight`` when a body's framing broke."""
         if self._broken:
             return
         queued = len(self._messages)
         super().data_received(data)
-        if len(self._messages) > queued:
+        added = [self._messages[i] for i in range(queued, len(self._messages))]
+        for message, payload in added:
+            if not isinstance(message, _ErrInfo):
+                self._latest_body = payload
+        if added and isinstance(added[-1][0], _ErrInfo):
             self._fail_body_in_flight()
 
     def _fail_body_in_flight(self) -> None:
         # A parser error inside a body that arrives after its headers (a bad chunk size, a
         # deflate stream that does not end) is queued by aiohttp as a request of its own, while
-        # the handler of the request it belongs to waits for the rest of its body for ever. That
-        # request's body gets the error instead, its handler answers 400, and the connection
-        # closes after it. The request is either being handled, or still queued (pipelined
-        # behind a busy request, or its handler not started yet on a loaded machine): then the
-        # connection stays open until it is answered (close() would drop it unanswered), and
-        # nothing more is parsed meanwhile.
-        message, _ = self._messages[-1]
-        if not isinstance(message, _ErrInfo):
-            return
-        queued = len(self._messages) > 1
-        if queued:
-            body = self._messages[-2][1]
-        elif self._current_request is not None:
-            body = self._current_request.content
-        else:
-            return
-        if body.is_eof():
-            return
+        # the request it belongs to waits for the rest of its body for ever: being handled,
+        # still queued (pipelined, or its handler not started yet on a loaded machine), or
+        # already answered with aiohttp lingering on its unread body. That body is the latest
+        # request's (the parser reads one body at a time); it gets the error instead: a reader
+        # answers 400, the lingering read ends, and the connection closes after the request.
+        # Nothing after the broken body is parsed.
+        body = self._latest_body
+        if body is None or body.is_eof():
+            return  # a refused head, not a body: handle_error answers it
         self._messages.pop()
         body.set_exception(RequestPayloadError("the body's framing is broken"))
         self._broken = True
-        if not queued:
-            self.close()
 
     def handle_error(
         self,
