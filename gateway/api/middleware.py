@@ -106,6 +106,8 @@ async def close_after_encoded_body(request: web.Request, response: web.StreamRes
     """
     coding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if coding not in ("", "identity"):
+        # The headers are already prepared when this hook runs: say it, and do it.
+        response.headers["Connection"] = "close"
         response.force_close()
 
 

@@ -340,3 +340,24 @@ async def test_a_broken_body_queued_behind_a_busy_request_is_a_400_not_a_hang(
         writer.close()
     assert answered.status == 202
     assert_ours(broken, 400)
+
+
+async def test_an_answer_to_an_encoded_body_closes_the_connection(gw: Running) -> None:
+    # Refused before its body is read, a deflate-labelled request must not leave a connection
+    # that a client reuses while the gateway still lingers on the broken body.
+    head = (
+        b"POST /v1/activations HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer wrong-key\r\n"
+        b"Content-Encoding: deflate\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(ACTIVATION)
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(gw))
+    try:
+        writer.write(head)
+        await writer.drain()
+        reply = await asyncio.wait_for(read_reply(reader), 10)
+        writer.write(ACTIVATION)  # the body, not deflate, after the answer
+        await writer.drain()
+    finally:
+        writer.close()
+    assert_ours(reply, 401)
+    assert reply.headers.get("Connection", "").lower() == "close"
