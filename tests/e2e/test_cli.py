@@ -22,10 +22,10 @@ pytestmark = pytest.mark.e2e
 CLI = [sys.executable, "-m", "gateway"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m gateway ARGS`` as a process, output captured."""
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m gateway ARGS`` as a process, output captured (``env``: the whole environment)."""
     return subprocess.run(
-        [*CLI, *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        [*CLI, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -112,15 +112,8 @@ async def test_serve_listens_where_its_options_say(
 
 def serve_refused(env: dict[str, str], *args: str) -> list[str]:
     """Start ``serve`` with ``env``; it must exit 2 at once with one line per problem."""
-    done = subprocess.run(
-        [*CLI, "serve", *args],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("LACGW_")} | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LACGW_")}
+    done = run_cli("serve", *args, env=clean | env)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     # Log lines of a gateway that got as far as starting are JSON; the refusal is plain text.
