@@ -1,4 +1,4 @@
-"""Command line: ``lac-gateway serve | keygen | signing-key | sandbox | demo``.
+"""Command line: ``lac-gateway serve | check-config | keygen | signing-key | sandbox | demo``.
 
 ``sandbox`` and ``demo`` run the development package ``lacsandbox`` of a checkout; the
 production wheel and image carry the gateway only, so there they say so in one line.
@@ -53,6 +53,16 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
+def _check_config_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check-config",
+        help="validate the settings and print them",
+        description="Validate the settings as serve would (files, URLs, keys) and print every "
+        "setting, secrets masked, with where its value came from. Exit 0 if valid, else 2.",
+    )
+    check.add_argument("--config", metavar="FILE", help="TOML settings file (as LACGW_CONFIG)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lac-gateway",
@@ -82,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print a new signing key as LACGW_SIGNING__PRIVATE_KEY=<base64 seed>; give "
         "every replica the same one.",
     )
+    _check_config_parser(sub)
     sandbox = sub.add_parser("sandbox", help="run the LAC sandbox (a LAC stand-in for tests)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
@@ -136,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "keygen":
         print(new_api_key(args.name, args.scopes, admin=args.admin))
         return 0
+    if args.command == "check-config":
+        from gateway.checkconfig import run_check_config  # noqa: PLC0415 - loads the gateway
+
+        return run_check_config(args.config)
     if args.command == "signing-key":
         print(new_signing_key())
         return 0

@@ -151,20 +151,40 @@ def _validation_problems(exc: ValidationError, origin: Mapping[Path_, str]) -> l
     return lines
 
 
+Origins = tuple[dict[Path_, str], dict[Path_, str], dict[Path_, str]]
+"""Where settings were given: environment, secret files, TOML file (the winner first)."""
+SOURCE_KINDS = ("environment ", "", "TOML ")  # a secret file's origin says so itself
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """``Settings()`` from the process's sources; ConfigurationError with every problem found."""
+    return load_with_origins(environ)[0]
+
+
+def load_with_origins(environ: Mapping[str, str] | None = None) -> tuple[Settings, Origins]:
+    """As ``load_settings``, with where each given setting came from (see ``origin_of``)."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    origin = _check_toml(environ, problems)
-    origin |= _check_secret_files(problems)
-    origin |= _check_environment(environ, problems)
+    toml = _check_toml(environ, problems)
+    secrets = _check_secret_files(problems)
+    env = _check_environment(environ, problems)
     if problems:
         raise ConfigurationError(problems)
     try:
-        return Settings()
+        return Settings(), (env, secrets, toml)
     except ValidationError as exc:
-        raise ConfigurationError(_validation_problems(exc, origin)) from None
+        raise ConfigurationError(_validation_problems(exc, toml | secrets | env)) from None
     except (SettingsError, ValueError) as exc:
         # Raised by a source itself (the TOML file vanished meanwhile, a value it cannot parse):
         # its message names the field and the source, never the value.
         raise ConfigurationError([str(exc)]) from None
+
+
+def origin_of(path: Path_, origins: Origins) -> str:
+    """Where the setting at ``path`` came from: the winning source naming it or its section."""
+    for kind, source in zip(SOURCE_KINDS, origins, strict=True):
+        for cut in range(len(path), 0, -1):
+            found = source.get(path[:cut])
+            if found is not None:
+                return f"{kind}{found}"
+    return "default"

@@ -13,11 +13,13 @@ from typing import NoReturn
 
 import structlog
 from aiohttp import web
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway import configuration
 from gateway.api.auth import KeyRing
 from gateway.api.keys import KEY_RING
 from gateway.api.protocol import GatewayRunner
+from gateway.api.signing import load_private_key
 from gateway.app import create_app
 from gateway.cli_tools import package_version
 from gateway.logs import configure_logging, flush_logs
@@ -39,11 +41,25 @@ def load_settings() -> Settings:
         settings = configuration.load_settings()
     except configuration.ConfigurationError as exc:
         refuse(exc.problems)
+    verify(settings)
+    return settings
+
+
+def verify(settings: Settings) -> None:
+    """Read now what the settings only name (keys file, signing key); exits 2 if unusable."""
+    problems = []
     try:
         KeyRing.from_settings(settings.auth)  # the keys file read now, not at the first request
     except ValueError as exc:
-        refuse([f"LACGW_AUTH__API_KEYS_FILE: {exc}"])
-    return settings
+        problems.append(f"LACGW_AUTH__API_KEYS_FILE: {exc}")
+    if settings.signing.private_key is not None:
+        try:
+            load_private_key(settings.signing.private_key.get_secret_value())
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # The messages name the form expected, never the key.
+            problems.append(f"LACGW_SIGNING__PRIVATE_KEY: {exc}")
+    if problems:
+        refuse(problems)
 
 
 def run_gateway(settings: Settings) -> int:

@@ -13,6 +13,8 @@ import pytest
 
 from gateway.api.signing import load_private_key
 from gateway.cli_tools import package_version
+from gateway.configuration import KNOWN
+from gateway.secretfiles import is_model
 from gateway.settings import ApiKey
 from lacsandbox.localredis import free_port
 from tests.e2e.procs import ROOT, Process, gateway_env, new_prefix
@@ -176,3 +178,70 @@ async def test_serve_says_where_it_listens_and_refuses_a_port_in_use(
         ]
     finally:
         gateway.stop()
+
+
+def _leaf_settings() -> list[str]:
+    """Every setting's dotted name that holds a value (sections left out)."""
+    return [".".join(path) for path, field in KNOWN.items() if not is_model(field.annotation)]
+
+
+def _check_config_line(stdout: str, dotted: str) -> str:
+    return next(line for line in stdout.splitlines() if line.split(" ", 1)[0] == dotted)
+
+
+def test_check_config_prints_every_setting_masked_with_where_it_came_from(
+    tmp_path: Path,
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "lac__username").write_text("vendor-user\n")
+    config = tmp_path / "gateway.toml"
+    config.write_text("[http]\nport = 9123\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LACGW_")}
+    env = clean | {
+        "LACGW_SECRETS_DIR": str(secrets),
+        "LACGW_LAC__PASSWORD": "s3cret-pw",
+        "LACGW_REDIS__URL": "redis://:redis-pw@cache.internal:6379/0",
+    }
+    done = run_cli("check-config", "--config", str(config), env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "s3cret-pw" not in out
+    assert "redis-pw" not in out
+    for dotted in _leaf_settings():
+        _check_config_line(out, dotted)  # every setting is listed
+    assert "TOML" in _check_config_line(out, "http.port")
+    assert str(config) in _check_config_line(out, "http.port")
+    assert "9123" in _check_config_line(out, "http.port")
+    assert "environment LACGW_LAC__PASSWORD" in _check_config_line(out, "lac.password")
+    assert f"secret file {secrets / 'lac__username'}" in _check_config_line(out, "lac.username")
+    assert "vendor-user" in _check_config_line(out, "lac.username")  # not a secret
+    assert "cache.internal:6379" in _check_config_line(out, "redis.url")
+    assert _check_config_line(out, "jobs.lease").endswith("default")
+    # A mask of a fixed width: the output is the same whatever the password's length.
+    longer = run_cli(
+        "check-config",
+        "--config",
+        str(config),
+        env=env | {"LACGW_LAC__PASSWORD": "a-much-longer-password-than-before"},
+    )
+    assert longer.stdout == out
+
+
+def test_check_config_refuses_bad_configuration_as_serve_does() -> None:
+    env = {"LACGW_REDIS_URL": "redis://other:6379/0", "LACGW_LAC__PASSWORD": "s3cret-pw"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LACGW_")}
+    done = run_cli("check-config", env=clean | env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == serve_refused(env)
+    keys = run_cli("check-config", env=clean | {"LACGW_AUTH__API_KEYS_FILE": "/nonexistent.json"})
+    assert keys.returncode == 2
+    assert keys.stderr.strip().splitlines() == serve_refused(
+        {"LACGW_AUTH__API_KEYS_FILE": "/nonexistent.json"}
+    )
+    signing = run_cli("check-config", env=clean | {"LACGW_SIGNING__PRIVATE_KEY": "not-a-key!"})
+    assert signing.returncode == 2
+    assert signing.stderr.strip() == (
+        "lac-gateway: LACGW_SIGNING__PRIVATE_KEY: signing.private_key is neither PEM nor base64"
+    )
