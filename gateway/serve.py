@@ -17,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway import configuration
 from gateway.api.auth import KeyRing
-from gateway.api.keys import KEY_RING
+from gateway.api.keys import KEY_RELOADER, KEY_RING
 from gateway.api.protocol import GatewayRunner
 from gateway.api.signing import load_private_key
 from gateway.app import create_app
@@ -65,6 +65,8 @@ def verify(settings: Settings) -> None:
 def run_gateway(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM, then drain within ``http.shutdown_timeout``."""
     configure_logging(settings.log.level, settings.log.format)
+    # SIGHUP reloads the API keys once serving; until then it must not end the process.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if settings.http.workers > 1:
         return _run_workers(settings)
     _serve(settings, reuse_port=False)
@@ -120,8 +122,12 @@ async def _run(settings: Settings, *, reuse_port: bool) -> None:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             refuse([f"cannot listen on {where} (LACGW_HTTP__HOST/PORT): {reason}"])
         announce(settings, len(runner.app[KEY_RING]))
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, runner.app[KEY_RELOADER].reload, "sighup")
         await asyncio.Event().wait()  # until a signal ends the loop
     finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # removing restored the default: an exit
         await runner.cleanup()
 
 
@@ -171,6 +177,8 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker(settings: Settings, parent: int) -> int:
+    # The parent's forwarding handler is inherited: a worker reloads its keys itself instead.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _die_with_parent(parent)
     try:
         _serve(settings, reuse_port=True)
@@ -185,22 +193,25 @@ def _worker(settings: Settings, parent: int) -> int:
 def _run_workers(settings: Settings) -> int:
     """Fork ``http.workers`` gateways, each its own event loop, sharing the port (SO_REUSEPORT).
 
-    Forked before any event loop or connection exists; the parent only forwards SIGINT and
-    SIGTERM and waits. Each worker is a full replica (its own poller), as separate hosts are.
+    Forked before any event loop or connection exists; the parent only forwards SIGINT,
+    SIGTERM and SIGHUP (reload the API keys) and waits. Each worker is a full replica (its own
+    poller), as separate hosts are.
     """
     children: list[int] = []
     parent = os.getpid()
-    for _ in range(settings.http.workers):
-        pid = os.fork()
-        if pid == 0:  # the child never returns into the parent's loop
-            os._exit(_worker(settings, parent))
-        children.append(pid)
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
 
+    # Before the forks, so that no SIGHUP between two of them is lost; a worker drops it at once.
+    signal.signal(signal.SIGHUP, forward)
+    for _ in range(settings.http.workers):
+        pid = os.fork()
+        if pid == 0:  # the child never returns into the parent's loop
+            os._exit(_worker(settings, parent))
+        children.append(pid)
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     status = 0

@@ -265,6 +265,12 @@ class AuthSettings(BaseModel):
     api_keys_file: Path | None = Field(
         default=None, description="JSON file with more keys, same shape as api_keys"
     )
+    reload_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="how often each process checks the keys file's modification time and "
+        "reloads it when changed (0: only on SIGHUP)",
+    )
 
 
 class LimitSettings(BaseModel):

@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.api.auth import KeyRing
 from gateway.api.endpoints import setup_routes
 from gateway.api.idempotency import idempotency_middleware
+from gateway.api.keyreload import key_reload_ctx
 from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import (
@@ -43,6 +44,7 @@ def setup_api(app: web.Application) -> None:
     """Install the middlewares (outermost first), the routes and the OpenAPI document."""
     app[KEY_RING] = KeyRing.from_settings(app[SETTINGS].auth)
     app[SIGNER] = Signer.from_settings(app[SETTINGS].signing)
+    app.cleanup_ctx.append(key_reload_ctx)
     app.middlewares.extend(
         [
             context_middleware,

@@ -62,6 +62,13 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def replace(self, keys: list[ApiKey]) -> tuple[int, int]:
+        """Accept exactly ``keys`` from now on; returns how many were added and removed."""
+        before = {stored for stored, _ in self._keys}
+        self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.granted())) for key in keys]
+        after = {stored for stored, _ in self._keys}
+        return len(after - before), len(before - after)
+
     def identify(self, token: str) -> Caller | None:
         """The caller whose key is ``token``, or None."""
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()

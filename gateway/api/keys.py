@@ -18,6 +18,7 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 
 if TYPE_CHECKING:  # imported for the annotations only: these modules import this one
+    from gateway.api.keyreload import KeyReloader
     from gateway.api.signing import Signer
     from gateway.jobs.outcomes import OutcomeHub
     from gateway.jobs.poller import Poller
@@ -39,6 +40,7 @@ REDIS: web.AppKey[Redis | RedisCluster] = web.AppKey("redis")  # a union is no r
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 # Set by setup_api itself.
 KEY_RING = web.AppKey("key_ring", KeyRing)
+KEY_RELOADER: web.AppKey[KeyReloader] = web.AppKey("key_reloader")
 OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
 # Set by setup_routes: each route's endpoint by (method, path template), for the auth middleware.
 ENDPOINTS: web.AppKey[Mapping[tuple[str, str], Endpoint]] = web.AppKey("endpoints")
