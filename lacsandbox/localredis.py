@@ -59,11 +59,13 @@ class LocalRedis:
         *,
         appendonly: bool = False,
         extra_args: tuple[str, ...] = (),
+        own_group: bool = False,
     ) -> None:
         self.workdir = workdir.resolve()  # redis-server chdirs into --dir before opening its log
         self.port = port or free_port()
         self.appendonly = appendonly
         self.extra_args = extra_args
+        self.own_group = own_group  # a terminal's Ctrl-C then reaches its parent only
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,7 +86,9 @@ class LocalRedis:
             "--logfile", str(self.workdir / "redis.log"),
             *self.extra_args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)  # noqa: S603
+        self.process = subprocess.Popen(  # noqa: S603
+            args, stdin=subprocess.DEVNULL, start_new_session=self.own_group
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
