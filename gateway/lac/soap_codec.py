@@ -25,6 +25,7 @@ from zeep.transports import Transport
 
 from gateway.codes import Code
 from gateway.lac.base import LacError, LacRejected, LacRequestRejected, LacUnavailable
+from gateway.lac.soap_envelope import EncodedEnvelope
 from gateway.lac.soap_ops import (
     RESULT_ARRAY,
     RESULT_CODE,
@@ -249,7 +250,9 @@ class SoapCodec:
         # zeep logs the raw value of a field it cannot convert, which could be license text.
         logging.getLogger("zeep.xsd.types.simple").setLevel(logging.CRITICAL)
         settings = zeep.Settings(strict=False, xml_huge_tree=False)
-        client = _Client(str(path), transport=_LocalOnly(), settings=settings)
+        client = _Client(
+            str(path), transport=_LocalOnly(), settings=settings, plugins=[EncodedEnvelope()]
+        )
         return cls(client)
 
     def _operation(self, op: Op) -> Any:
