@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--seed", default=None, help="orders seed file (TOML)")
+    sandbox.add_argument(
+        "--without-get-license",
+        action="store_true",
+        help="a LAC without GetLicense: left out of the WSDL, answered with a Client fault",
+    )
     demo = sub.add_parser("demo", help="local Redis + sandbox + gateway, one command")
     demo.add_argument("--port", type=int, default=8080)
     return parser
@@ -105,7 +110,12 @@ def _development(command: str, args: argparse.Namespace) -> int:
         if command == "sandbox":
             from lacsandbox.cli import run_sandbox  # noqa: PLC0415
 
-            return run_sandbox(host=args.host, port=args.port, seed=args.seed)
+            return run_sandbox(
+                host=args.host,
+                port=args.port,
+                seed=args.seed,
+                without_get_license=args.without_get_license,
+            )
         from lacsandbox.demo import run_demo  # noqa: PLC0415
 
         return run_demo(port=args.port)
