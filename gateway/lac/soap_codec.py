@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from zeep.transports import Transport
 
 from gateway.codes import Code
 from gateway.lac.base import LacError, LacRejected, LacRequestRejected, LacUnavailable
-from gateway.lac.soap_envelope import EncodedEnvelope
+from gateway.lac.soap_envelope import EncodedEnvelope, input_parts
 from gateway.lac.soap_ops import (
     RESULT_ARRAY,
     RESULT_CODE,
@@ -39,6 +40,13 @@ from gateway.lac.soap_ops import (
 WSDL_DIR = Path(__file__).resolve().parent.parent / "data" / "wsdl"
 ENDUSER_WSDL = WSDL_DIR / "enduser_v2.wsdl"
 VENDOR_WSDL = WSDL_DIR / "vendor_v4.wsdl"
+XSD_DIR = WSDL_DIR.parent / "xsd"
+# Standard schemas a LAC WSDL may import, read from the package: never fetched.
+LOCAL_SCHEMAS: Mapping[str, Path] = {
+    "http://schemas.xmlsoap.org/soap/encoding/": XSD_DIR / "soap-encoding.xsd",
+    "http://schemas.xmlsoap.org/wsdl/": XSD_DIR / "wsdl.xsd",
+}
+_XSD_IMPORT = "{http://www.w3.org/2001/XMLSchema}import"
 
 # zeep has no type information: these two names keep its Any inside this module.
 _Client: Any = zeep.Client
@@ -74,18 +82,48 @@ class SoapResult:
     result_array: list[JsonObject] | None = None
 
 
-class _LocalOnly(Transport):
-    """A zeep transport that reads local files and refuses the network."""
+class WsdlUnusable(ValueError):
+    """A WSDL zeep cannot read, or one that refers to a document the gateway will not fetch."""
 
-    def __init__(self) -> None:
+
+class _LocalOnly(Transport):
+    """A zeep transport that reads local files and given documents, and refuses the network."""
+
+    def __init__(self, documents: Mapping[str, bytes] | None = None) -> None:
         super().__init__(cache=None)  # type: ignore[no-untyped-call]  # zeep is untyped
+        self._documents = dict(documents or {})
 
     def load(self, url: str) -> bytes:
+        if url in self._documents:
+            return self._documents[url]
+        local = LOCAL_SCHEMAS.get(url) or LOCAL_SCHEMAS.get(url.rstrip("/") + "/")
+        if local is not None:
+            return local.read_bytes()
         if urlparse(url).scheme not in ("", "file"):
-            msg = f"the shipped WSDL refers to {url}; zeep may not fetch it"
-            raise ValueError(msg)
+            msg = f"the WSDL refers to {url}; zeep may not fetch it"
+            raise WsdlUnusable(msg)
         data: bytes = super().load(url)  # type: ignore[no-untyped-call]
         return data
+
+
+def with_local_schemas(wsdl: bytes) -> bytes:
+    """``wsdl`` with every import of a standard schema pointed at the package's copy.
+
+    zeep skips an import without ``schemaLocation`` and then cannot resolve ``SOAP-ENC:Array``.
+    The location set here is the schema's own address, which ``_LocalOnly`` answers from
+    ``data/xsd``: the network is never asked.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(wsdl, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise WsdlUnusable(f"the WSDL is not XML ({exc})") from None
+    for node in root.iter(_XSD_IMPORT):
+        namespace = node.get("namespace", "")
+        if namespace in LOCAL_SCHEMAS:
+            node.set("schemaLocation", namespace)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return data
 
 
 def _scalar(value: Any) -> JsonValue:
@@ -247,13 +285,35 @@ class SoapCodec:
     @classmethod
     def load(cls, path: Path) -> SoapCodec:
         """Read a WSDL file; blocking: run it off the event loop (``asyncio.to_thread``)."""
+        return cls._from(str(path), _LocalOnly())
+
+    @classmethod
+    def load_document(cls, url: str, wsdl: bytes) -> SoapCodec:
+        """Read a WSDL fetched from ``url`` (blocking); standard schemas come from the package.
+
+        Raises:
+            WsdlUnusable: zeep cannot read it, or it refers to a document outside the package.
+        """
+        transport = _LocalOnly({url: with_local_schemas(wsdl)})
+        try:
+            return cls._from(url, transport)
+        except WsdlUnusable:
+            raise
+        except (zeep.exceptions.Error, etree.XMLSyntaxError, LookupError, ValueError) as exc:
+            raise WsdlUnusable(f"zeep cannot read the WSDL ({type(exc).__name__})") from exc
+
+    @classmethod
+    def _from(cls, location: str, transport: _LocalOnly) -> SoapCodec:
         # zeep logs the raw value of a field it cannot convert, which could be license text.
         logging.getLogger("zeep.xsd.types.simple").setLevel(logging.CRITICAL)
         settings = zeep.Settings(strict=False, xml_huge_tree=False)
-        client = _Client(
-            str(path), transport=_LocalOnly(), settings=settings, plugins=[EncodedEnvelope()]
-        )
-        return cls(client)
+        plugins = [EncodedEnvelope()]
+        return cls(_Client(location, transport=transport, settings=settings, plugins=plugins))
+
+    def signatures(self) -> dict[str, tuple[str, ...]]:
+        """Every operation of the WSDL's binding and the names of its arguments, in order."""
+        operations: Mapping[str, Any] = self._binding.all()
+        return {name: tuple(input_parts(op)) for name, op in operations.items()}
 
     def _operation(self, op: Op) -> Any:
         found = self._operations.get(op)

@@ -23,12 +23,17 @@ _ENCODING_STYLE = f"{{{SOAP_ENV}}}encodingStyle"
 _XSI_TYPE = f"{{{XSI}}}type"
 
 
-def part_types(operation: Any) -> dict[str, str]:
-    """Part name -> ``xsd:<type>`` for the input parts of a zeep operation with schema types."""
+def input_parts(operation: Any) -> dict[str, Any]:
+    """Part name -> zeep element of a zeep operation's input, in the WSDL's order."""
     body = getattr(getattr(operation, "input", None), "body", None)
     elements = getattr(getattr(body, "type", None), "elements", None) or ()
+    return dict(elements)
+
+
+def part_types(operation: Any) -> dict[str, str]:
+    """Part name -> ``xsd:<type>`` for the input parts of a zeep operation with schema types."""
     types: dict[str, str] = {}
-    for name, element in elements:
+    for name, element in input_parts(operation).items():
         qname = getattr(element.type, "qname", None)
         if qname is not None and qname.namespace == XSD:
             types[name] = f"xsd:{qname.localname}"
