@@ -7,7 +7,6 @@ leave this module.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -61,7 +60,9 @@ _HREF = "href"  # SOAP-ENC multi-reference: only zeep resolves those
 _RETURN = "return"  # the one part of every Soap_Response* reply message
 _XSD_INT = "{http://www.w3.org/2001/XMLSchema}int"
 _XSD_STRING = "{http://www.w3.org/2001/XMLSchema}string"
-_MARKER = "lacgw-field-{}"  # placeholder values in an envelope template
+_MARKER = "lacgw-field-{}-"  # placeholder values in an envelope template (none a prefix of another)
+# How lxml writes text content: these four escaped, everything else as UTF-8.
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 MAX_FAULTCODE = 40
 RAW_ELEMENTS = "_raw_elements"  # where a lenient zeep keeps fields the WSDL does not declare
 _UNDECLARED_SEEN: set[str] = set()  # undeclared reply fields already logged by this process
@@ -218,28 +219,27 @@ def fault_error(operation: str, fault: Any) -> LacError:
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    """An envelope zeep built once with placeholders, and where each wire field's value goes."""
+    """An envelope zeep built once with placeholders, cut where each wire field's value goes."""
 
-    root: Any  # lxml element: copied, filled and serialised per call
-    slots: dict[str, tuple[int, ...]]  # wire field -> child indexes from the root
-
-
-def _path_to(root: Any, text: str) -> tuple[int, ...] | None:
-    for element in root.iter():
-        if element.text == text:
-            path: list[int] = []
-            node = element
-            while (parent := node.getparent()) is not None:
-                path.insert(0, parent.index(node))
-                node = parent
-            return tuple(path)
-    return None
+    pieces: tuple[bytes, ...]  # serialised envelope around the values: one more than fields
+    fields: tuple[str, ...]  # the wire field of each gap, in document order
 
 
-def _at(root: Any, path: tuple[int, ...]) -> Any:
-    for index in path:
-        root = root[index]
-    return root
+def _cut(data: bytes, markers: Mapping[str, str]) -> _Template | None:
+    """``data`` cut at each marker; None unless every marker occurs exactly once."""
+    found: list[tuple[int, str, bytes]] = []
+    for name, marker in markers.items():
+        raw = marker.encode()
+        if data.count(raw) != 1:
+            return None
+        found.append((data.index(raw), name, raw))
+    found.sort()
+    pieces, last = [], 0
+    for position, _, raw in found:
+        pieces.append(data[last:position])
+        last = position + len(raw)
+    pieces.append(data[last:])
+    return _Template(tuple(pieces), tuple(name for _, name, _ in found))
 
 
 def _fields(zeep_type: Any) -> dict[str, str] | None:
@@ -262,12 +262,12 @@ class SoapCodec:
 
     The WSDL is parsed once; zeep's operation objects and the XML parser are kept. zeep is
     slow for what LAC sends most (a code and a string), so two shortcuts apply where the
-    result is the same as zeep's (a unit test compares them): envelopes are copies of one
-    zeep built per operation with the values put in, and replies whose structure holds only
-    plain int and string fields, with no multi-references, are read straight from the
-    parsed XML. Anything else goes through zeep. Measured on the development machine: a
-    GetLicense reply carrying a 3 KB license parses in about 0.02 ms instead of 0.1 ms, an
-    envelope builds in about 0.01 ms instead of 0.04 ms.
+    result is the same as zeep's (a unit test compares them): envelopes are the bytes of
+    one zeep built per operation, with the escaped values spliced in, and replies whose
+    structure holds only plain int and string fields, with no multi-references, are read
+    straight from the parsed XML. Anything else goes through zeep. Measured on the
+    development machine: a GetLicense reply carrying a 3 KB license parses in about 0.02 ms
+    instead of 0.1 ms, an envelope builds in about 0.01 ms instead of 0.04 ms.
     """
 
     def __init__(self, client: Any, *, shortcuts: bool = True) -> None:
@@ -277,6 +277,7 @@ class SoapCodec:
         self._operations: dict[Op, Any] = {}
         self._templates: dict[Op, _Template | None] = {}
         self._replies: dict[Op, dict[str, str] | None] = {}
+        self._scratch = etree.Element("value")  # checks text as lxml would, before it is sent
         # Replies are parsed without DTDs, entities or network access.
         self._parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
@@ -369,27 +370,31 @@ class SoapCodec:
         except (ValueError, TypeError, zeep.exceptions.Error):
             root = None
         if root is not None:
-            slots = {name: _path_to(root, marker) for name, marker in markers.items()}
-            if all(path is not None for path in slots.values()):
-                template = _Template(root, {k: v for k, v in slots.items() if v is not None})
+            data = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+            template = _cut(data, markers)
         self._templates[op] = template
         return template
+
+    def _text(self, value: str | int) -> bytes:
+        """``value`` as lxml would write it as element text; LacRejected if XML cannot carry it."""
+        text = str(value)
+        try:
+            self._scratch.text = text  # lxml's own rule for what XML can carry
+        except ValueError as exc:  # control characters and the like
+            raise LacRejected(Code.INVALID_DATA, "value not representable in SOAP") from exc
+        return text.translate(_TEXT_ESCAPES).encode("utf-8")
 
     def _build_from_template(self, op: Op, wire: dict[str, str | int]) -> bytes | None:
         """The envelope from the operation's template; None when zeep must build it."""
         template = self._template(op)
-        if template is None or wire.keys() != template.slots.keys():
+        if template is None or wire.keys() != set(template.fields):
             return None
-        envelope = copy.deepcopy(template.root)
-        for name, value in wire.items():
-            if isinstance(value, bool) or not isinstance(value, str | int):
-                return None
-            try:
-                _at(envelope, template.slots[name]).text = str(value)
-            except ValueError as exc:  # control characters and the like: XML cannot carry them
-                raise LacRejected(Code.INVALID_DATA, "value not representable in SOAP") from exc
-        data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-        return data
+        if any(isinstance(v, bool) or not isinstance(v, str | int) for v in wire.values()):
+            return None
+        parts = [template.pieces[0]]
+        for name, piece in zip(template.fields, template.pieces[1:], strict=True):
+            parts += (self._text(wire[name]), piece)
+        return b"".join(parts)
 
     def _reply_fields(self, op: Op, operation: Any) -> dict[str, str] | None:
         if op not in self._replies:
