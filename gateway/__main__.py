@@ -1,4 +1,4 @@
-"""Command line: ``lac-gateway serve | check-config | keygen | signing-key | sandbox | demo``.
+"""Command line: ``lac-gateway serve | check-config | check-lac | keygen | signing-key | …``.
 
 ``sandbox`` and ``demo`` run the development package ``lacsandbox`` of a checkout; the
 production wheel and image carry the gateway only, so there they say so in one line.
@@ -17,6 +17,11 @@ DESCRIPTION = (
     "lac-gateway: an activation gateway between LM-X protected products and X-Formation's\n"
     "License Activation Center (LAC). Settings come from LACGW_* environment variables, secret\n"
     "files and an optional TOML file (LACGW_CONFIG or --config); see the README."
+)
+CHECK = (
+    "Fetch both WSDLs and compare them with the gateway's operations, log in to the vendor API "
+    "if credentials are set, send one harmless end-user call per transport, and print a table. "
+    "Exit 0 only if everything the configured transport needs works."
 )
 SCOPES = ("activate", "read", "deactivate", "deactivate_any", "admin")
 
@@ -93,10 +98,17 @@ def _parser() -> argparse.ArgumentParser:
         "every replica the same one.",
     )
     _check_config_parser(sub)
+    check = sub.add_parser("check-lac", help="check LAC before going live", description=CHECK)
+    check.add_argument("--config", metavar="FILE", help="TOML settings file (as LACGW_CONFIG)")
     sandbox = sub.add_parser("sandbox", help="run the LAC sandbox (a LAC stand-in for tests)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--seed", default=None, help="orders seed file (TOML)")
+    sandbox.add_argument(
+        "--without-get-license",
+        action="store_true",
+        help="a LAC without GetLicense: left out of the WSDL, answered with a Client fault",
+    )
     demo = sub.add_parser("demo", help="local Redis + sandbox + gateway, one command")
     demo.add_argument("--port", type=int, default=8080)
     return parser
@@ -116,7 +128,12 @@ def _development(command: str, args: argparse.Namespace) -> int:
         if command == "sandbox":
             from lacsandbox.cli import run_sandbox  # noqa: PLC0415
 
-            return run_sandbox(host=args.host, port=args.port, seed=args.seed)
+            return run_sandbox(
+                host=args.host,
+                port=args.port,
+                seed=args.seed,
+                without_get_license=args.without_get_license,
+            )
         from lacsandbox.demo import run_demo  # noqa: PLC0415
 
         return run_demo(port=args.port)
@@ -139,6 +156,16 @@ def _serve(args: argparse.Namespace) -> int:
     return run_gateway(settings.model_copy(update={"http": http}))
 
 
+def _check_lac(args: argparse.Namespace) -> int:
+    # Imported here, as for serve: the other commands need no aiohttp or zeep.
+    from gateway.checklac import check_lac  # noqa: PLC0415
+    from gateway.serve import load_settings  # noqa: PLC0415
+
+    if args.config is not None:
+        os.environ["LACGW_CONFIG"] = args.config
+    return check_lac(load_settings())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lac-gateway`` console script."""
     args = _parser().parse_args(argv)
@@ -151,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.checkconfig import run_check_config  # noqa: PLC0415 - loads the gateway
 
         return run_check_config(args.config)
+    if args.command == "check-lac":
+        return _check_lac(args)
     if args.command == "signing-key":
         print(new_signing_key())
         return 0

@@ -41,12 +41,14 @@ from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
-from gateway.lac.factory import LacClients, create_lac, load_enduser_codec, load_vendor_codec
+from gateway.lac.factory import LacClients, create_lac
 from gateway.lac.http import LacHttp
+from gateway.lac.polling import LacRoute
 from gateway.lac.resilience import ResilientLac, policies
 from gateway.lac.rest import LacRestClient
 from gateway.lac.vendor import TRANSPORT as VENDOR
 from gateway.lac.vendor import LacVendorClient
+from gateway.lac.wsdlsource import load_wsdls
 from gateway.metrics import Metrics
 from gateway.nearcache import NearCache, listen_for_drops
 from gateway.redisconn import connect_redis
@@ -131,7 +133,14 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
 async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
     """The LAC clients: end-user (SOAP or REST, WSDLs parsed off the event loop) and vendor."""
     settings, session, metrics = app[SETTINGS], app[HTTP_SESSION], app[METRICS]
-    enduser, vendor_codec = await asyncio.gather(load_enduser_codec(), load_vendor_codec())
+    enduser_wsdl, vendor_wsdl = await load_wsdls(session, settings.lac)
+    enduser, vendor_codec = enduser_wsdl.codec, vendor_wsdl.codec
+    route = LacRoute(
+        settings.lac.transport,
+        fallback=settings.lac.rest_fallback,
+        mismatches=enduser_wsdl.mismatches + vendor_wsdl.mismatches,
+        wsdl_source=enduser_wsdl.source,
+    )
     retry, breaker = policies(settings.resilience)
     lac = create_lac(
         session,
@@ -142,6 +151,7 @@ async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
         retry=retry,
         breaker=breaker,
         pause=app[STORES].lac_pause,
+        route=route,
     )
     vendor_http = LacHttp(
         session, settings.lac, transport=VENDOR, metrics=metrics, pause=app[STORES].lac_pause
@@ -152,7 +162,7 @@ async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
     adapter = lac.inner if isinstance(lac, ResilientLac) else lac
     # REST answers order lookups itself; over SOAP they go through the vendor API.
     orders = adapter if isinstance(adapter, LacRestClient) else vendor
-    app[LAC_CLIENTS] = LacClients(enduser=lac, vendor=vendor, orders=orders)
+    app[LAC_CLIENTS] = LacClients(enduser=lac, vendor=vendor, orders=orders, route=route)
     yield
 
 
@@ -175,6 +185,7 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         app[OUTCOMES],
         orders=clients.orders,
         counters=clients.vendor,
+        route=clients.route,
     )
     app[SERVICES] = services
     app[ACTIVATION_SERVICE], app[LICENSE_SERVICE], app[ADMIN_SERVICE] = (

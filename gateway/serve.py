@@ -22,6 +22,7 @@ from gateway.api.protocol import GatewayRunner
 from gateway.api.signing import load_private_key
 from gateway.app import create_app
 from gateway.cli_tools import package_version
+from gateway.lac.wsdlsource import WsdlUnavailable
 from gateway.logs import configure_logging, flush_logs
 from gateway.settings import Settings
 
@@ -110,7 +111,10 @@ async def _run(settings: Settings, *, reuse_port: bool) -> None:
         shutdown_timeout=settings.http.shutdown_timeout,
         access_log=None,  # the API's middleware writes one structured line per request
     )
-    await runner.setup()
+    try:
+        await runner.setup()
+    except WsdlUnavailable as exc:
+        refuse([f"{exc} (LACGW_LAC__WSDL_SOURCE=live; auto falls back to the shipped WSDL)"])
     try:
         site = web.TCPSite(
             runner, settings.http.host, settings.http.port, reuse_port=reuse_port or None

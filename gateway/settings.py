@@ -119,6 +119,16 @@ class LacSettings(BaseModel):
     )
     token_ttl: Seconds = Field(default=3 * 3600.0, description="LAC vendor token lifetime")
     token_refresh_margin: Seconds = 600.0
+    wsdl_source: Literal["shipped", "live", "auto"] = Field(
+        default="auto",
+        description="where the SOAP WSDLs come from: the package (shipped), <endpoint>?wsdl at "
+        "start (live, refuses to start without it), or live falling back to shipped (auto)",
+    )
+    rest_fallback: bool = Field(
+        default=True,
+        description="poll licenses through end-user REST v2's license queue when SOAP lacks "
+        "GetLicense or refuses it with a Client fault",
+    )
     counters_interval: Seconds = Field(
         default=900.0,
         description="how often the activation counters are read for "

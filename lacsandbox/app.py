@@ -28,6 +28,8 @@ class SandboxConfig:
     token_ttl: float | None = None
     vendor_requires_https: bool | None = None
     clock: Clock | None = None
+    without_get_license: bool = False
+    """Leave GetLicense out of the end-user WSDL and answer it with a Client fault."""
 
 
 def load_config_seed(config: SandboxConfig) -> Seed:
@@ -54,6 +56,7 @@ def create_sandbox(config: SandboxConfig) -> Sandbox:
         if config.vendor_requires_https is None
         else config.vendor_requires_https,
         seed_faults=seed.faults,
+        without_get_license=config.without_get_license,
     )
 
 

@@ -33,10 +33,15 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-def run_sandbox(host: str, port: int, seed: str | None) -> int:
+def run_sandbox(
+    host: str, port: int, seed: str | None, *, without_get_license: bool = False
+) -> int:
     """Start the sandbox server on ``host:port`` and serve until SIGINT or SIGTERM."""
+    config = SandboxConfig(
+        seed=Path(seed) if seed else None, without_get_license=without_get_license
+    )
     try:
-        app = create_sandbox_app(SandboxConfig(seed=Path(seed) if seed else None))
+        app = create_sandbox_app(config)
     except (OSError, SeedError, ValueError) as exc:
         print(f"sandbox: cannot load the seed: {exc}", file=sys.stderr)
         return 2

@@ -240,23 +240,37 @@ async def get_settings(request: web.Request) -> web.Response:
         {
             "token_ttl": sandbox.state.token_ttl,
             "vendor_requires_https": sandbox.vendor_requires_https,
+            "without_get_license": sandbox.without_get_license,
         }
     )
 
 
+def _flag(body: dict[str, object], name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise _bad(f"{name} must be true or false")
+    return value
+
+
 async def patch_settings(request: web.Request) -> web.Response:
-    """``PATCH /_sandbox/settings`` ``{"token_ttl": s, "vendor_requires_https": bool}``."""
+    """``PATCH /_sandbox/settings``: token_ttl (s), vendor_requires_https, without_get_license.
+
+    Everything is checked before anything changes: a bad field leaves every setting as it was.
+    """
     body = await _body(request)
     sandbox = request.app[SANDBOX]
-    ttl, https = body.get("token_ttl"), body.get("vendor_requires_https")
-    if ttl is not None:
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= MAX_SECONDS:
-            raise _bad("token_ttl must be a positive number of seconds")
+    ttl = body.get("token_ttl")
+    https, without = _flag(body, "vendor_requires_https"), _flag(body, "without_get_license")
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= MAX_SECONDS
+    ):
+        raise _bad("token_ttl must be a positive number of seconds")
+    if isinstance(ttl, int | float):
         sandbox.state.token_ttl = float(ttl)
     if https is not None:
-        if not isinstance(https, bool):
-            raise _bad("vendor_requires_https must be true or false")
         sandbox.vendor_requires_https = https
+    if without is not None:
+        sandbox.without_get_license = without
     return await get_settings(request)
 
 

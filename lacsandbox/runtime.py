@@ -19,11 +19,15 @@ class Sandbox:
     faults: Faults = field(default_factory=Faults)
     vendor_requires_https: bool = False
     """Answer vendor SOAP over plain HTTP with code 40, as LAC does."""
+    without_get_license: bool = False
+    """Serve the end-user WSDL without GetLicense and answer it with a Client fault."""
     seed_faults: tuple[Fault, ...] = ()
     seed_vendor_requires_https: bool = False
+    seed_without_get_license: bool = False
 
     def __post_init__(self) -> None:
         self.seed_vendor_requires_https = self.vendor_requires_https
+        self.seed_without_get_license = self.without_get_license
         for fault in self.seed_faults:
             self.faults.add(copy.copy(fault))
 
@@ -39,6 +43,7 @@ class Sandbox:
         self.state.reset()
         self.state.clock.offset = 0.0
         self.vendor_requires_https = self.seed_vendor_requires_https
+        self.without_get_license = self.seed_without_get_license
         self.faults.clear()
         for fault in self.seed_faults:
             self.faults.add(copy.copy(fault))

@@ -29,6 +29,8 @@ from lacsandbox.state import Result
 WSDL_DIR = Path(__file__).resolve().parent.parent / "gateway" / "data" / "wsdl"
 LAC_BASE = "https://license.x-formation.com/soap/type"
 CONTENT_TYPE = "text/xml; charset=utf-8"
+GET_LICENSE = "GetLicense"
+"""The inferred polling call the ``without_get_license`` flag takes away."""
 UNPARSED = "(unparsed)"
 """The operation name malformed requests are counted under."""
 
@@ -262,6 +264,12 @@ def wsdl_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@cache
+def _without_get_license(path: Path) -> str:
+    """A shipped WSDL without GetLicense, made once."""
+    return soapxml.wsdl_without(wsdl_text(path), GET_LICENSE)
+
+
 def _xml(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, headers={"Content-Type": CONTENT_TYPE})
 
@@ -290,6 +298,14 @@ def _injected_fault(call: soapxml.SoapCall, injection: Injection) -> bytes:
     return soapxml.fault(injection.faultcode, text)
 
 
+def _withdrawn(request: web.Request, endpoint: Endpoint, call: soapxml.SoapCall) -> bool:
+    """Whether the sandbox plays a LAC without GetLicense and this call is GetLicense."""
+    sandbox = request.app[SANDBOX]
+    return (
+        sandbox.without_get_license and endpoint.kind == "enduser" and call.operation == GET_LICENSE
+    )
+
+
 async def handle_post(request: web.Request) -> web.Response:
     """A SOAP call: parse leniently, apply faults, run the operation, answer in-band."""
     call = soapxml.parse_call(await request.read())
@@ -302,7 +318,7 @@ async def handle_post(request: web.Request) -> web.Response:
     namespace = call.namespace or f"{LAC_BASE}/{kind}/version/{version}"
     if endpoint is None:
         answer = _forced(call.operation, Code.LAC_SERVICE_DOESNT_EXIST)
-    elif call.operation not in endpoint.operations:
+    elif call.operation not in endpoint.operations or _withdrawn(request, endpoint, call):
         # What a SOAP server answers for a function its WSDL lacks: the request is at fault.
         text = f'Function ("{call.operation}") is not a valid method for this service'
         return _xml(soapxml.fault("Client", text), 500)
@@ -326,9 +342,10 @@ async def handle_get(request: web.Request) -> web.Response:
     if "wsdl" not in (key.lower() for key in request.query):
         raise web.HTTPMethodNotAllowed("GET", ["POST"], text="POST SOAP envelopes; GET ?wsdl")
     here = soapxml.attr(f"{request.scheme}://{request.host}{request.path}")
-    wsdl = wsdl_text(endpoint.wsdl_path).replace(
-        f'location="{endpoint.namespace}"', f'location="{here}"', 1
-    )
+    text = wsdl_text(endpoint.wsdl_path)
+    if endpoint.kind == "enduser" and request.app[SANDBOX].without_get_license:
+        text = _without_get_license(endpoint.wsdl_path)
+    wsdl = text.replace(f'location="{endpoint.namespace}"', f'location="{here}"', 1)
     return web.Response(text=wsdl, content_type="text/xml", charset="utf-8")
 
 

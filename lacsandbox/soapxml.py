@@ -148,3 +148,19 @@ def reply(namespace: str, operation: str, return_type: str, fields: str) -> byte
 def result_fields(code: int, message: str) -> str:
     """The two fields every ``Soap_Response*`` carries."""
     return integer("result_code", code) + string("result_string", message)
+
+
+_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+
+
+def wsdl_without(wsdl: str, operation: str) -> str:
+    """``wsdl`` with ``operation`` gone: its messages, port type and binding entries."""
+    root = etree.fromstring(wsdl.encode(), parser=_PARSER)
+    doomed = {f"{operation}Request", f"{operation}Response", operation}
+    for tag in ("message", "portType/{%s}operation", "binding/{%s}operation"):
+        path = f"{{{_WSDL}}}" + (tag % _WSDL if "%s" in tag else tag)
+        for node in root.findall(path):
+            parent = node.getparent()
+            if node.get("name") in doomed and parent is not None:
+                parent.remove(node)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()

@@ -11,6 +11,7 @@ import aiohttp
 from gateway.lac.base import Lac
 from gateway.lac.http import LacHttp
 from gateway.lac.pause import PauseBoard
+from gateway.lac.polling import LacRoute
 from gateway.lac.resilience import BreakerPolicy, ResilientLac, RetryPolicy
 from gateway.lac.rest import TRANSPORT as REST
 from gateway.lac.rest import LacRestClient
@@ -29,6 +30,8 @@ class LacClients:
     enduser: Lac
     vendor: LacVendorClient
     orders: LacRestClient | LacVendorClient
+    route: LacRoute | None = None
+    """How licenses are polled, and what /readyz says about LAC's WSDL."""
 
 
 async def load_codec(path: Path) -> SoapCodec:
@@ -56,16 +59,24 @@ def create_lac(
     retry: RetryPolicy | None = None,
     breaker: BreakerPolicy | None = None,
     pause: PauseBoard | None = None,
+    route: LacRoute | None = None,
 ) -> Lac:
     """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls.
 
     With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker);
-    ``pause`` shares LAC's ``Retry-After`` with the other replicas.
+    ``pause`` shares LAC's ``Retry-After`` with the other replicas. Over SOAP, ``route`` says
+    when licenses are polled through REST instead of GetLicense (``lac.rest_fallback``).
     """
     adapter: Lac
     if settings.transport == SOAP:
         soap_http = LacHttp(session, settings, transport=SOAP, metrics=metrics, pause=pause)
-        adapter = LacSoapClient(session, settings, codec, metrics, http=soap_http)
+        fallback = None
+        if settings.rest_fallback:
+            rest_http = soap_http.for_transport(REST)
+            fallback = LacRestClient(session, settings, metrics, http=rest_http)
+        adapter = LacSoapClient(
+            session, settings, codec, metrics, http=soap_http, route=route, fallback=fallback
+        )
     else:
         # One concurrency cap toward LAC whichever door a call goes through.
         http = LacHttp(session, settings, transport=REST, metrics=metrics, pause=pause)

@@ -9,6 +9,7 @@ from yarl import URL
 from gateway.codes import Code
 from gateway.lac.base import (
     IssuedLicense,
+    Lac,
     LacRejected,
     LacRequestRejected,
     LacUnavailable,
@@ -17,6 +18,7 @@ from gateway.lac.base import (
 )
 from gateway.lac.http import LacHttp, Reply
 from gateway.lac.license_text import parse_license
+from gateway.lac.polling import LacRoute
 from gateway.lac.soap_codec import SoapCodec, SoapResult
 from gateway.lac.soap_ops import (
     REMOVAL_NEVER_GENERATED,
@@ -94,10 +96,37 @@ class LacSoapClient:
         metrics: Metrics | None = None,
         *,
         http: LacHttp | None = None,
+        route: LacRoute | None = None,
+        fallback: Lac | None = None,
     ) -> None:
         self._http = http or LacHttp(session, settings, transport=TRANSPORT, metrics=metrics)
         self._codec = codec
         self._url = URL(settings.soap_url)
+        self._route = route
+        self._fallback = fallback
+
+    def _polling_fallback(self) -> Lac | None:
+        """The REST client that polls instead of GetLicense, when GetLicense is out of use."""
+        if self._route is None or self._route.polls_by_soap:
+            return None
+        return self._fallback
+
+    async def _get_license(self, activation_key: str, hostid: str) -> SoapResult | Lac:
+        """GetLicense's answer, or the REST client to ask instead when GetLicense is out of use.
+
+        A Client fault is a configuration error: it is not retried. The route remembers it,
+        so this process sends GetLicense no more and polls through REST from then on.
+        """
+        fallback = self._polling_fallback()
+        if fallback is not None:
+            return fallback
+        try:
+            return await self._call(Op.GET_LICENSE, activation_key, hostid)
+        except LacRequestRejected as exc:
+            if self._route is None or self._fallback is None:
+                raise
+            self._route.refuse_get_license(exc.faultcode)
+            return self._fallback
 
     async def _call(self, op: Op, activation_key: str, hostid: str) -> SoapResult:
         return await soap_call(
@@ -112,15 +141,19 @@ class LacSoapClient:
             raise rejected(Op.CREATE, result)
 
     async def poll(self, activation_key: str, hostid: str) -> PollResult:
-        """GetLicense: 0 with the license text is READY, 1 is PENDING."""
-        result = await self._call(Op.GET_LICENSE, activation_key, hostid)
+        """GetLicense: 0 with the license text is READY, 1 is PENDING (else the REST queue)."""
+        result = await self._get_license(activation_key, hostid)
+        if not isinstance(result, SoapResult):
+            return await result.poll(activation_key, hostid)
         if result.result_code == Code.PLEASE_WAIT:
             return PollResult(PollState.PENDING)
         return PollResult(PollState.READY, self._issued(result))
 
     async def fetch(self, activation_key: str, hostid: str) -> IssuedLicense | None:
         """GetLicense: the license, or None when LAC holds none for this host (yet)."""
-        result = await self._call(Op.GET_LICENSE, activation_key, hostid)
+        result = await self._get_license(activation_key, hostid)
+        if not isinstance(result, SoapResult):
+            return await result.fetch(activation_key, hostid)
         if result.result_code in NO_LICENSE:
             return None
         return self._issued(result)

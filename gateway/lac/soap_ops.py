@@ -62,6 +62,10 @@ SOAP_OPS: Mapping[Op, SoapOp] = MappingProxyType(
     }
 )
 
+# Which WSDL defines each operation: end-user SOAP v2, or vendor SOAP v4.
+ENDUSER_OPS = (Op.CREATE, Op.GET_LICENSE, Op.DEACTIVATE, Op.REMOVAL_REQUESTED, Op.REMOVAL_CONFIRM)
+VENDOR_OPS = (Op.LOGIN, Op.LOGOUT, Op.ACTIVATION_COUNTERS, Op.FIND_ORDER)
+
 # Fields of the Soap_Response* reply structures (lac-api.md section 2.3).
 RESULT_CODE = "result_code"
 RESULT_STRING = "result_string"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.lac.base import Lac
+from gateway.lac.polling import LacRoute
 from gateway.metrics import Metrics
 from gateway.service.activations import ActivationService
 from gateway.service.admin import AdminService, CounterSource, OrderSource
@@ -58,6 +59,7 @@ def create_services(
     *,
     orders: OrderSource | None = None,
     counters: CounterSource | None = None,
+    route: LacRoute | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Services:
     """Every service, each handed only the store concerns it uses."""
@@ -103,5 +105,6 @@ def create_services(
         owner=owner,
         orders=orders,
         counters=counters,
+        route=route,
     )
     return Services(activations, licenses, admin, runner)

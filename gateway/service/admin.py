@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from gateway.errors import NotFound, ServiceUnavailable, redis_unavailable
 from gateway.hostids import normalise_activation_key
 from gateway.lac.base import Lac, OrderSummary
+from gateway.lac.polling import UNREADY, LacRoute
 from gateway.lac.resilience import BreakerState, ResilientLac
 from gateway.metrics import Metrics
 from gateway.models import ActivationCounters, JobView, OrderResponse
@@ -49,8 +50,10 @@ class AdminService:
         owner: str,
         orders: OrderSource | None = None,
         counters: CounterSource | None = None,
+        route: LacRoute | None = None,
     ) -> None:
         self.lac = lac
+        self.route = route
         self.metrics = metrics
         self.order_cache = order_cache
         self.audit = audit
@@ -110,12 +113,15 @@ class AdminService:
             raise redis_unavailable(exc) from exc
         except Exception as exc:
             raise ServiceUnavailable("Redis does not answer", retry_after=2) from exc
-        return {
+        checks: dict[str, object] = {
             "redis": "ok",
             "transport": self.lac.transport,
             "jobs": await self.jobs_queue.count_jobs(),
             "lac": self._lac_health(),
         }
+        if self.route is not None:
+            checks["lac_api"] = _lac_api(self.route, checks)
+        return checks
 
     def _lac_health(self) -> dict[str, object]:
         """The breaker's view of LAC: an open breaker is degraded service, not unreadiness."""
@@ -124,6 +130,21 @@ class AdminService:
         state = self.lac.breaker.state
         status = "ok" if state is BreakerState.CLOSED else "degraded"
         return {"status": status, "breaker": state.value}
+
+
+def _lac_api(route: LacRoute, checks: dict[str, object]) -> dict[str, object]:
+    """LAC's API as loaded (WSDL mismatches, polling route); unready if it cannot activate.
+
+    Degraded (working around a missing or refused call) stays ready: ``status`` says so.
+    """
+    report = route.report()
+    if report["status"] == UNREADY:
+        raise ServiceUnavailable(
+            f"LAC cannot complete activations: {route.unready_reason()}", retry_after=30
+        )
+    if report["status"] != "ok":
+        checks["status"] = "degraded"
+    return report
 
 
 def _job_view(job: Job) -> JobView:

@@ -24,9 +24,13 @@ REQUEST_REJECTED = "tag:lac-gateway,2026:problems/lac-request-rejected"
 
 @pytest.fixture
 async def soap_gw(redis_url: str) -> AsyncIterator[Running]:
-    """A gateway talking end-user SOAP to a sandbox."""
+    """A gateway talking end-user SOAP to a sandbox, without the REST polling fallback.
+
+    With the fallback, a refused GetLicense is polled through REST instead (see
+    test_gateway_polling_fallback.py); here the fault itself is what is tested.
+    """
     sandbox_runner, sandbox_url = await start_sandbox()
-    settings = gateway_settings(redis_url, sandbox_url, "soap")
+    settings = gateway_settings(redis_url, sandbox_url, "soap", lac={"rest_fallback": False})
     gw_runner, gw_url, app = await start_gateway(settings)
     async with aiohttp.ClientSession() as http:
         try:

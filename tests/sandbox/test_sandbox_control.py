@@ -170,7 +170,11 @@ async def test_settings_change_the_token_lifetime(
 
     expired = await call(http, running_sandbox, "GetActivationCounters", token=token)
 
-    assert settings == {"token_ttl": 10, "vendor_requires_https": False}
+    assert settings == {
+        "token_ttl": 10,
+        "vendor_requires_https": False,
+        "without_get_license": False,
+    }
     assert expired.code == 50
 
 

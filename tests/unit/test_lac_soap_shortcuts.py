@@ -125,6 +125,8 @@ def test_vendor_replies_match_zeep(vendor_codecs: tuple[SoapCodec, SoapCodec]) -
         ("a&<b>\"'", "ETHERNET=AABBCCDDEEFF,IPADDRESS=10.0.0.5"),
         ("\u00e4\u2028x", "  spaced  "),
         ("", "HOSTNAME="),
+        ("a\rb\nc\td", "HOSTNAME=]]>&amp;"),
+        ("lacgw-field-1-", "lacgw-field-0-"),
     ],
 )
 def test_envelopes_are_the_bytes_zeep_builds(
