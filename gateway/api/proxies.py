@@ -38,11 +38,15 @@ def parse_address(text: str | None) -> Address | None:
 
 
 def forwarded_hops(request: web.BaseRequest) -> list[str]:
-    """The forwarded addresses, client first: ``Forwarded`` if sent, else ``X-Forwarded-For``."""
-    if hdrs.FORWARDED in request.headers:
-        return [element.get("for", "") for element in request.forwarded]
+    """The forwarded addresses, client first: ``X-Forwarded-For`` if sent, else ``Forwarded``.
+
+    X-Forwarded-For first: the common proxies (nginx, ingress-nginx, Envoy, Traefik, HAProxy)
+    all maintain it, while most pass a client's ``Forwarded`` through untouched.
+    """
     joined = ",".join(request.headers.getall(hdrs.X_FORWARDED_FOR, ()))
-    return joined.split(",") if joined else []
+    if joined:
+        return joined.split(",")
+    return [element.get("for", "") for element in request.forwarded]
 
 
 def client_address(peer: Address, hops: Sequence[str], trusted: Sequence[IPvAnyNetwork]) -> Address:

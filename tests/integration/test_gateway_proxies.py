@@ -94,6 +94,16 @@ async def test_the_forwarded_header_is_read_too(gateway: Running) -> None:
 
 
 @TRUSTING_LOOPBACK
+async def test_x_forwarded_for_wins_over_a_forwarded_header_the_proxy_passed_through(
+    gateway: Running,
+) -> None:
+    both = {"X-Forwarded-For": "203.0.113.11", "Forwarded": "for=198.51.100.66"}
+    with capture_logs() as entries:
+        assert await anonymous(gateway, **both) == 200
+    assert clients_logged(entries) == ["203.0.113.11"]
+
+
+@TRUSTING_LOOPBACK
 async def test_a_forwarded_value_that_is_no_address_stops_at_the_proxy_that_sent_it(
     gateway: Running,
 ) -> None:
