@@ -10,6 +10,8 @@ here; the rules must be exactly deploy/prometheus/alerts.yml.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +318,19 @@ def test_strategic_merge_merges_named_lists_and_replaces_the_rest() -> None:
         "containers": [{"name": "b"}, {"name": "a", "image": "y", "args": ["1"]}],
         "args": ["r"],
     }
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.parametrize("folder", [BASE, PRODUCTION], ids=["base", "production"])
+def test_kustomize_lite_renders_what_kubectl_kustomize_renders(folder: Path) -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(folder)], capture_output=True, text=True, check=True
+    ).stdout
+
+    # kubectl orders resources by kind and may quote differently: compare them by identity.
+    def key(doc: Doc) -> tuple[str, str]:
+        return doc["kind"], doc["metadata"]["name"]
+
+    theirs = sorted(yaml.safe_load_all(built), key=key)
+    ours = sorted(render(folder), key=key)
+    assert ours == theirs
