@@ -39,6 +39,7 @@ from gateway.api.keys import (
 )
 from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
+from gateway.cli_tools import package_version
 from gateway.jobs.outcomes import OutcomeHub
 from gateway.jobs.poller import Poller
 from gateway.lac.factory import LacClients, create_lac
@@ -251,6 +252,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics or Metrics()
+    app[METRICS].set_build_info(package_version(), settings.lac.transport)
     app.cleanup_ctx.extend(
         [
             http_session_ctx,

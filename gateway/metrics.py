@@ -1,18 +1,33 @@
 """Prometheus metrics, one registry per application, every name prefixed ``lacgw_``.
 
 Labels carry route templates, operations and codes: never an activation key or a HostID.
+Beside them the registry holds the process and Python collectors (``process_*``,
+``python_*``): each worker of ``http.workers`` builds its own application after the fork, so
+they describe the process that answered the scrape.
 """
 
 from __future__ import annotations
 
+import platform
 import re
 from collections.abc import Mapping
 from datetime import date
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900)
+REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _COUNT = re.compile(r"[0-9]{1,18}")  # an activation count LAC sent as text
 
 
@@ -20,8 +35,26 @@ class Metrics:
     """Every metric the gateway exports, registered on its own registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # Every counter and histogram would export a *_created series (a Unix time that reads
+        # like a count on a dashboard); the switch is process-wide in prometheus_client.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in the library
         reg = registry if registry is not None else CollectorRegistry()
         self.registry = reg
+        _add_runtime_collectors(reg)
+        self.build = Info(
+            "lacgw_build", "The running gateway: version, Python, LAC transport", registry=reg
+        )
+        self.redis_up = Gauge(
+            "lacgw_redis_up",
+            "1 when the last Redis write probe (readiness, scrape) succeeded, else 0",
+            registry=reg,
+        )
+        self.redis_roundtrip = Histogram(
+            "lacgw_redis_roundtrip_seconds",
+            "Round trip of the Redis write probe (readiness, scrape)",
+            buckets=REDIS_BUCKETS,
+            registry=reg,
+        )
         self.http_requests = Counter(
             "lacgw_http_requests_total",
             "HTTP requests answered",
@@ -96,6 +129,20 @@ class Metrics:
         )
         self._series: dict[tuple[int, str, str, str], tuple[Counter, Histogram]] = {}
 
+    def set_build_info(self, version: str, transport: str) -> None:
+        """Set ``lacgw_build_info{version,python,transport}``."""
+        self.build.info(
+            {"version": version, "python": platform.python_version(), "transport": transport}
+        )
+
+    def observe_redis_probe(self, seconds: float | None) -> None:
+        """Record one Redis write probe: its round trip, or None when it failed."""
+        if seconds is None:
+            self.redis_up.set(0)
+            return
+        self.redis_up.set(1)
+        self.redis_roundtrip.observe(seconds)
+
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency (route: a template, never a raw path)."""
         self._count_and_time(
@@ -148,6 +195,13 @@ class Metrics:
             subscription += _count(row.get("activations_left_count"))
         self.lac_activations_left.labels("one_time").set(one_time)
         self.lac_activations_left.labels("subscription").set(subscription)
+
+
+def _add_runtime_collectors(registry: CollectorRegistry) -> None:
+    # The library's own instances belong to its global registry: these are the registry's own.
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
 
 
 def _count(value: object) -> int:

@@ -9,13 +9,23 @@ line each) and in test fixtures.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -46,6 +56,24 @@ class HttpSettings(BaseModel):
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop", description="uvloop (faster), or the standard library's asyncio loop"
     )
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="networks (CIDR) of the reverse proxies in front: only from these TCP peers "
+        "are X-Forwarded-For / Forwarded read for the client address (rate limits, logs, "
+        'audit), e.g. ["10.0.0.0/8"] or 10.0.0.0/8,192.168.0.0/16; empty: the TCP peer is '
+        "the client",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _network_list(cls, value: object) -> object:
+        # From the environment: a JSON list like every other list, or the shorter comma form.
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
 
 
 HOST_PORT = r"^[^\s:]+:\d{1,5}$"

@@ -28,6 +28,7 @@ from gateway.api.middleware import (
     name_server,
 )
 from gateway.api.openapi import install_document
+from gateway.api.proxies import create_forwarded_middleware
 from gateway.api.signing import Signer, signing_middleware
 
 __all__ = ["setup_api"]
@@ -56,6 +57,11 @@ def setup_api(app: web.Application) -> None:
             idempotency_middleware,
         ]
     )
+    trusted = app[SETTINGS].http.trusted_proxies
+    if trusted:
+        # Outermost, so every middleware and handler sees the client's address. Only installed
+        # when configured: without trusted proxies, requests pay nothing for it.
+        app.middlewares.insert(0, create_forwarded_middleware(trusted))
     app.on_response_prepare.append(name_server)
     app.on_response_prepare.append(close_after_encoded_body)
     install_document(app, setup_routes(app), _version())

@@ -118,7 +118,8 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 499  # what the access log says when the client went away mid-request
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    # The client address rides along for every log line and the audit trail (service.shared).
+    with structlog.contextvars.bound_contextvars(request_id=request_id, client=request.remote):
         try:
             response = await handler(request)
             status = response.status
@@ -143,6 +144,7 @@ def _observe(request: web.Request, status: int, elapsed: float) -> None:
         "status": status,
         "request_id": _optional(request, REQUEST_ID),
         "duration_ms": round(elapsed * 1000, 2),
+        "client": request.remote,
         "caller": caller.name if caller is not None else None,
         "activation_key": mask_key(key) if key else None,
     }

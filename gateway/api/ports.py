@@ -99,6 +99,10 @@ class Admin(Protocol):
         """Readiness detail; raises ``ServiceUnavailable`` when not ready."""
         ...
 
+    async def probe_redis(self) -> None:
+        """The Redis write probe, recorded in the metrics; raises when Redis fails it."""
+        ...
+
 
 class IdempotencyStore(Protocol):
     """Where Idempotency-Key records live (``gateway.store.idempotency.Idempotency``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 
@@ -260,5 +261,9 @@ async def readyz(request: web.Request) -> web.StreamResponse:
 
 async def metrics(request: web.Request) -> web.StreamResponse:
     """GET /metrics: Prometheus text exposition of the application's registry."""
+    # Each scrape refreshes lacgw_redis_up: not every deployment probes /readyz. A failed probe
+    # is what the gauge reports; the scrape itself still answers.
+    with contextlib.suppress(Exception):
+        await request.app[ADMIN_SERVICE].probe_redis()
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -41,6 +41,9 @@ class AuditEvent(BaseModel):
     at: str = Field(description="when, ISO 8601 UTC")
     action: str = Field(description="activation, deactivation or removal")
     caller: str = Field(description="name of the API key used")
+    client: str = Field(
+        default="", description="client address (behind a trusted proxy, the forwarded one)"
+    )
     key: str = Field(description="the activation key, masked")
     host: str = Field(description="digest of the HostID set (empty when not read)")
     outcome: str = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -108,7 +109,7 @@ class AdminService:
         """Readiness detail; raises ServiceUnavailable when Redis does not answer or take writes."""
         try:
             # A write, not a PING: a Redis that answers but refuses writes cannot serve either.
-            await self.health.probe_writes(self.owner)
+            await self.probe_redis()
         except RedisError as exc:
             raise redis_unavailable(exc) from exc
         except Exception as exc:
@@ -122,6 +123,16 @@ class AdminService:
         if self.route is not None:
             checks["lac_api"] = _lac_api(self.route, checks)
         return checks
+
+    async def probe_redis(self) -> None:
+        """The Redis write probe, recorded as ``lacgw_redis_up`` and its round trip."""
+        started = time.perf_counter()
+        try:
+            await self.health.probe_writes(self.owner)
+        except Exception:
+            self.metrics.observe_redis_probe(None)
+            raise
+        self.metrics.observe_redis_probe(time.perf_counter() - started)
 
     def _lac_health(self) -> dict[str, object]:
         """The breaker's view of LAC: an open breaker is degraded service, not unreadiness."""

@@ -120,6 +120,8 @@ class Auditor:
             "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             "action": action,
             "caller": caller,
+            # Bound by the API's request context: the address behind any trusted proxy.
+            "client": str(structlog.contextvars.get_contextvars().get("client") or ""),
             "key": mask_key(target.key),
             "host": target.host_hash,
             "outcome": outcome,

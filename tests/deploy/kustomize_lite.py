@@ -1,4 +1,4 @@
-"""A small kustomize: resources, namespace, images and strategic-merge patches, offline.
+"""A small kustomize: resources, components, namespace, images and strategic merges, offline.
 
 Enough for deploy/k8s (the tests need no kustomize binary); list fields merge by the same keys
 Kubernetes' strategic merge uses for them, every other list is replaced.
@@ -68,13 +68,18 @@ def _set_images(doc: Doc, images: list[Doc]) -> None:
                 container["image"] = f"{image.get('newName', name)}:{image['newTag']}"
 
 
-def render(folder: Path) -> list[Doc]:
-    """The documents ``kustomize build folder`` would print, in resource order."""
-    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
-    docs: list[Doc] = []
+def _kustomization(folder: Path) -> Doc:
+    data: Doc = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def _add_resources(folder: Path, kustomization: Doc, docs: list[Doc]) -> None:
     for resource in kustomization.get("resources", []):
         path = (folder / resource).resolve()
         docs += render(path) if path.is_dir() else _load_all(path)
+
+
+def _apply_patches(folder: Path, kustomization: Doc, docs: list[Doc]) -> None:
     for entry in kustomization.get("patches", []):
         for patch in _load_all(folder / entry["path"]):
             targets = [i for i, doc in enumerate(docs) if _same_target(doc, patch)]
@@ -82,6 +87,27 @@ def render(folder: Path) -> list[Doc]:
                 msg = f"patch {entry['path']} matches {len(targets)} resources"
                 raise ValueError(msg)
             docs[targets[0]] = merge(docs[targets[0]], patch)
+
+
+def _apply_component(folder: Path, docs: list[Doc]) -> None:
+    # A Component adds its resources to, and patches, what the including kustomization holds.
+    component = _kustomization(folder)
+    if component.get("kind") != "Component":
+        msg = f"{folder} is listed under components but is not a Component"
+        raise ValueError(msg)
+    _add_resources(folder, component, docs)
+    _apply_patches(folder, component, docs)
+
+
+def render(folder: Path) -> list[Doc]:
+    """The documents ``kustomize build folder`` would print, in resource order."""
+    kustomization = _kustomization(folder)
+    docs: list[Doc] = []
+    _add_resources(folder, kustomization, docs)
+    # kustomize applies components after the resources and before the kustomization's patches.
+    for component in kustomization.get("components", []):
+        _apply_component((folder / component).resolve(), docs)
+    _apply_patches(folder, kustomization, docs)
     namespace = kustomization.get("namespace")
     for doc in docs:
         if namespace and doc["kind"] not in CLUSTER_SCOPED:

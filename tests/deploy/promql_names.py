@@ -12,10 +12,12 @@ _KEYWORDS = frozenset(
     {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "inf", "nan"}
     | {"group_left", "group_right"}
 )
+# No _created series: the gateway turns them off (gateway.metrics).
 _SUFFIXES = {
-    "counter": ("_total", "_created"),
+    "counter": ("_total",),
     "gauge": ("",),
-    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "info": ("_info",),
 }
 
 

@@ -1,10 +1,16 @@
-"""deploy/compose.yaml: valid against the compose specification and wired the way README says."""
+"""deploy/compose.yaml: valid against the compose specification and wired the way README says.
+
+Compose cannot run here: the file is validated against the compose-spec schema, and the nginx
+entry point by Debian's nginx (tests/deploy/test_deploy_nginx.py).
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -12,7 +18,7 @@ import pytest
 
 from gateway.api.signing import load_private_key
 from gateway.settings import Settings
-from tests.deploy.deploy_support import DEPLOY, load_yaml
+from tests.deploy.deploy_support import DEPLOY, ROOT, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
 
@@ -159,3 +165,56 @@ def test_demo_env_file_configures_a_valid_gateway_toward_the_sandbox(
     assert settings.signing.private_key is not None
     # The demo key really loads: every replica signs with it instead of a key of its own.
     assert load_private_key(settings.signing.private_key.get_secret_value())
+
+
+def _variables_read() -> set[str]:
+    # ${VAR}, ${VAR:-default}, ${VAR:?message}: every interpolation compose performs.
+    return set(re.findall(r"\$\{(\w+)", COMPOSE.read_text(encoding="utf-8")))
+
+
+def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
+    assert set(_env_file(".env.example")) == _variables_read()
+
+
+def test_readme_and_compose_header_name_the_same_env_files() -> None:
+    def env_files(text: str) -> set[str]:
+        return set(re.findall(r"--env-file\s+(\S+)", text))
+
+    header = "".join(
+        line for line in COMPOSE.read_text(encoding="utf-8").splitlines(True) if line[:1] == "#"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert env_files(header) == {"deploy/.env", "deploy/demo.env"}
+    assert env_files(readme) == env_files(header)
+    assert "deploy/.env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_nginx_is_the_one_entry_point_in_front_of_the_replicas() -> None:
+    services = _compose()["services"]
+    published = {name for name, svc in services.items() if "ports" in svc}
+    assert published == {"nginx", "sandbox", "prometheus", "grafana"}
+    nginx = services["nginx"]
+    assert nginx["image"].startswith("docker.io/library/nginx:")
+    assert nginx["ports"] == ["${LACGW_PUBLISH_ADDRESS:-127.0.0.1}:${LACGW_HTTPS_PORT:-8443}:8443"]
+    assert nginx["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert nginx["depends_on"]["tls-init"]["condition"] == "service_completed_successfully"
+    assert "./nginx/lac-gateway.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    assert "tls:/etc/nginx/tls:ro" in nginx["volumes"]
+    assert services["gateway"]["expose"] == ["8080"]
+    trusted = services["gateway"]["environment"]["LACGW_HTTP__TRUSTED_PROXIES"]
+    assert trusted.startswith("${LACGW_HTTP__TRUSTED_PROXIES:-")
+
+
+def test_the_demo_certificate_is_generated_not_committed() -> None:
+    init = _compose()["services"]["tls-init"]
+    assert init["image"] == _compose()["services"]["gateway"]["image"]
+    assert init["entrypoint"] == ["python3", "/usr/local/lib/demo_tls.py"]
+    assert "./tools/demo_tls.py:/usr/local/lib/demo_tls.py:ro" in init["volumes"]
+    assert "tls:/tls" in init["volumes"]
+    assert "tls" in _compose()["volumes"]
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        assert Path(name).suffix not in {".pem", ".key", ".crt"}, name
+        assert "PRIVATE KEY-----" not in (ROOT / name).read_text(encoding="utf-8", errors="replace")

@@ -112,22 +112,52 @@ def test_panels_have_unique_ids_fit_the_grid_and_do_not_overlap() -> None:
                 cells.add((x, y))
 
 
-def test_panels_use_the_provisioned_datasource_and_unique_ref_ids() -> None:
-    provisioned = load_yaml(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
-    uid = provisioned["datasources"][0]["uid"]
+def _variables() -> dict[str, dict[str, Any]]:
+    return {variable["name"]: variable for variable in _dashboard()["templating"]["list"]}
+
+
+def test_panels_read_the_datasource_variable_and_have_unique_ref_ids() -> None:
+    # Imported into any Grafana, the dashboard asks for a Prometheus data source: no fixed uid.
+    chosen = {"type": "prometheus", "uid": "${datasource}"}
+    assert _variables()["instance"]["datasource"] == chosen
     for panel in _panels():
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == chosen, panel["title"]
         ref_ids = [target["refId"] for target in panel["targets"]]
         assert len(ref_ids) == len(set(ref_ids)), panel["title"]
-        assert all(target["datasource"]["uid"] == uid for target in panel["targets"])
+        assert all(target["datasource"] == chosen for target in panel["targets"])
+    provisioned = load_yaml(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml")
+    uid = provisioned["datasources"][0]["uid"]
+    assert f'"uid": "{uid}"' not in DASHBOARD.read_text(encoding="utf-8")
+
+
+def test_the_datasource_variable_lists_prometheus_sources_and_comes_first() -> None:
+    variables = _dashboard()["templating"]["list"]
+    assert variables[0]["name"] == "datasource"
+    assert variables[0]["type"] == "datasource"
+    assert variables[0]["query"] == "prometheus"
+
+
+def test_runtime_and_redis_metrics_have_a_row_each() -> None:
+    rows: dict[str, set[str]] = {}
+    current = ""
+    for panel in _dashboard()["panels"]:
+        if panel["type"] == "row":
+            current = panel["title"]
+            continue
+        names = set().union(*(metric_names(t["expr"]) for t in panel["targets"]))
+        rows.setdefault(current, set()).update(names)
+    redis = rows["Redis"]
+    assert {"lacgw_redis_up", "lacgw_redis_roundtrip_seconds_bucket"} <= redis
+    process = rows["Process and build"]
+    assert {"lacgw_build_info", "python_info", "process_cpu_seconds_total"} <= process
+    assert any(name.startswith("python_gc_") for name in process)
 
 
 def test_dashboard_has_a_stable_uid_and_a_replica_variable_every_query_honours() -> None:
     dashboard = _dashboard()
     assert dashboard["uid"] == "lac-gateway"
     assert isinstance(dashboard["schemaVersion"], int)
-    variable = dashboard["templating"]["list"][0]
-    assert variable["name"] == "instance"
+    variable = _variables()["instance"]
     match = re.fullmatch(r"label_values\((\w+)\{[^}]*\}, instance\)", variable["definition"])
     assert match is not None
     assert match.group(1) in PROMETHEUS_SERIES

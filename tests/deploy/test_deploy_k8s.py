@@ -1,18 +1,23 @@
-"""deploy/k8s: every manifest of the base and the production overlay, validated offline.
+"""deploy/k8s: every manifest of the base, the components and the overlay, validated offline.
 
 Built-in kinds are validated by kubernetes-validate in strict mode (unknown fields are errors)
-against the newest Kubernetes version it ships. ServiceMonitor and PrometheusRule are
-Prometheus Operator CRDs that kubernetes-validate has no schema for: they are checked
-structurally here, and the rules must be exactly deploy/prometheus/alerts.yml.
+against the newest Kubernetes version it ships. The base holds built-in kinds only, so that it
+applies on a bare cluster: it is validated with no CRD schema at all. ServiceMonitor and
+PrometheusRule (Prometheus Operator) and HTTPRoute (Gateway API) are CRDs that
+kubernetes-validate has no schema for: they live in components and are checked structurally
+here; the rules must be exactly deploy/prometheus/alerts.yml.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type information
 import pytest
+import yaml
 
 from gateway.settings import Settings
 from tests.deploy.deploy_support import DEPLOY, load_yaml
@@ -21,7 +26,8 @@ from tests.deploy.kustomize_lite import merge, render
 K8S = DEPLOY / "k8s"
 BASE = K8S / "base"
 PRODUCTION = K8S / "overlays" / "production"
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+COMPONENTS = K8S / "components"
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "HTTPRoute"}
 K8S_VERSION = kubernetes_validate.latest_version()
 APP = {"app.kubernetes.io/name": "lac-gateway"}
 
@@ -71,14 +77,44 @@ def test_strict_validation_rejects_an_unknown_field_and_a_wrong_type() -> None:
         kubernetes_validate.validate(wrong, K8S_VERSION, strict=True)
 
 
-def test_crds_have_no_builtin_schema_so_they_are_checked_structurally() -> None:
-    monitor = _by_kind(render(BASE))["ServiceMonitor"]
-    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
-        kubernetes_validate.validate(monitor, K8S_VERSION, strict=True)
+def test_the_base_applies_on_a_bare_cluster_every_object_a_builtin_kind() -> None:
+    # No CRD schema is loaded: a ServiceMonitor or an HTTPRoute in the base fails here.
+    for doc in render(BASE):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
-def test_service_monitor_scrapes_the_service_http_port(rendered: dict[str, Doc]) -> None:
-    monitor, service = rendered["ServiceMonitor"], rendered["Service"]
+def test_crds_have_no_builtin_schema_so_they_are_checked_structurally(tmp_path: Path) -> None:
+    docs = _with_components(tmp_path, "monitoring", "gateway-api")
+    for doc in (docs[kind] for kind in CRD_KINDS):
+        with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def _with_components(folder: Path, *names: str) -> dict[str, Doc]:
+    """The base with components, as an overlay naming them would build it."""
+    kustomization = {"resources": [str(BASE)], "components": [str(COMPONENTS / n) for n in names]}
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    return _by_kind(render(folder))
+
+
+@pytest.fixture(scope="module")
+def production() -> dict[str, Doc]:
+    """The production overlay, which includes the monitoring and ingress components."""
+    return _by_kind(render(PRODUCTION))
+
+
+def test_monitoring_is_a_component_the_production_overlay_includes(
+    production: dict[str, Doc],
+) -> None:
+    component = load_yaml(COMPONENTS / "monitoring" / "kustomization.yaml")
+    assert component["kind"] == "Component"
+    overlay = load_yaml(PRODUCTION / "kustomization.yaml")
+    assert "../../components/monitoring" in overlay["components"]
+    assert {"ServiceMonitor", "PrometheusRule"} <= production.keys()
+
+
+def test_service_monitor_scrapes_the_service_http_port(production: dict[str, Doc]) -> None:
+    monitor, service = production["ServiceMonitor"], production["Service"]
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert set(monitor) == {"apiVersion", "kind", "metadata", "spec"}
     assert (
@@ -92,8 +128,8 @@ def test_service_monitor_scrapes_the_service_http_port(rendered: dict[str, Doc])
     assert service["metadata"]["name"] == "lac-gateway"
 
 
-def test_prometheus_rule_carries_exactly_the_alerts_file(rendered: dict[str, Doc]) -> None:
-    rule = rendered["PrometheusRule"]
+def test_prometheus_rule_carries_exactly_the_alerts_file(production: dict[str, Doc]) -> None:
+    rule = production["PrometheusRule"]
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
     assert set(rule) == {"apiVersion", "kind", "metadata", "spec"}
     assert rule["spec"] == load_yaml(DEPLOY / "prometheus" / "alerts.yml")
@@ -226,6 +262,55 @@ def test_production_overlay_pins_the_image_and_namespaces_everything() -> None:
     assert production["ConfigMap"]["data"]["LACGW_LAC__TRANSPORT"] == "soap"
 
 
+def test_ingress_terminates_tls_for_the_service_http_port(production: dict[str, Doc]) -> None:
+    ingress, service = production["Ingress"], production["Service"]
+    kubernetes_validate.validate(ingress, K8S_VERSION, strict=True)
+    # Shown for cert-manager; without it the operator creates the TLS Secret by hand.
+    assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
+    hosts = {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
+    assert all(tls["secretName"] for tls in ingress["spec"]["tls"])
+    for rule in ingress["spec"]["rules"]:
+        assert rule["host"] in hosts, "every routed host is served over TLS"
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == service["metadata"]["name"]
+            assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+
+
+def test_ingress_component_trusts_the_controller_for_forwarded_addresses(
+    production: dict[str, Doc],
+) -> None:
+    trusted = production["ConfigMap"]["data"]["LACGW_HTTP__TRUSTED_PROXIES"]
+    assert trusted, "behind an ingress controller, per-IP limits need its address trusted"
+    assert "LACGW_HTTP__TRUSTED_PROXIES" not in _by_kind(render(BASE))["ConfigMap"]["data"]
+
+
+def test_http_route_is_the_gateway_api_alternative_to_the_ingress(tmp_path: Path) -> None:
+    docs = _with_components(tmp_path, "gateway-api")
+    route, service = docs["HTTPRoute"], docs["Service"]
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert set(route) == {"apiVersion", "kind", "metadata", "spec"}
+    # The listener of the parent Gateway holds the certificate: TLS ends there.
+    assert route["spec"]["parentRefs"][0]["sectionName"] == "https"
+    refs = [ref for rule in route["spec"]["rules"] for ref in rule["backendRefs"]]
+    assert refs == [{"name": "lac-gateway", "port": service["spec"]["ports"][0]["port"]}]
+    assert "Ingress" not in docs
+    assert docs["ConfigMap"]["data"]["LACGW_HTTP__TRUSTED_PROXIES"]
+
+
+def test_component_patches_apply_after_the_resources_they_patch(tmp_path: Path) -> None:
+    (tmp_path / "component").mkdir()
+    (tmp_path / "component" / "kustomization.yaml").write_text(
+        "kind: Component\npatches:\n  - path: patch.yaml\n"
+    )
+    (tmp_path / "component" / "patch.yaml").write_text(
+        "kind: ConfigMap\nmetadata: {name: c}\ndata: {b: '2'}\n"
+    )
+    (tmp_path / "cm.yaml").write_text("kind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n")
+    (tmp_path / "kustomization.yaml").write_text("resources: [cm.yaml]\ncomponents: [component]\n")
+    assert render(tmp_path)[0]["data"] == {"a": "1", "b": "2"}
+
+
 def test_strategic_merge_merges_named_lists_and_replaces_the_rest() -> None:
     base = {"containers": [{"name": "a", "image": "x", "args": ["1"]}], "args": ["p", "q"]}
     patch = {"containers": [{"name": "a", "image": "y"}, {"name": "b"}], "args": ["r"]}
@@ -233,3 +318,19 @@ def test_strategic_merge_merges_named_lists_and_replaces_the_rest() -> None:
         "containers": [{"name": "b"}, {"name": "a", "image": "y", "args": ["1"]}],
         "args": ["r"],
     }
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.parametrize("folder", [BASE, PRODUCTION], ids=["base", "production"])
+def test_kustomize_lite_renders_what_kubectl_kustomize_renders(folder: Path) -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(folder)], capture_output=True, text=True, check=True
+    ).stdout
+
+    # kubectl orders resources by kind and may quote differently: compare them by identity.
+    def key(doc: Doc) -> tuple[str, str]:
+        return doc["kind"], doc["metadata"]["name"]
+
+    theirs = sorted(yaml.safe_load_all(built), key=key)
+    ours = sorted(render(folder), key=key)
+    assert ours == theirs

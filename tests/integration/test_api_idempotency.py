@@ -123,6 +123,9 @@ class CountingService:
     async def ready(self) -> dict[str, object]:
         return {}
 
+    async def probe_redis(self) -> None:
+        return None
+
 
 @pytest.fixture
 def service() -> CountingService:

@@ -194,6 +194,10 @@ class MemoryService:
             raise errors.ServiceUnavailable("Redis is not answering", retry_after=2)
         return {"redis": "ok"}
 
+    async def probe_redis(self) -> None:
+        if not self.is_ready:
+            raise errors.ServiceUnavailable("Redis is not answering", retry_after=2)
+
 
 def gateway_settings() -> Settings:
     return Settings(
