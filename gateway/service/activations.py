@@ -28,6 +28,7 @@ from gateway.models import (
     BatchRequest,
     BatchResponse,
 )
+from gateway.service.revalidation import Revalidator
 from gateway.service.runner import JobRunner
 from gateway.service.shared import (
     Auditor,
@@ -61,6 +62,7 @@ class ActivationService:
         steps: ActivationSteps,
         licenses: Licenses,
         auditor: Auditor,
+        revalidator: Revalidator,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
@@ -71,6 +73,7 @@ class ActivationService:
         self.steps = steps
         self.licenses = licenses
         self.auditor = auditor
+        self.revalidator = revalidator
         self.clock = clock
 
     async def activate(
@@ -95,6 +98,7 @@ class ActivationService:
         if start.outcome is not Started.CACHED or cached is None:
             return await self._begin(job, target, start, wait, caller)
         if cached.fresh:
+            self.revalidator.consider(target, cached)
             return ready(target.aid, cached.license, "cache")
         refreshed = await self._refresh_stale(target, cached)
         if refreshed is not None:

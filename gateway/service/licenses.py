@@ -17,6 +17,7 @@ from gateway.hostids import Target, mask_key, normalise_activation_key
 from gateway.lac.base import Lac, LacRejected, LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, RemovalConfirmRequest
+from gateway.service.revalidation import Revalidator
 from gateway.service.shared import (
     Auditor,
     count_lookup,
@@ -55,6 +56,7 @@ class LicenseService:
         jobs: Jobs,
         activators: Activators,
         auditor: Auditor,
+        revalidator: Revalidator,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
@@ -63,6 +65,7 @@ class LicenseService:
         self.jobs = jobs
         self.activators = activators
         self.auditor = auditor
+        self.revalidator = revalidator
         self.clock = clock
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
@@ -71,6 +74,7 @@ class LicenseService:
         cached = await self.licenses.get_license(target.aid, now=self.clock())
         count_lookup(self.metrics, cached)
         if cached is not None and cached.fresh:
+            self.revalidator.consider(target, cached)
             return ready(target.aid, cached.license, "cache")
         try:
             issued = await self.lac.fetch(target.key, target.hostid)
