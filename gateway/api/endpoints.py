@@ -14,6 +14,7 @@ from gateway.api.keys import ENDPOINTS
 from gateway.api.routes import (
     DEFAULT_JOB_LIMIT,
     MAX_JOB_LIMIT,
+    NEXT_CHECK_HEADER,
     audit_log,
     batch_activations,
     confirm_removal,
@@ -93,7 +94,7 @@ READY = Reply(
     200,
     "the license is ready",
     ActivationResponse,
-    headers=("Preference-Applied", "Cache-Status", "Warning", SIGNATURE_HEADER),
+    headers=("Preference-Applied", "Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
 )
 PENDING = Reply(
     202,
@@ -112,7 +113,7 @@ STATE = Reply(
     200,
     "the activation: ready with its license, or pending (a failed one answers with its problem)",
     ActivationResponse,
-    headers=("Retry-After", SIGNATURE_HEADER),
+    headers=("Retry-After", "Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
 )
 
 
@@ -174,7 +175,7 @@ def endpoints() -> tuple[Endpoint, ...]:
                     200,
                     "the license",
                     ActivationResponse,
-                    headers=("Cache-Status", "Warning", SIGNATURE_HEADER),
+                    headers=("Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
                 ),
             ),
             params=(HOSTID,),

@@ -50,6 +50,11 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "110 on a license served stale because LAC could not be asked",
         "schema": {"type": "string"},
     },
+    "Next-Check-After": {
+        "description": "when the product should ask about its license again (RFC 3339, UTC): "
+        "the body's next_check_after",
+        "schema": {"type": "string", "format": "date-time"},
+    },
 }
 _SCOPE_NOTES = {
     "deactivate": "Needs an API key with the `deactivate` scope, and one that activated this "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
 import orjson
 from aiohttp import web
@@ -90,18 +91,31 @@ def int_query(request: web.Request, name: str, default: int, maximum: int) -> in
 
 STALE_WARNING = '110 lac-gateway "Response is Stale"'
 CACHE_NAME = "lac-gateway"
+NEXT_CHECK_HEADER = "Next-Check-After"
 
 
 def cache_headers(result: ActivationResponse) -> dict[str, str]:
-    """RFC 9211 ``Cache-Status`` for a license answer; stale ones also carry ``Warning``."""
+    """``Cache-Status`` (RFC 9211) and ``Next-Check-After`` for a license answer.
+
+    Stale ones also carry ``Warning``.
+    """
     if result.state != "ready" or result.source is None:
         return {}
+    headers = {}
+    if result.next_check_after is not None:
+        headers[NEXT_CHECK_HEADER] = rfc3339(result.next_check_after)
     if result.source == "lac":
-        return {"Cache-Status": f"{CACHE_NAME}; fwd=miss; stored"}
+        return {**headers, "Cache-Status": f"{CACHE_NAME}; fwd=miss; stored"}
     if not result.stale:
-        return {"Cache-Status": f"{CACHE_NAME}; hit"}
+        return {**headers, "Cache-Status": f"{CACHE_NAME}; hit"}
     # Served past its freshness because LAC could not be asked (stale-if-error).
-    return {"Cache-Status": f"{CACHE_NAME}; hit; detail=stale", "Warning": STALE_WARNING}
+    stale = {"Cache-Status": f"{CACHE_NAME}; hit; detail=stale", "Warning": STALE_WARNING}
+    return {**headers, **stale}
+
+
+def rfc3339(when: datetime) -> str:
+    """``when`` in UTC as RFC 3339 with whole seconds, as the JSON body writes it."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def activation_reply(
