@@ -15,6 +15,8 @@ from gateway.api.routes import (
     DEFAULT_JOB_LIMIT,
     MAX_JOB_LIMIT,
     NEXT_CHECK_HEADER,
+    OCTETS,
+    TEXT,
     audit_log,
     batch_activations,
     confirm_removal,
@@ -173,13 +175,27 @@ def endpoints() -> tuple[Endpoint, ...]:
             replies=(
                 Reply(
                     200,
-                    "the license",
+                    "the license: JSON by default; with Accept: text/plain or "
+                    "application/octet-stream, the LM-X license file itself, as an attachment "
+                    "named as LAC names it, signed the same way (the signature covers the "
+                    "file's bytes as sent)",
                     ActivationResponse,
-                    headers=("Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
+                    headers=(
+                        "Cache-Status",
+                        "Warning",
+                        NEXT_CHECK_HEADER,
+                        SIGNATURE_HEADER,
+                        "Content-Disposition",
+                        "Vary",
+                    ),
+                    alternatives=(
+                        (TEXT, "the LM-X license file (UTF-8)"),
+                        (OCTETS, "the LM-X license file, as bytes"),
+                    ),
                 ),
             ),
             params=(HOSTID,),
-            problems=LAC_FAILURES,
+            problems=(*LAC_FAILURES, 406),
         ),
         Endpoint(
             "DELETE",

@@ -21,6 +21,7 @@ from gateway.api.keys import (
     SETTINGS,
 )
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
+from gateway.api.negotiation import attachment, choose
 from gateway.api.numbers import parse_count, parse_seconds
 from gateway.api.prefer import wait_preference
 from gateway.api.schemas import AuditEvent, AuditLog, Health, PurgeResult, Readiness
@@ -92,6 +93,9 @@ def int_query(request: web.Request, name: str, default: int, maximum: int) -> in
 STALE_WARNING = '110 lac-gateway "Response is Stale"'
 CACHE_NAME = "lac-gateway"
 NEXT_CHECK_HEADER = "Next-Check-After"
+TEXT, OCTETS = "text/plain", "application/octet-stream"
+# The license route's representations, the default first: JSON, or the LM-X file itself.
+LICENSE_MEDIA = (JSON, TEXT, OCTETS)
 
 
 def cache_headers(result: ActivationResponse) -> dict[str, str]:
@@ -174,10 +178,21 @@ async def batch_activations(request: web.Request) -> web.StreamResponse:
 
 
 async def get_license(request: web.Request) -> web.StreamResponse:
-    """GET /v1/licenses/{activation_key}."""
+    """GET /v1/licenses/{activation_key}: JSON, or the license file itself (``Accept``)."""
+    media = choose(request.headers.get("Accept"), LICENSE_MEDIA)
+    if media is None:
+        raise errors.NotAcceptable(
+            "this route answers " + ", ".join(LICENSE_MEDIA) + "; the Accept header allows none"
+        )
     key, hostids = request.match_info["activation_key"], hostids_of(request)
     result = await request.app[LICENSE_SERVICE].fetch(key, hostids)
-    return json_response(result, 200, cache_headers(result))
+    headers = {**cache_headers(result), "Vary": "Accept"}
+    if media == JSON or result.license is None:
+        return json_response(result, 200, headers)
+    headers["Content-Disposition"] = attachment(result.license.filename)
+    body = result.license.content.encode()
+    charset = "utf-8" if media == TEXT else None
+    return web.Response(body=body, content_type=media, charset=charset, headers=headers)
 
 
 async def delete_license(request: web.Request) -> web.StreamResponse:
