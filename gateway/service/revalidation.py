@@ -94,6 +94,6 @@ class Revalidator:
             return "dropped" if written else "superseded"
         body = license_body(issued)
         written = await self.revalidations.confirm(
-            target.aid, cached.stored_at, body, now=self.clock()
+            target.aid, cached.stored_at, body, now=self.clock(), origin=cached.origin
         )
         return "confirmed" if written else "superseded"

@@ -30,9 +30,14 @@ class Revalidations:
         """Become the one replica revalidating ``aid``'s license for the next ``ttl`` seconds."""
         return bool(await self.redis.set(self.keys.revalidation(aid), b"1", nx=True, px=ms(ttl)))
 
-    async def confirm(self, aid: str, stored_at: float, lic: LicenseBody, *, now: float) -> bool:
-        """LAC still has the license: cache it afresh, if the entry stored at ``stored_at`` is."""
-        entry = self.licenses.entry(lic, None, now)
+    async def confirm(
+        self, aid: str, stored_at: float, lic: LicenseBody, *, now: float, origin: str = ""
+    ) -> bool:
+        """LAC still has the license: cache it afresh, if the entry stored at ``stored_at`` is.
+
+        ``origin`` is kept: a license a job finished still says so.
+        """
+        entry = self.licenses.entry(lic, None, now, origin=origin)
         if entry is None:
             return await self.drop(aid, stored_at)  # expired meanwhile: nothing to keep
         return await self._replace(aid, stored_at, entry[0], entry[1])

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from gateway.models import LicenseBody
 from gateway.settings import CacheSettings
 from gateway.store import Stores, create_stores
+from gateway.store.licenses import JOB_ORIGIN
 
 AID = "act_aarjjopecsae4rvcmoqjvluih7"
 
@@ -45,6 +46,23 @@ async def test_a_confirmed_license_is_cached_afresh(store: Stores) -> None:
     again = await store.licenses.get_license(AID)
     assert again is not None
     assert again.stored_at > then
+
+
+async def test_a_confirmed_license_keeps_its_origin(store: Stores) -> None:
+    entry = store.licenses.entry(a_license(), None, time.time() - 30, origin=JOB_ORIGIN)
+    assert entry is not None
+    await store.licenses.redis.set(store.keys.license(AID), entry[0], px=entry[1])
+    cached = await store.licenses.get_license(AID)
+    assert cached is not None
+    assert cached.origin == JOB_ORIGIN
+
+    assert await store.revalidations.confirm(
+        AID, cached.stored_at, a_license(), now=time.time(), origin=cached.origin
+    )
+
+    again = await store.licenses.get_license(AID)
+    assert again is not None
+    assert again.origin == JOB_ORIGIN
 
 
 async def test_an_entry_changed_meanwhile_is_left_as_it_is(store: Stores) -> None:
