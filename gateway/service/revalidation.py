@@ -21,10 +21,12 @@ from gateway.lac.base import Lac, LacError
 from gateway.metrics import Metrics
 from gateway.service.shared import license_body
 from gateway.settings import CacheSettings
+from gateway.store.keys import REVALIDATION_LOCK_TTL
 from gateway.store.licenses import CachedLicense
 from gateway.store.revalidation import Revalidations
 
 log = structlog.get_logger("gateway.service")
+QUIET_MAX_ENTRIES = 100_000  # pairs one process remembers having tried lately
 
 
 class Revalidator:
@@ -44,8 +46,11 @@ class Revalidator:
         self.metrics = metrics
         self.revalidations = revalidations
         self.clock = clock
-        # Pairs this process is checking now: a hot license asks Redis for the lock once.
+        # Pairs this process is checking now, and until when it leaves each alone after a try
+        # (the Redis lock is held that long anyway): a hot license costs Redis one SET NX per
+        # lock period and process, not one per read, even while LAC is away.
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._quiet: dict[str, float] = {}
 
     def due(self, cached: CachedLicense) -> bool:
         """Whether ``cached`` is old enough to be checked again at LAC."""
@@ -55,9 +60,25 @@ class Revalidator:
         """Revalidate ``cached`` in the background if it is due and nobody here is at it."""
         if not self.due(cached) or target.aid in self._running:
             return
+        now = time.monotonic()
+        if self._quiet.get(target.aid, 0.0) > now:
+            return
+        self._leave_alone(target.aid, now)
         task = asyncio.create_task(self._revalidate(target, cached))
         self._running[target.aid] = task
         task.add_done_callback(lambda _: self._running.pop(target.aid, None))
+
+    def _leave_alone(self, aid: str, now: float) -> None:
+        """Try ``aid`` again from this process only once its lock would have expired."""
+        if len(self._quiet) >= QUIET_MAX_ENTRIES:
+            self._quiet = {k: until for k, until in self._quiet.items() if until > now}
+            if len(self._quiet) >= QUIET_MAX_ENTRIES:
+                self._quiet.clear()  # a burst of due licenses: forget, Redis's lock still holds
+        self._quiet[aid] = now + REVALIDATION_LOCK_TTL
+
+    def forget_tries(self) -> None:
+        """Let every pair be tried again at once (tests that free the Redis locks)."""
+        self._quiet.clear()
 
     async def drain(self) -> None:
         """Wait for the revalidations under way (tests; shutdown cancels them instead)."""

@@ -82,11 +82,13 @@ async def activated(gw: Running) -> dict[str, Any]:
     return body
 
 
-async def unlock(gw: Running) -> None:
+async def unlock(*gateways: Running) -> None:
     """Free every revalidation lock (each is held a minute, so that a failed check waits)."""
-    locks = [key for key in await gw.redis_keys() if key.endswith(b":revalidation")]
-    if locks:
-        await gw.app[REDIS].delete(*locks)
+    for gw in gateways:
+        gw.app[SERVICES].revalidator.forget_tries()
+        locks = [key for key in await gw.redis_keys() if key.endswith(b":revalidation")]
+        if locks:
+            await gw.app[REDIS].delete(*locks)
 
 
 async def revoke(gw: Running) -> None:
@@ -128,7 +130,7 @@ async def test_a_license_lac_no_longer_has_is_dropped_on_every_replica(
         assert (await two.call("GET", LICENSE_PATH)).json()["source"] == "cache"
         await replicas.drain()
     assert len(two.app[NEAR_CACHE] or ()) == 1
-    await unlock(one)
+    await unlock(one, two)
     await revoke(one)
     creates = await one.creates()
 
@@ -146,3 +148,26 @@ async def test_a_license_lac_no_longer_has_is_dropped_on_every_replica(
     # The next activation goes to LAC as a first one does.
     await activated(two)
     assert await one.creates() == creates + 1
+
+
+async def test_a_revalidation_that_cannot_reach_lac_keeps_the_license(
+    replicas: Replicas,
+) -> None:
+    one = replicas.one
+    issued = await activated(one)
+    await one.fault(kind="http_error", status=500)
+
+    served = await one.call("GET", LICENSE_PATH)
+    await replicas.drain()
+
+    assert served.json()["license"] == issued["license"]
+    assert revalidations(one) == {"failed": 1.0}
+    await one.clear_faults()
+    calls = await one.lac_calls()
+    # Still cached, and not asked about again until its lock expires.
+    again = await one.call("GET", LICENSE_PATH)
+    await replicas.drain()
+    assert again.json()["source"] == "cache"
+    assert again.json()["license"] == issued["license"]
+    assert await one.lac_calls() == calls
+    assert revalidations(one) == {"failed": 1.0}
