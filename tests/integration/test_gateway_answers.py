@@ -84,3 +84,15 @@ async def test_pending_answers_carry_no_next_check(running: Running) -> None:
     assert pending.status == 202
     assert "Next-Check-After" not in pending.headers
     assert (await pending.json()).get("next_check_after") is None
+
+
+async def test_the_openapi_document_declares_source_job_and_next_check_after(
+    running: Running,
+) -> None:
+    doc = (await running.call("GET", "/openapi.json", key=None)).json()
+    schema = doc["components"]["schemas"]["ActivationResponse"]["properties"]
+    assert "job" in str(schema["source"])
+    assert "date-time" in str(schema["next_check_after"])
+    for path in ("/v1/activations", "/v1/licenses/{activation_key}"):
+        operation = doc["paths"][path]["post" if path == "/v1/activations" else "get"]
+        assert "Next-Check-After" in operation["responses"]["200"]["headers"], path
