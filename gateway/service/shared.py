@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from gateway.store.licenses import CachedLicense
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
 PACE_SPREAD = 0.1  # next_check_after is spread over a tenth of the interval, per activation
+SPREADS_KEPT = 65_536  # activations whose spread is kept (a cache hit need not hash again)
 RECHECK_SOON = 60.0  # seconds: when to ask again about a license that may change any moment
 
 
@@ -51,6 +53,7 @@ def problem_model(err: GatewayError) -> Problem:
     )
 
 
+@functools.lru_cache(maxsize=SPREADS_KEPT)
 def spread(aid: str) -> float:
     """A factor from 1 to 1 + PACE_SPREAD, fixed for one activation, different across a fleet.
 
