@@ -195,6 +195,7 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services.admin,
     )
     yield
+    await services.revalidator.close()
 
 
 async def limiter_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -159,6 +159,14 @@ class NotFound(_Fixed):
     slug = "not-found"
 
 
+class NotAcceptable(_Fixed):
+    """406: no representation the route has matches the request's ``Accept``."""
+
+    status_code = 406
+    default_title = "Not acceptable"
+    slug = "not-acceptable"
+
+
 class Conflict(_Fixed):
     """409: the request conflicts with the resource's current state."""
 

@@ -84,6 +84,14 @@ class Metrics:
         self.cache_lookups = Counter(
             "lacgw_cache_lookups_total", "Cache lookups", ["cache", "result"], registry=reg
         )
+        self.license_revalidations = Counter(
+            "lacgw_license_revalidations_total",
+            "Cached licenses checked again at LAC in the background, by outcome: confirmed "
+            "(cached afresh), dropped (LAC no longer has it), failed (LAC unreachable or "
+            "refusing: kept, tried again later), superseded (changed meanwhile: left as it is)",
+            ["outcome"],
+            registry=reg,
+        )
         self.jobs = Counter(
             "lacgw_jobs_total",
             "Job lifecycle events: created, claimed, completed, failed, rescheduled",

@@ -167,8 +167,17 @@ class ActivationResponse(BaseModel):
     state: Literal["pending", "ready", "failed"] = Field(description="Activation state")
     id: str = Field(description="Activation id", examples=[_ID_EXAMPLE])
     license: LicenseBody | None = Field(default=None, description="The license when ready")
-    source: Literal["cache", "lac"] | None = Field(
-        default=None, description="Where the license came from"
+    source: Literal["cache", "lac", "job"] | None = Field(
+        default=None,
+        description="Where the license came from: cache (the gateway's cache), lac (answered "
+        "by LAC in this request) or job (finished through a pending activation job)",
+    )
+    next_check_after: datetime | None = Field(
+        default=None,
+        description="When the product should ask about its license again (RFC 3339, UTC; also "
+        "the Next-Check-After header): from the cache lifetime and revalidation, spread per "
+        "activation so that a fleet does not come back at once",
+        examples=["2026-01-02T12:00:00Z"],
     )
     stale: bool = Field(
         default=False, description="Served from cache past its freshness while LAC is unreachable"

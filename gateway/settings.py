@@ -252,6 +252,12 @@ class CacheSettings(BaseModel):
         default=3 * 24 * 3600.0,
         description="how long past license_ttl a cached license is still served while LAC fails",
     )
+    revalidate_after: Seconds = Field(
+        default=24 * 3600.0,
+        description="a cached license read after this age is served at once and checked "
+        "again at LAC in the background (GetLicense or the REST license read, never a create); "
+        "one LAC no longer has is dropped",
+    )
     near_ttl: Seconds = Field(
         default=5.0,
         description="each process keeps licenses it read from Redis this long (0: off); "

@@ -150,6 +150,16 @@ async def get_license(request: web.Request) -> web.Response:
     return web.json_response(license_json(lic))
 
 
+async def delete_license(request: web.Request) -> web.Response:
+    """``DELETE /_sandbox/licenses/{key}?hostid=...``: the vendor revoked it; LAC has it no more."""
+    lic = request.app[SANDBOX].state.revoke_license(
+        request.match_info["key"], request.query.get("hostid", "")
+    )
+    if lic is None:
+        raise _bad("no license for this activation key and HostID", 404)
+    return web.json_response(license_json(lic))
+
+
 async def get_counters(request: web.Request) -> web.Response:
     """``GET /_sandbox/counters``: ``{transport: {operation: count}}``."""
     return web.json_response(request.app[SANDBOX].counters.snapshot())
@@ -281,6 +291,7 @@ def setup_control_routes(app: web.Application) -> None:
     r.add_get(f"{PREFIX}/orders/{{key}}", get_order)
     r.add_put(f"{PREFIX}/orders/{{key}}", put_order)
     r.add_get(f"{PREFIX}/licenses/{{key}}", get_license)
+    r.add_delete(f"{PREFIX}/licenses/{{key}}", delete_license)
     r.add_get(f"{PREFIX}/counters", get_counters)
     r.add_delete(f"{PREFIX}/counters", delete_counters)
     r.add_post(f"{PREFIX}/reset", reset)

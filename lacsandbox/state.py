@@ -353,6 +353,13 @@ class LacState:
             self._settle(order, lic)
         return lic
 
+    def revoke_license(self, activation_key: str, hostid: str) -> License | None:
+        """The vendor revoked a pair's license at LAC: it is gone (control API); None if none."""
+        lic = self.inspect_license(activation_key, hostid)
+        if lic is not None:
+            del self.orders[lic.activation_key].licenses[lic.hostid_string]
+        return lic
+
     # -- vendor operations -----------------------------------------------------------------
 
     def login(self, username: str | None, password: str | None) -> Result:

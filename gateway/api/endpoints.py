@@ -14,6 +14,9 @@ from gateway.api.keys import ENDPOINTS
 from gateway.api.routes import (
     DEFAULT_JOB_LIMIT,
     MAX_JOB_LIMIT,
+    NEXT_CHECK_HEADER,
+    OCTETS,
+    TEXT,
     audit_log,
     batch_activations,
     confirm_removal,
@@ -93,7 +96,7 @@ READY = Reply(
     200,
     "the license is ready",
     ActivationResponse,
-    headers=("Preference-Applied", "Cache-Status", "Warning", SIGNATURE_HEADER),
+    headers=("Preference-Applied", "Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
 )
 PENDING = Reply(
     202,
@@ -112,7 +115,7 @@ STATE = Reply(
     200,
     "the activation: ready with its license, or pending (a failed one answers with its problem)",
     ActivationResponse,
-    headers=("Retry-After", SIGNATURE_HEADER),
+    headers=("Retry-After", "Cache-Status", "Warning", NEXT_CHECK_HEADER, SIGNATURE_HEADER),
 )
 
 
@@ -172,13 +175,27 @@ def endpoints() -> tuple[Endpoint, ...]:
             replies=(
                 Reply(
                     200,
-                    "the license",
+                    "the license: JSON by default; with Accept: text/plain or "
+                    "application/octet-stream, the LM-X license file itself, as an attachment "
+                    "named as LAC names it, signed the same way (the signature covers the "
+                    "file's bytes as sent)",
                     ActivationResponse,
-                    headers=("Cache-Status", "Warning", SIGNATURE_HEADER),
+                    headers=(
+                        "Cache-Status",
+                        "Warning",
+                        NEXT_CHECK_HEADER,
+                        SIGNATURE_HEADER,
+                        "Content-Disposition",
+                        "Vary",
+                    ),
+                    alternatives=(
+                        (TEXT, "the LM-X license file (UTF-8)"),
+                        (OCTETS, "the LM-X license file, as bytes"),
+                    ),
                 ),
             ),
             params=(HOSTID,),
-            problems=LAC_FAILURES,
+            problems=(*LAC_FAILURES, 406),
         ),
         Endpoint(
             "DELETE",

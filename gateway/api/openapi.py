@@ -50,6 +50,20 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "110 on a license served stale because LAC could not be asked",
         "schema": {"type": "string"},
     },
+    "Content-Disposition": {
+        "description": 'attachment; filename="<LAC\'s file name>" on the license file itself '
+        "(with filename* when the name needs more than plain ASCII)",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "Accept: the answer depends on it (JSON or the license file)",
+        "schema": {"type": "string"},
+    },
+    "Next-Check-After": {
+        "description": "when the product should ask about its license again (RFC 3339, UTC): "
+        "the body's next_check_after",
+        "schema": {"type": "string", "format": "date-time"},
+    },
 }
 _SCOPE_NOTES = {
     "deactivate": "Needs an API key with the `deactivate` scope, and one that activated this "
@@ -206,6 +220,8 @@ def _reply(reply: Reply, refs: dict[tuple[type[BaseModel], JsonSchemaMode], str]
     else:
         schema = {"type": "string"}
     spec["content"] = {reply.media: {"schema": schema}}
+    for media, description in reply.alternatives:
+        spec["content"][media] = {"schema": {"type": "string", "description": description}}
     return spec
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from datetime import UTC, datetime
 
 import orjson
 from aiohttp import web
@@ -21,6 +22,7 @@ from gateway.api.keys import (
     SETTINGS,
 )
 from gateway.api.middleware import ACTIVATION_KEY, caller_of, failed_activation_response
+from gateway.api.negotiation import attachment, choose
 from gateway.api.numbers import parse_count, parse_seconds
 from gateway.api.prefer import wait_preference
 from gateway.api.schemas import AuditEvent, AuditLog, Health, PurgeResult, Readiness
@@ -91,18 +93,34 @@ def int_query(request: web.Request, name: str, default: int, maximum: int) -> in
 
 STALE_WARNING = '110 lac-gateway "Response is Stale"'
 CACHE_NAME = "lac-gateway"
+NEXT_CHECK_HEADER = "Next-Check-After"
+TEXT, OCTETS = "text/plain", "application/octet-stream"
+# The license route's representations, the default first: JSON, or the LM-X file itself.
+LICENSE_MEDIA = (JSON, TEXT, OCTETS)
 
 
 def cache_headers(result: ActivationResponse) -> dict[str, str]:
-    """RFC 9211 ``Cache-Status`` for a license answer; stale ones also carry ``Warning``."""
+    """``Cache-Status`` (RFC 9211) and ``Next-Check-After`` for a license answer.
+
+    Stale ones also carry ``Warning``.
+    """
     if result.state != "ready" or result.source is None:
         return {}
+    headers = {}
+    if result.next_check_after is not None:
+        headers[NEXT_CHECK_HEADER] = rfc3339(result.next_check_after)
     if result.source == "lac":
-        return {"Cache-Status": f"{CACHE_NAME}; fwd=miss; stored"}
+        return {**headers, "Cache-Status": f"{CACHE_NAME}; fwd=miss; stored"}
     if not result.stale:
-        return {"Cache-Status": f"{CACHE_NAME}; hit"}
+        return {**headers, "Cache-Status": f"{CACHE_NAME}; hit"}
     # Served past its freshness because LAC could not be asked (stale-if-error).
-    return {"Cache-Status": f"{CACHE_NAME}; hit; detail=stale", "Warning": STALE_WARNING}
+    stale = {"Cache-Status": f"{CACHE_NAME}; hit; detail=stale", "Warning": STALE_WARNING}
+    return {**headers, **stale}
+
+
+def rfc3339(when: datetime) -> str:
+    """``when`` in UTC as RFC 3339 with whole seconds, as the JSON body writes it."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def activation_reply(
@@ -161,10 +179,21 @@ async def batch_activations(request: web.Request) -> web.StreamResponse:
 
 
 async def get_license(request: web.Request) -> web.StreamResponse:
-    """GET /v1/licenses/{activation_key}."""
+    """GET /v1/licenses/{activation_key}: JSON, or the license file itself (``Accept``)."""
+    media = choose(request.headers.get("Accept"), LICENSE_MEDIA)
+    if media is None:
+        raise errors.NotAcceptable(
+            "this route answers " + ", ".join(LICENSE_MEDIA) + "; the Accept header allows none"
+        )
     key, hostids = request.match_info["activation_key"], hostids_of(request)
     result = await request.app[LICENSE_SERVICE].fetch(key, hostids)
-    return json_response(result, 200, cache_headers(result))
+    headers = {**cache_headers(result), "Vary": "Accept"}
+    if media == JSON or result.license is None:
+        return json_response(result, 200, headers)
+    headers["Content-Disposition"] = attachment(result.license.filename)
+    body = result.license.content.encode()
+    charset = "utf-8" if media == TEXT else None
+    return web.Response(body=body, content_type=media, charset=charset, headers=headers)
 
 
 async def delete_license(request: web.Request) -> web.StreamResponse:

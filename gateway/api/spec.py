@@ -36,6 +36,9 @@ class Reply:
     media: str = JSON
     headers: tuple[str, ...] = ()
     free_form: bool = False
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """Other representations of this answer, chosen by ``Accept``: (media type, description);
+    each is text (the license file itself)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@
 - ``runner``: a job's life (submit, settle, reschedule, complete, fail), with ``backoff``
   beside it; the creating request and the poller drive it;
 - ``licenses``: fetch, deactivate, removal, purge;
-- ``admin``: orders, LAC counters, the audit trail, jobs in flight, readiness.
+- ``admin``: orders, LAC counters, the audit trail, jobs in flight, readiness;
+- ``revalidation``: cached licenses checked again at LAC in the background.
 
 ``create_services`` wires them to the store's concerns and to LAC.
 """
@@ -23,6 +24,7 @@ from gateway.metrics import Metrics
 from gateway.service.activations import ActivationService
 from gateway.service.admin import AdminService, CounterSource, OrderSource
 from gateway.service.licenses import LicenseService
+from gateway.service.revalidation import Revalidator
 from gateway.service.runner import JobRunner
 from gateway.service.shared import Auditor
 from gateway.settings import Settings
@@ -35,6 +37,7 @@ __all__ = [
     "JobRunner",
     "LicenseService",
     "OrderSource",
+    "Revalidator",
     "Services",
     "create_services",
 ]
@@ -48,6 +51,7 @@ class Services:
     licenses: LicenseService
     admin: AdminService
     runner: JobRunner
+    revalidator: Revalidator
 
 
 def create_services(
@@ -75,6 +79,9 @@ def create_services(
         owner=owner,
         clock=clock,
     )
+    revalidator = Revalidator(
+        lac, settings.cache, metrics, revalidations=stores.revalidations, clock=clock
+    )
     activations = ActivationService(
         lac,
         settings,
@@ -84,6 +91,7 @@ def create_services(
         steps=stores.activations,
         licenses=stores.licenses,
         auditor=auditor,
+        revalidator=revalidator,
         clock=clock,
     )
     licenses = LicenseService(
@@ -93,6 +101,7 @@ def create_services(
         jobs=stores.jobs,
         activators=stores.activators,
         auditor=auditor,
+        revalidator=revalidator,
         clock=clock,
     )
     admin = AdminService(
@@ -107,4 +116,4 @@ def create_services(
         counters=counters,
         route=route,
     )
-    return Services(activations, licenses, admin, runner)
+    return Services(activations, licenses, admin, runner, revalidator)

@@ -28,6 +28,7 @@ from gateway.models import (
     BatchRequest,
     BatchResponse,
 )
+from gateway.service.revalidation import Revalidator
 from gateway.service.runner import JobRunner
 from gateway.service.shared import (
     Auditor,
@@ -40,7 +41,7 @@ from gateway.service.shared import (
 from gateway.settings import Settings
 from gateway.store.activations import ActivationSteps, Start, Started
 from gateway.store.jobs import Job
-from gateway.store.licenses import CachedLicense, Licenses
+from gateway.store.licenses import JOB_ORIGIN, CachedLicense, Licenses
 
 log = structlog.get_logger("gateway.service")
 
@@ -61,6 +62,7 @@ class ActivationService:
         steps: ActivationSteps,
         licenses: Licenses,
         auditor: Auditor,
+        revalidator: Revalidator,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
@@ -71,6 +73,7 @@ class ActivationService:
         self.steps = steps
         self.licenses = licenses
         self.auditor = auditor
+        self.revalidator = revalidator
         self.clock = clock
 
     async def activate(
@@ -95,7 +98,8 @@ class ActivationService:
         if start.outcome is not Started.CACHED or cached is None:
             return await self._begin(job, target, start, wait, caller)
         if cached.fresh:
-            return ready(target.aid, cached.license, "cache")
+            self.revalidator.consider(target, cached)
+            return self._ready(target.aid, cached, "cache")
         refreshed = await self._refresh_stale(target, cached)
         if refreshed is not None:
             return refreshed
@@ -125,12 +129,23 @@ class ActivationService:
 
     # --- internals ------------------------------------------------------------------------
 
-    async def _current(self, aid: str) -> tuple[ActivationResponse | None, GatewayError | None]:
-        """The activation's state, and the failure to raise when it failed (one round trip)."""
+    def _ready(
+        self, aid: str, cached: CachedLicense, source: str, *, stale: bool = False
+    ) -> ActivationResponse:
+        return ready(aid, cached, source, self.settings.cache, self.clock(), stale=stale)
+
+    async def _current(
+        self, aid: str, *, waited: bool = False
+    ) -> tuple[ActivationResponse | None, GatewayError | None]:
+        """The activation's state, and the failure to raise when it failed (one round trip).
+
+        A license read after waiting for the job, or one that a job left, came through a job.
+        """
         state = await self.steps.read_state(aid, now=self.clock())
         pending, cached, negative = state.pending, state.license, state.rejection
         if cached is not None:
-            return ready(aid, cached.license, "cache", stale=not cached.fresh), None
+            source = "job" if waited or cached.origin == JOB_ORIGIN else "cache"
+            return self._ready(aid, cached, source, stale=not cached.fresh), None
         if negative is not None:
             failure = rejection(*negative)
             failed = ActivationResponse(state="failed", id=aid, error=problem_model(failure))
@@ -146,14 +161,14 @@ class ActivationService:
         try:
             issued = await self.lac.fetch(target.key, target.hostid)
         except LacUnavailable:
-            return ready(target.aid, cached.license, "cache", stale=True)
+            return self._ready(target.aid, cached, "cache", stale=True)
         except LacRejected:
             return None
         if issued is None:
             return None
-        body = license_body(issued)
-        await self.licenses.put_license(target.aid, body, now=self.clock())
-        return ready(target.aid, body, "lac")
+        body, now = license_body(issued), self.clock()
+        await self.licenses.put_license(target.aid, body, now=now)
+        return self._ready(target.aid, self.licenses.as_stored(body, now), "lac")
 
     async def _start_or_join(
         self, target: Target, wait: float, caller: str = ""
@@ -175,7 +190,7 @@ class ActivationService:
             # A job that finished between our cache miss and our create left its license.
             self.metrics.jobs.labels("created").inc()
             await self.runner.finish_found(job)
-            return ready(job.id, start.license.license, "cache", stale=not start.license.fresh)
+            return self._ready(job.id, start.license, "job", stale=not start.license.fresh)
         if not created:
             self.metrics.coalesced.labels("activation").inc()
             return await self._await_outcome(target.aid, wait, raise_failure=True)
@@ -211,7 +226,7 @@ class ActivationService:
         until = loop.time() + wait
         while True:
             event = self.hub.event(aid)
-            current, failure = await self._current(aid)
+            current, failure = await self._current(aid, waited=True)
             if current is None:
                 # The job vanished without an outcome (deactivated meanwhile): ask again.
                 raise NotFound(f"activation {aid} was withdrawn; request it again")

@@ -17,6 +17,7 @@ from gateway.hostids import Target, mask_key, normalise_activation_key
 from gateway.lac.base import Lac, LacRejected, LacUnavailable
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, RemovalConfirmRequest
+from gateway.service.revalidation import Revalidator
 from gateway.service.shared import (
     Auditor,
     count_lookup,
@@ -27,7 +28,7 @@ from gateway.service.shared import (
 )
 from gateway.store.activators import Activators
 from gateway.store.jobs import Jobs
-from gateway.store.licenses import Licenses
+from gateway.store.licenses import CachedLicense, Licenses
 
 log = structlog.get_logger("gateway.service")
 
@@ -55,6 +56,7 @@ class LicenseService:
         jobs: Jobs,
         activators: Activators,
         auditor: Auditor,
+        revalidator: Revalidator,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
@@ -63,6 +65,7 @@ class LicenseService:
         self.jobs = jobs
         self.activators = activators
         self.auditor = auditor
+        self.revalidator = revalidator
         self.clock = clock
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
@@ -71,20 +74,26 @@ class LicenseService:
         cached = await self.licenses.get_license(target.aid, now=self.clock())
         count_lookup(self.metrics, cached)
         if cached is not None and cached.fresh:
-            return ready(target.aid, cached.license, "cache")
+            self.revalidator.consider(target, cached)
+            return self._ready(target.aid, cached, "cache")
         try:
             issued = await self.lac.fetch(target.key, target.hostid)
         except LacUnavailable as exc:
             if cached is not None:
-                return ready(target.aid, cached.license, "cache", stale=True)
+                return self._ready(target.aid, cached, "cache", stale=True)
             raise lac_failure(exc) from exc
         except LacRejected as exc:
             raise lac_failure(exc) from exc
         if issued is None:
             raise NotFound("LAC has no license for this activation key and host")
-        body = license_body(issued)
-        await self.licenses.put_license(target.aid, body, now=self.clock())
-        return ready(target.aid, body, "lac")
+        body, now = license_body(issued), self.clock()
+        await self.licenses.put_license(target.aid, body, now=now)
+        return self._ready(target.aid, self.licenses.as_stored(body, now), "lac")
+
+    def _ready(
+        self, aid: str, cached: CachedLicense, source: str, *, stale: bool = False
+    ) -> ActivationResponse:
+        return ready(aid, cached, source, self.licenses.cache, self.clock(), stale=stale)
 
     async def deactivate(
         self, activation_key: str, hostids: list[str], *, caller: str = "", any_pair: bool = False

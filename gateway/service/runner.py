@@ -47,7 +47,7 @@ from gateway.service.shared import audit_failed, lac_failure, license_body, read
 from gateway.settings import Settings
 from gateway.store.activations import ActivationSteps
 from gateway.store.jobs import Job, Jobs, JobState
-from gateway.store.licenses import Licenses
+from gateway.store.licenses import JOB_ORIGIN, Licenses
 
 log = structlog.get_logger("gateway.service")
 
@@ -334,7 +334,8 @@ class JobRunner:
         self.metrics.jobs.labels("completed").inc()
         self.metrics.job_time_to_license.observe(max(now - job.created_at, 0.0))
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
-        return ready(job.id, body, "lac")
+        stored = self.licenses.as_stored(body, now, origin=JOB_ORIGIN)
+        return ready(job.id, stored, "lac", self.settings.cache, now)
 
     async def _fail_lac(self, job: Job, owner: str, exc: LacError) -> None:
         """Fail ``job`` with a LAC failure; a refused request ends it, never polled again."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,12 +19,15 @@ from gateway.lac.base import IssuedLicense, LacError, LacRequestRejected
 from gateway.lac.resilience import CircuitOpen
 from gateway.metrics import Metrics
 from gateway.models import ActivationResponse, LicenseBody, Problem
-from gateway.settings import AuditSettings
+from gateway.settings import AuditSettings, CacheSettings
 from gateway.store.audit import AuditTrail
 from gateway.store.licenses import CachedLicense
 
 log = structlog.get_logger("gateway.service")
 T = TypeVar("T")
+PACE_SPREAD = 0.1  # next_check_after is spread over a tenth of the interval, per activation
+SPREADS_KEPT = 65_536  # activations whose spread is kept (a cache hit need not hash again)
+RECHECK_SOON = 60.0  # seconds: when to ask again about a license that may change any moment
 
 
 def license_body(lic: IssuedLicense) -> LicenseBody:
@@ -48,10 +53,51 @@ def problem_model(err: GatewayError) -> Problem:
     )
 
 
-def ready(aid: str, body: LicenseBody, source: str, *, stale: bool = False) -> ActivationResponse:
-    """A ready activation carrying its license."""
+@functools.lru_cache(maxsize=SPREADS_KEPT)
+def spread(aid: str) -> float:
+    """A factor from 1 to 1 + PACE_SPREAD, fixed for one activation, different across a fleet.
+
+    Drawn from the activation id rather than at random, so that one product is told the same
+    time on every answer (its signed body stays the same) while a fleet is spread out.
+    """
+    fraction = int.from_bytes(hashlib.sha256(aid.encode()).digest()[:4], "big") / 2**32
+    return 1.0 + PACE_SPREAD * fraction
+
+
+def next_check_after(aid: str, cached: CachedLicense, cache: CacheSettings, now: float) -> datetime:
+    """When the product should ask about its license again (RFC 3339, whole seconds, UTC).
+
+    When the gateway itself would look again: the license's revalidation age, or the end of its
+    freshness if sooner, spread per activation. A license already due (being revalidated, or
+    served stale) may change any moment: ask again a minute or so from now.
+    """
+    factor = spread(aid)
+    interval = min(cache.revalidate_after, max(0.0, cached.fresh_until - cached.stored_at))
+    due = cached.stored_at + interval * factor
+    if due <= now or not cached.fresh:
+        due = now + RECHECK_SOON * factor
+    return datetime.fromtimestamp(math.ceil(due), UTC)
+
+
+def ready(
+    aid: str,
+    cached: CachedLicense,
+    source: str,
+    cache: CacheSettings,
+    now: float,
+    *,
+    stale: bool = False,
+) -> ActivationResponse:
+    """A ready activation carrying its license and when to ask about it again."""
     return ActivationResponse.model_validate(
-        {"state": "ready", "id": aid, "license": body, "source": source, "stale": stale}
+        {
+            "state": "ready",
+            "id": aid,
+            "license": cached.license,
+            "source": source,
+            "stale": stale,
+            "next_check_after": next_check_after(aid, cached, cache, now),
+        }
     )
 
 

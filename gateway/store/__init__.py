@@ -26,6 +26,7 @@ from gateway.store.lacpause import LacPause
 from gateway.store.licenses import LicenseRecord, Licenses
 from gateway.store.orders import Orders
 from gateway.store.ratelimit import RateWindows
+from gateway.store.revalidation import Revalidations
 from gateway.store.tokens import Tokens
 
 
@@ -35,6 +36,7 @@ class Stores:
 
     keys: Keys
     licenses: Licenses
+    revalidations: Revalidations
     activators: Activators
     orders: Orders
     jobs: Jobs
@@ -74,6 +76,7 @@ def create_stores(
     return Stores(
         keys=keys,
         licenses=licenses,
+        revalidations=Revalidations(redis, keys, licenses),
         activators=Activators(redis, keys, batch),
         orders=Orders(redis, keys, cache),
         jobs=jobs,

@@ -23,7 +23,7 @@ from gateway.store.audit import AuditTrail
 from gateway.store.batch import Batch
 from gateway.store.jobs import Job, Jobs, create_args
 from gateway.store.keys import Keys
-from gateway.store.licenses import CachedLicense, Licenses, Rejection, rejection
+from gateway.store.licenses import JOB_ORIGIN, CachedLicense, Licenses, Rejection, rejection
 
 
 class Started(StrEnum):
@@ -155,7 +155,7 @@ class ActivationSteps:
         could not be written; everything else is done or raised.
         """
         self.licenses.forget_near(aid)
-        entry = self.licenses.entry(lic, None, now)
+        entry = self.licenses.entry(lic, None, now, origin=JOB_ORIGIN)
         value, px = entry if entry is not None else (b"", 0)
         args: list[EncodableT] = [aid, owner, value, px, payload, self.keys.outcome(aid)]
         args += [self.keys.licenses_changed, audit_max, activator_ttl(lic, now)]
@@ -191,7 +191,7 @@ class ClusterActivationSteps(ActivationSteps):
     ) -> bool:
         """The completion script's steps in its order, so a woken waiter finds the license."""
         self.licenses.forget_near(aid)
-        entry = self.licenses.entry(lic, None, now)
+        entry = self.licenses.entry(lic, None, now, origin=JOB_ORIGIN)
         if entry is None:
             await self.redis.delete(self.keys.license(aid))
         else:

@@ -8,6 +8,8 @@ keys that one command or script touches together live in one slot)::
     P:{<aid>}:outcome          channel job outcome for waiters (pub/sub)
     P:{<aid>}:activator        string  name of the API key whose   until the license expires
                                        request created the license (none: perpetual)
+    P:{<aid>}:revalidation     string  one replica at a time asks  REVALIDATION_LOCK_TTL
+                                       LAC about a cached license
     P:{licenses}:changed       channel aid of a license changed or removed (near caches)
     P:{order.<sha>}:order      string  order summary JSON          cache.order_ttl
     P:{vendor}:token           string  LAC vendor login token      caller's ttl
@@ -36,6 +38,9 @@ IDEMPOTENCY_LOCK_TTL = 120.0  # an in-progress record outlives no crashed reques
 JOB_RETENTION = 24 * 3600.0  # a job hash outlives its deadline by this much, then expires
 WRITE_PROBE_TTL = 10.0  # seconds; the probe key is one small string, rewritten by each probe
 LAC_PAUSE_FRESH_FOR = 0.25  # seconds a replica trusts its last read of the LAC pause
+# Seconds one replica owns a cached license's revalidation; never released, so a failed
+# revalidation is tried again (by whichever replica reads the license next) only after it.
+REVALIDATION_LOCK_TTL = 60.0
 
 
 def _digest(*parts: str) -> str:
@@ -65,6 +70,10 @@ class Keys:
     def negative(self, aid: str) -> str:
         """The cached LAC rejection of an activation."""
         return f"{self.prefix}:{{{aid}}}:negative"
+
+    def revalidation(self, aid: str) -> str:
+        """The single-flight lock of a cached license's revalidation at LAC."""
+        return f"{self.prefix}:{{{aid}}}:revalidation"
 
     def outcome(self, aid: str) -> str:
         """The pub/sub channel announcing an activation's outcome."""

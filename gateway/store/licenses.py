@@ -29,26 +29,36 @@ from gateway.store.values import ms
 Rejection = tuple[int, str]  # a cached LAC rejection: (code, message)
 
 
+JOB_ORIGIN = "job"  # the origin of a license that a job finished (``LicenseRecord.origin``)
+
+
 @dataclass(frozen=True, slots=True)
 class CachedLicense:
-    """A license read from the cache; ``fresh`` is False inside the stale window."""
+    """A license read from the cache; ``fresh`` is False inside the stale window.
+
+    ``origin`` is ``JOB_ORIGIN`` for a license a pending job finished, else empty.
+    """
 
     license: LicenseBody
     stored_at: float
     fresh: bool
+    fresh_until: float = 0.0
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class LicenseRecord:
-    """A cache entry as stored: the license, when it was stored and until when it is fresh."""
+    """A cache entry as stored: the license, when it was stored, until when it is fresh."""
 
     license: LicenseBody
     stored_at: float
     fresh_until: float
+    origin: str = ""
 
     def at(self, now: float) -> CachedLicense:
         """The entry as read at ``now``."""
-        return CachedLicense(self.license, self.stored_at, now < self.fresh_until)
+        fresh = now < self.fresh_until
+        return CachedLicense(self.license, self.stored_at, fresh, self.fresh_until, self.origin)
 
 
 def expiry_epoch(expires_at: date | None) -> float | None:
@@ -67,7 +77,8 @@ def license_record(raw: bytes | str | None) -> LicenseRecord | None:
     try:
         entry = orjson.loads(raw)
         body = LicenseBody.model_validate(entry["license"])
-        return LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]))
+        origin = str(entry.get("origin", ""))
+        return LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]), origin)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
         return None  # an unreadable entry is a miss; the next put overwrites it
 
@@ -155,7 +166,12 @@ class Licenses:
         return result
 
     def entry(
-        self, lic: LicenseBody | Mapping[str, Any], ttl: float | None, now: float
+        self,
+        lic: LicenseBody | Mapping[str, Any],
+        ttl: float | None,
+        now: float,
+        *,
+        origin: str = "",
     ) -> tuple[bytes, int] | None:
         """The cache record and its lifetime in ms; None when the license has expired."""
         body = lic if isinstance(lic, LicenseBody) else LicenseBody.model_validate(lic)
@@ -166,9 +182,19 @@ class Licenses:
             fresh, keep = min(fresh, expiry - now), min(keep, expiry - now)
         if keep <= 0:
             return None
-        record = {"license": body.model_dump(mode="json"), "stored_at": now}
+        record: dict[str, object] = {"license": body.model_dump(mode="json"), "stored_at": now}
         record["fresh_until"] = now + fresh
+        if origin:
+            record["origin"] = origin
         return orjson.dumps(record), ms(keep)
+
+    def as_stored(self, lic: LicenseBody, now: float, *, origin: str = "") -> CachedLicense:
+        """``lic`` as a read would find it right after it was cached at ``now``."""
+        fresh_until = now + self.cache.license_ttl
+        expiry = expiry_epoch(lic.expires_at)
+        if expiry is not None:
+            fresh_until = min(fresh_until, expiry)
+        return CachedLicense(lic, now, now < fresh_until, fresh_until, origin)
 
     async def lookup(
         self, aid: str, *, now: float
