@@ -14,7 +14,7 @@ from typing import NoReturn
 import structlog
 from aiohttp import web
 
-from gateway import configuration
+from gateway import configuration, tracing
 from gateway.api.auth import KeyRing
 from gateway.api.keys import KEY_RING
 from gateway.api.protocol import GatewayRunner
@@ -48,7 +48,7 @@ def load_settings() -> Settings:
 
 def run_gateway(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM, then drain within ``http.shutdown_timeout``."""
-    configure_logging(settings.log.level, settings.log.format)
+    configure_logging(settings.log.level, settings.log.format, trace_ids=tracing.configured())
     if settings.http.workers > 1:
         return _run_workers(settings)
     _serve(settings, reuse_port=False)
@@ -86,8 +86,10 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
 
 
 async def _run(settings: Settings, *, reuse_port: bool) -> None:
+    # Made in each worker, after the fork: the span exporter runs a thread of its own.
+    provider = tracing.provider_from_env()
     runner = GatewayRunner(
-        create_app(settings),
+        create_app(settings, tracer_provider=provider),
         handle_signals=True,  # SIGINT and SIGTERM raise GracefulExit in the loop
         shutdown_timeout=settings.http.shutdown_timeout,
         access_log=None,  # the API's middleware writes one structured line per request
@@ -107,6 +109,8 @@ async def _run(settings: Settings, *, reuse_port: bool) -> None:
         await asyncio.Event().wait()  # until a signal ends the loop
     finally:
         await runner.cleanup()
+        if provider is not None:  # the spans still waiting are sent (it blocks: off the loop)
+            await asyncio.to_thread(provider.shutdown)
 
 
 def announce(settings: Settings, api_keys: int) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from opentelemetry.trace import Tracer
 
 from gateway.lac.base import Lac
 from gateway.lac.http import LacHttp
@@ -56,19 +57,25 @@ def create_lac(
     retry: RetryPolicy | None = None,
     breaker: BreakerPolicy | None = None,
     pause: PauseBoard | None = None,
+    tracer: Tracer | None = None,
 ) -> Lac:
     """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls.
 
     With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker);
-    ``pause`` shares LAC's ``Retry-After`` with the other replicas.
+    ``pause`` shares LAC's ``Retry-After`` with the other replicas; ``tracer`` records a span
+    per call.
     """
     adapter: Lac
     if settings.transport == SOAP:
-        soap_http = LacHttp(session, settings, transport=SOAP, metrics=metrics, pause=pause)
+        soap_http = LacHttp(
+            session, settings, transport=SOAP, metrics=metrics, pause=pause, tracer=tracer
+        )
         adapter = LacSoapClient(session, settings, codec, metrics, http=soap_http)
     else:
         # One concurrency cap toward LAC whichever door a call goes through.
-        http = LacHttp(session, settings, transport=REST, metrics=metrics, pause=pause)
+        http = LacHttp(
+            session, settings, transport=REST, metrics=metrics, pause=pause, tracer=tracer
+        )
         removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
         adapter = LacRestClient(session, settings, metrics, removal=removal, http=http)
     if resilient:
