@@ -13,8 +13,8 @@ import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import SpanKind
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+from opentelemetry.trace import SpanKind, StatusCode
 from redis.commands.core import AsyncScript
 from structlog.testing import capture_logs
 
@@ -22,6 +22,7 @@ from gateway import tracing
 from gateway.api.keys import STORES, TRACER
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
+from gateway.codes import Code
 from gateway.logs import add_trace_ids
 from gateway.tracing import TracedScript
 from tests.gwharness import (
@@ -72,7 +73,7 @@ async def traced(
     """A sandbox and a gateway whose tracer provider records every span in memory."""
     monkeypatch.setenv("OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS", "healthz,metrics")
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=ALWAYS_ON)
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_ON))  # the SDK default
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     sandbox_runner, sandbox_url = await start_sandbox()
     settings = gateway_settings(redis_url, sandbox_url, request.param)
@@ -189,3 +190,37 @@ async def test_without_a_tracer_provider_nothing_is_added(redis_url: str) -> Non
     finally:
         await runner.cleanup()
         await sandbox_runner.cleanup()
+
+
+async def test_a_failed_lac_call_is_an_error_span_without_its_message(traced: Traced) -> None:
+    transport = traced.transport
+    await traced.gw.fault(
+        kind="http_error",
+        status=502,
+        transport=transport,
+        operation=SANDBOX_CREATE[transport],
+        calls=1,
+    )
+    # The create's answer is lost: the gateway reconciles with LAC before anything else.
+    reply = await traced.gw.activate("BULK5-SEATS-DEMO0-00002", ["HOSTNAME=tracefail1"])
+    assert reply.status in (200, 202), await reply.text()
+
+    creates = [s for s in traced.spans() if s.name == f"lac {CREATE_OPS[transport]}"]
+    lost = [s for s in creates if (s.attributes or {})["lac.code"] == Code.SOAP_COMM_ERROR]
+    assert len(lost) == 1, [dict(s.attributes or {}) for s in creates]
+    assert lost[0].status.status_code is StatusCode.ERROR
+    assert lost[0].status.description == (lost[0].attributes or {})["error.type"]
+    assert lost[0].events == ()  # no exception event: its text may quote what was sent
+
+
+async def test_an_unsampled_caller_trace_is_passed_on_but_not_recorded(traced: Traced) -> None:
+    unsampled = f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"
+    resp = await traced.gw.activate(KEY, [f"HOSTNAME={HOST}"], traceparent=unsampled)
+    assert resp.status == 200, await resp.text()
+    assert not [s for s in traced.spans() if f"{s.context.trace_id:032x}" == CALLER_TRACE]
+    async with traced.gw.http.get(f"{traced.gw.sandbox}/_sandbox/traceparents") as got:
+        seen = await got.json()
+    creates = [s for s in seen if s["operation"] == SANDBOX_CREATE[traced.transport]]
+    assert len(creates) == 1, seen
+    _version, trace_id, _parent, flags = creates[0]["traceparent"].split("-")
+    assert (trace_id, flags) == (CALLER_TRACE, "00")
