@@ -19,7 +19,7 @@ from redis.commands.core import AsyncScript
 from structlog.testing import capture_logs
 
 from gateway import tracing
-from gateway.api.keys import STORES, TRACER
+from gateway.api.keys import SETTINGS, STORES, TRACER
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.codes import Code
@@ -224,3 +224,29 @@ async def test_an_unsampled_caller_trace_is_passed_on_but_not_recorded(traced: T
     assert len(creates) == 1, seen
     _version, trace_id, _parent, flags = creates[0]["traceparent"].split("-")
     assert (trace_id, flags) == (CALLER_TRACE, "00")
+
+
+async def test_a_dropped_lac_connection_leaves_no_key_or_hostid_in_spans(
+    redis_url: str,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    sandbox_runner, sandbox_url = await start_sandbox()
+    app = create_app(gateway_settings(redis_url, sandbox_url, "soap"), tracer_provider=provider)
+    gw_runner, gw_url = await serve(app, GatewayRunner)
+    try:
+        async with aiohttp.ClientSession() as http:
+            gw = Running(gw_url, sandbox_url, http, app[SETTINGS], app)
+            await gw.fault(kind="drop", transport="soap", operation="CreateLicenseRequest", calls=1)
+            reply = await gw.activate(KEY, ["HOSTNAME=tracedrop1"])
+            assert reply.status in (200, 202), await reply.text()
+    finally:
+        await gw_runner.cleanup()
+        await sandbox_runner.cleanup()
+        provider.shutdown()
+
+    recorded = _everything_recorded(exporter.get_finished_spans())
+    assert "ServerDisconnectedError" in recorded  # the client span's exception event
+    for secret in (KEY, "tracedrop1", FLEET_KEY):
+        assert secret not in recorded, secret
