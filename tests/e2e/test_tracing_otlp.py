@@ -89,11 +89,14 @@ async def receiver() -> AsyncIterator[Receiver]:
         await runner.cleanup()
 
 
+# Two workers: each, forked before it builds its application, exports from its own thread.
+@pytest.mark.parametrize("workers", ["1", "2"])
 async def test_a_gateway_process_exports_its_request_traces_over_otlp_http(
-    gateways: GatewayFactory, sandbox_process: Process, receiver: Receiver
+    gateways: GatewayFactory, sandbox_process: Process, receiver: Receiver, workers: str
 ) -> None:
     gw = gateways(
         "soap",
+        LACGW_HTTP__WORKERS=workers,
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
         OTEL_SERVICE_NAME=SERVICE,
         OTEL_BSP_SCHEDULE_DELAY="100",  # milliseconds: spans leave soon after the request
