@@ -7,8 +7,9 @@ tracer under ``TRACER``) with the aiohttp client span below it, which sends ``tr
 to LAC. When off, none of it exists: no middleware, plain scripts, ``TRACER`` is None.
 
 What a span may carry is chosen here, never copied from the request: route templates, never
-paths (they hold activation keys), no query strings (HostIDs), no headers, no exception text
-(LAC and Redis errors can quote what was sent), and LAC URLs cut to their origin.
+paths (they hold activation keys), no query strings (HostIDs), no headers, no text of LAC's or
+Redis's errors (they can quote what was sent), and LAC URLs cut to their origin. (The aiohttp
+client span keeps its own exception events: aiohttp's connection errors, host and port at most.)
 """
 
 from __future__ import annotations
