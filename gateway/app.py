@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
@@ -36,6 +36,8 @@ from gateway.api.keys import (
     SERVICES,
     SETTINGS,
     STORES,
+    TRACE_CONFIGS,
+    TRACER,
 )
 from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
@@ -58,6 +60,10 @@ from gateway.settings import Settings
 from gateway.store import create_stores
 from gateway.store.keys import Keys
 from gateway.store.licenses import LicenseRecord
+from gateway.tracing import setup_tracing, trace_scripts
+
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on (gateway/tracing.py)
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = structlog.get_logger("gateway.app")
 
@@ -81,7 +87,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 async def http_session_ctx(app: web.Application) -> AsyncIterator[None]:
     """The one aiohttp client session toward LAC."""
-    async with aiohttp.ClientSession(raise_for_status=False) as session:
+    async with aiohttp.ClientSession(
+        raise_for_status=False, trace_configs=app[TRACE_CONFIGS] or None
+    ) as session:
         app[HTTP_SESSION] = session
         yield
 
@@ -126,6 +134,9 @@ async def stores_ctx(app: web.Application) -> AsyncIterator[None]:
     stores = create_stores(
         app[REDIS], settings.redis.key_prefix, settings.cache, near=app[NEAR_CACHE]
     )
+    tracer = app[TRACER]
+    if tracer is not None:
+        trace_scripts(stores, tracer)
     app[STORES] = stores
     app[IDEMPOTENCY_STORE] = stores.idempotency
     yield
@@ -153,9 +164,15 @@ async def lac_ctx(app: web.Application) -> AsyncIterator[None]:
         breaker=breaker,
         pause=app[STORES].lac_pause,
         route=route,
+        tracer=app[TRACER],
     )
     vendor_http = LacHttp(
-        session, settings.lac, transport=VENDOR, metrics=metrics, pause=app[STORES].lac_pause
+        session,
+        settings.lac,
+        transport=VENDOR,
+        metrics=metrics,
+        pause=app[STORES].lac_pause,
+        tracer=app[TRACER],
     )
     vendor = LacVendorClient(
         session, settings.lac, vendor_codec, app[STORES].tokens, metrics, http=vendor_http
@@ -245,8 +262,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     await poller.stop()
 
 
-def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.Application:
-    """The gateway application, configured by ``settings``."""
+def create_app(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> web.Application:
+    """The gateway application, configured by ``settings``, traced through ``tracer_provider``.
+
+    Without a provider nothing of tracing is installed; whoever made the provider shuts it down.
+    """
     app = web.Application(
         client_max_size=settings.http.max_body_bytes,
         handler_args=parser_limits(settings.limits),
@@ -269,4 +294,5 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
         ]
     )
     setup_api(app)
+    setup_tracing(app, tracer_provider)  # after the API: its server span is the outermost
     return app

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 import structlog
+from opentelemetry import trace
 
 LogFormat = Literal["auto", "json", "console"]
 FLUSH_SECONDS = 0.05
@@ -143,8 +144,38 @@ def _dumps(event: Any, **kwargs: Any) -> bytes:
         return json.dumps(event, **kwargs).encode()
 
 
-def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
-    """Configure structlog and the standard library logging once per process."""
+def add_trace_ids(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: the current span's ``trace_id`` and ``span_id``, when there is one."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = trace.format_trace_id(context.trace_id)
+        event["span_id"] = trace.format_span_id(context.span_id)
+    return event
+
+
+def shared_processors(*, trace_ids: bool = False) -> list[structlog.types.Processor]:
+    """The processors every line goes through before its renderer."""
+    processors: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        UtcStamp(),
+    ]
+    if trace_ids:
+        processors.append(add_trace_ids)
+    processors.append(structlog.processors.format_exc_info)
+    return processors
+
+
+def configure_logging(
+    level: str = "INFO", fmt: LogFormat = "auto", *, trace_ids: bool = False
+) -> None:
+    """Configure structlog and the standard library logging once per process.
+
+    ``trace_ids`` (tracing on) adds the current trace and span ids to every line; off, the
+    lookup is not even made.
+    """
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.types.Processor
     factory: Callable[..., Any]
@@ -164,13 +195,8 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
         )
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        UtcStamp(),
-    ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared_processors(trace_ids=trace_ids), renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=factory,
         cache_logger_on_first_use=True,

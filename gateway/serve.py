@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from gateway import configuration
+from gateway import configuration, tracing
 from gateway.api.auth import KeyRing
 from gateway.api.keys import KEY_RELOADER, KEY_RING
 from gateway.api.protocol import GatewayRunner
@@ -65,7 +65,7 @@ def verify(settings: Settings) -> None:
 
 def run_gateway(settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM, then drain within ``http.shutdown_timeout``."""
-    configure_logging(settings.log.level, settings.log.format)
+    configure_logging(settings.log.level, settings.log.format, trace_ids=tracing.configured())
     # SIGHUP reloads the API keys once serving; until then it must not end the process.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if settings.http.workers > 1:
@@ -105,8 +105,10 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
 
 
 async def _run(settings: Settings, *, reuse_port: bool) -> None:
+    # Made in each worker, after the fork: the span exporter runs a thread of its own.
+    provider = tracing.provider_from_env()
     runner = GatewayRunner(
-        create_app(settings),
+        create_app(settings, tracer_provider=provider),
         handle_signals=True,  # SIGINT and SIGTERM raise GracefulExit in the loop
         shutdown_timeout=settings.http.shutdown_timeout,
         access_log=None,  # the API's middleware writes one structured line per request
@@ -133,6 +135,8 @@ async def _run(settings: Settings, *, reuse_port: bool) -> None:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # removing restored the default: an exit
         await runner.cleanup()
+        if provider is not None:  # the spans still waiting are sent (it blocks: off the loop)
+            await asyncio.to_thread(provider.shutdown)
 
 
 def announce(settings: Settings, api_keys: int) -> None:

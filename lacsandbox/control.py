@@ -165,6 +165,11 @@ async def get_counters(request: web.Request) -> web.Response:
     return web.json_response(request.app[SANDBOX].counters.snapshot())
 
 
+async def get_traceparents(request: web.Request) -> web.Response:
+    """``GET /_sandbox/traceparents``: ``[{transport, operation, traceparent}]``, oldest first."""
+    return web.json_response(request.app[SANDBOX].counters.traceparents())
+
+
 async def delete_counters(request: web.Request) -> web.Response:
     """``DELETE /_sandbox/counters``: zero every counter."""
     request.app[SANDBOX].counters.reset()
@@ -294,6 +299,7 @@ def setup_control_routes(app: web.Application) -> None:
     r.add_delete(f"{PREFIX}/licenses/{{key}}", delete_license)
     r.add_get(f"{PREFIX}/counters", get_counters)
     r.add_delete(f"{PREFIX}/counters", delete_counters)
+    r.add_get(f"{PREFIX}/traceparents", get_traceparents)
     r.add_post(f"{PREFIX}/reset", reset)
     r.add_get(f"{PREFIX}/faults", list_faults)
     r.add_post(f"{PREFIX}/faults", add_faults)

@@ -1,8 +1,10 @@
-"""Per (transport, operation) call counters: how many of each call the sandbox received."""
+"""Per (transport, operation) call counters, and the W3C ``traceparent`` of the latest calls."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
+
+KEPT_TRACEPARENTS = 256  # enough for a test's calls; older ones are dropped
 
 
 class CallCounters:
@@ -10,10 +12,18 @@ class CallCounters:
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._traceparents: deque[dict[str, str]] = deque(maxlen=KEPT_TRACEPARENTS)
 
-    def hit(self, transport: str, operation: str) -> None:
-        """Count one call."""
+    def hit(self, transport: str, operation: str, traceparent: str | None = None) -> None:
+        """Count one call, and keep the ``traceparent`` header it came with, if any."""
         self._counts[transport, operation] += 1
+        if traceparent is not None:
+            call = {"transport": transport, "operation": operation, "traceparent": traceparent}
+            self._traceparents.append(call)
+
+    def traceparents(self) -> list[dict[str, str]]:
+        """The latest calls that carried a ``traceparent``, oldest first."""
+        return list(self._traceparents)
 
     def get(self, transport: str, operation: str) -> int:
         """How many calls of ``operation`` arrived over ``transport``."""
@@ -27,5 +37,6 @@ class CallCounters:
         return out
 
     def reset(self) -> None:
-        """Set every count back to zero."""
+        """Set every count back to zero and forget the traceparents."""
         self._counts.clear()
+        self._traceparents.clear()

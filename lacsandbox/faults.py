@@ -218,7 +218,7 @@ async def intercept(request: web.Request, transport: str, operation: str) -> Inj
     closing the connection (aiohttp then has nowhere to send it).
     """
     sandbox = request.app[SANDBOX]
-    sandbox.counters.hit(transport, operation)
+    sandbox.counters.hit(transport, operation, request.headers.get("traceparent"))
     injection = sandbox.faults.pick(transport, operation)
     if injection is None:
         return None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -54,3 +55,6 @@ LAC_CLIENTS: web.AppKey[LacClients] = web.AppKey("lac_clients")
 OUTCOMES: web.AppKey[OutcomeHub] = web.AppKey("outcomes")
 # The concrete services, for the poller and the counters refresh (routes see the ports above).
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+# Set by gateway.tracing.setup_tracing: None and no trace configs while tracing is off.
+TRACER: web.AppKey[Tracer | None] = web.AppKey("tracer")
+TRACE_CONFIGS: web.AppKey[list[aiohttp.TraceConfig]] = web.AppKey("trace_configs")

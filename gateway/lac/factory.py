@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from opentelemetry.trace import Tracer
 
 from gateway.lac.base import Lac
 from gateway.lac.http import LacHttp
@@ -60,16 +61,20 @@ def create_lac(
     breaker: BreakerPolicy | None = None,
     pause: PauseBoard | None = None,
     route: LacRoute | None = None,
+    tracer: Tracer | None = None,
 ) -> Lac:
     """The adapter ``settings.transport`` names; REST mode keeps SOAP for the removal calls.
 
     With ``resilient``, it is wrapped in ``ResilientLac`` (retries, retry budget, breaker);
-    ``pause`` shares LAC's ``Retry-After`` with the other replicas. Over SOAP, ``route`` says
-    when licenses are polled through REST instead of GetLicense (``lac.rest_fallback``).
+    ``pause`` shares LAC's ``Retry-After`` with the other replicas; ``tracer`` records a span
+    per call. Over SOAP, ``route`` says when licenses are polled through REST instead of
+    GetLicense (``lac.rest_fallback``).
     """
     adapter: Lac
     if settings.transport == SOAP:
-        soap_http = LacHttp(session, settings, transport=SOAP, metrics=metrics, pause=pause)
+        soap_http = LacHttp(
+            session, settings, transport=SOAP, metrics=metrics, pause=pause, tracer=tracer
+        )
         fallback = None
         if settings.rest_fallback:
             rest_http = soap_http.for_transport(REST)
@@ -79,7 +84,9 @@ def create_lac(
         )
     else:
         # One concurrency cap toward LAC whichever door a call goes through.
-        http = LacHttp(session, settings, transport=REST, metrics=metrics, pause=pause)
+        http = LacHttp(
+            session, settings, transport=REST, metrics=metrics, pause=pause, tracer=tracer
+        )
         removal = LacSoapClient(session, settings, codec, metrics, http=http.for_transport(SOAP))
         adapter = LacRestClient(session, settings, metrics, removal=removal, http=http)
     if resilient:

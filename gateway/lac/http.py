@@ -23,6 +23,8 @@ from typing import TypeVar
 import aiohttp
 import structlog
 from multidict import CIMultiDictProxy
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode, Tracer
 from yarl import URL
 
 from gateway.codes import Code
@@ -97,6 +99,7 @@ class LacHttp:
         slots: asyncio.Semaphore | None = None,
         pause: PauseBoard | None = None,
         clock: Callable[[], float] = time.time,
+        tracer: Tracer | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
@@ -104,6 +107,7 @@ class LacHttp:
         self.metrics = metrics
         self.pause = pause
         self._clock = clock
+        self._tracer = tracer
         self._timeout = client_timeout(settings)
         self._ssl = ssl_context(settings)
         self._slots = slots if slots is not None else asyncio.Semaphore(settings.max_concurrency)
@@ -118,6 +122,7 @@ class LacHttp:
             slots=self._slots,
             pause=self.pause,
             clock=self._clock,
+            tracer=self._tracer,
         )
 
     async def call(
@@ -137,6 +142,44 @@ class LacHttp:
         ``faults_in_body``: an HTTP 5xx answer is decoded too (SOAP sends its Faults with 500),
         so that a fault blaming the request is told apart from LAC in trouble.
         """
+        send = self._call(
+            operation,
+            method,
+            url,
+            decode,
+            mutating=mutating,
+            data=data,
+            headers=headers,
+            faults_in_body=faults_in_body,
+        )
+        if self._tracer is None:
+            return await send
+        attributes = {"lac.operation": operation, "lac.transport": self.transport}
+        with self._tracer.start_as_current_span(
+            f"lac {operation}",
+            attributes=attributes,
+            record_exception=False,  # LAC's text can echo what the request carried
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await send
+            except LacError as exc:
+                span.set_attribute("error.type", type(exc).__name__)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                raise
+
+    async def _call(
+        self,
+        operation: str,
+        method: str,
+        url: URL,
+        decode: Callable[[Reply], tuple[int, T]],
+        *,
+        mutating: bool,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        faults_in_body: bool,
+    ) -> T:
         await self._wait_for_pause(operation)
         started = time.perf_counter()
         label = "cancelled"
@@ -237,6 +280,8 @@ class LacHttp:
             raise LacPaused(retry_after=seconds or 1.0)
 
     def _record(self, operation: str, code: str, seconds: float) -> None:
+        if self._tracer is not None and code.isdigit():
+            trace.get_current_span().set_attribute("lac.code", int(code))  # the call's span
         if self.metrics is None:
             return
         self.metrics.observe_lac_call(operation, self.transport, code, seconds)

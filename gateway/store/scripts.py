@@ -30,6 +30,19 @@ def _piece(name: str) -> str:
     return (_LUA / "include" / f"{name}.lua").read_text(encoding="utf-8").rstrip("\n")
 
 
+@functools.cache
+def _names() -> dict[str, str]:
+    scripts = [item.name for item in _LUA.iterdir() if item.is_file()]
+    stems = [name.removesuffix(".lua") for name in scripts if name.endswith(".lua")]
+    return {source(stem): stem for stem in stems}
+
+
+def name_of(script: AsyncScript) -> str | None:
+    """The file name (without ``.lua``) of a script ``register`` made, for traces."""
+    text = script.script
+    return _names().get(text) if isinstance(text, str) else None
+
+
 def register(redis: Redis | RedisCluster, name: str) -> AsyncScript:
     """Script ``name`` on ``redis`` (sent by its SHA, loaded again when Redis has forgotten it)."""
     return redis.register_script(source(name))
