@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import openapi
+from gateway.api import docs, openapi
 from gateway.api.body import defer_continue
 from gateway.api.keys import ENDPOINTS
 from gateway.api.routes import (
@@ -301,9 +301,20 @@ def endpoints() -> tuple[Endpoint, ...]:
         ),
         _operations(
             "/docs",
-            openapi.docs_handler,
-            "API documentation",
+            docs.docs_handler,
+            "This API reference (Swagger UI)",
             Reply(200, "page", media="text/html"),
+        ),
+        Endpoint(
+            "GET",
+            f"{docs.STATIC_PREFIX}/{{name}}",
+            docs.static_handler,
+            operation_id="docsStatic",
+            summary="A file of the /docs page (Swagger UI, its style, the start-up script)",
+            tag="operations",
+            scope=None,
+            replies=(Reply(200, "the file", media="application/octet-stream"),),
+            problems=(404,),
         ),
     )
 

@@ -11,7 +11,6 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from gateway.api.docs import DOCS_CSP, DOCS_HTML
 from gateway.api.keys import OPENAPI_DOCUMENT
 from gateway.api.spec import JSON, Endpoint, Param, Reply
 from gateway.models import Problem
@@ -217,12 +216,3 @@ def install_document(app: web.Application, table: tuple[Endpoint, ...], version:
 async def document_handler(request: web.Request) -> web.StreamResponse:
     """GET /openapi.json."""
     return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type=JSON)
-
-
-async def docs_handler(request: web.Request) -> web.StreamResponse:
-    """GET /docs: a self-contained page that renders /openapi.json (no external resources)."""
-    return web.Response(
-        text=DOCS_HTML,
-        content_type="text/html",
-        headers={"Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff"},
-    )
