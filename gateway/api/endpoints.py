@@ -30,7 +30,7 @@ from gateway.api.routes import (
     purge_cache,
     readyz,
 )
-from gateway.api.schemas import AuditLog, Health, PurgeResult, Readiness
+from gateway.api.schemas import AuditLog, Health, JwkSet, OpenApiDocument, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import Endpoint, Handler, Param, Reply
 from gateway.models import (
@@ -288,7 +288,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             summary="The public key that signs license answers (a JWK Set, Ed25519)",
             tag="operations",
             scope=None,
-            replies=(Reply(200, "the JWK Set", free_form=True),),
+            replies=(Reply(200, "the JWK Set", JwkSet),),
         ),
         _operations("/healthz", healthz, "Liveness", Reply(200, "alive", Health)),
         _operations("/readyz", readyz, "Readiness", Reply(200, "ready", Readiness), (503,)),
@@ -297,7 +297,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             "/openapi.json",
             openapi.document_handler,
             "This OpenAPI document",
-            Reply(200, "OpenAPI 3.1", free_form=True),
+            Reply(200, "OpenAPI 3.1", OpenApiDocument),
         ),
         _operations(
             "/docs",

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.deploy.deploy_support import DEPLOY
+from tests.gwharness import Running
 
 
 def load_docs_check() -> ModuleType:
@@ -83,3 +84,18 @@ def test_missing_operations_descriptions_and_examples_are_reported() -> None:
         "GET /metrics is not listed on /docs",
         "POST /v1/activations: none of its examples is shown",
     ]
+
+
+async def test_every_operation_of_the_served_document_is_described_and_exemplified(
+    running: Running,
+) -> None:
+    docs_check = load_docs_check()
+    document = (await running.call("GET", "/openapi.json", key=None)).json()
+    expected = docs_check.document_operations(document)
+    assert ("POST", "/v1/activations") in expected
+    assert len(expected) == sum(
+        1 for item in document["paths"].values() for method in item if method != "parameters"
+    )
+    for (method, path), op in expected.items():
+        assert docs_check.first_sentence(op.get("description", "")), (method, path)
+    assert docs_check.example_tokens(expected[("POST", "/v1/activations")])
