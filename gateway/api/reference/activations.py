@@ -13,9 +13,12 @@ from gateway.api.reference.base import (
     Exchange,
     Reference,
     activation_id_of,
+    item_problem,
+    problem,
 )
 from gateway.api.reference.problems import GENERIC_PROBLEMS
 
+NO_SEAT = GENERIC_PROBLEMS[409].example
 PENDING_ID = activation_id_of(PENDING_KEY, "HOSTNAME=build01")
 DEACT_ID = activation_id_of(DEACT_KEY, "HOSTNAME=build02")
 REMOVAL_ID = activation_id_of(REMOVAL_KEY, "HOSTNAME=build03")
@@ -62,21 +65,28 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                 202,
                 body={"activation_key": PENDING_KEY, "hostids": ["HOSTNAME=build01"]},
                 headers={"Prefer": "respond-async"},
-                answer={"state": "pending", "id": PENDING_ID, "stale": False},
+                answer={
+                    "state": "pending",
+                    "id": PENDING_ID,
+                    "license": None,
+                    "source": None,
+                    "stale": False,
+                    "error": None,
+                },
             ),
             Exchange(
                 "unknown-key",
                 "An activation key LAC does not know",
                 404,
                 body={"activation_key": "XXXXX-XXXXX-XXXXX-XXXXX", "hostids": ["HOSTNAME=a1"]},
-                answer={**UNKNOWN_KEY, "instance": "/v1/activations"},
+                answer=UNKNOWN_KEY,
             ),
             Exchange(
                 "no-seat-left",
                 "The single-host order is already activated on another host",
                 409,
                 body={"activation_key": SINGLE_KEY, "hostids": ["HOSTNAME=another-host"]},
-                answer=GENERIC_PROBLEMS[409].example,
+                answer=NO_SEAT,
             ),
             Exchange(
                 "no-hostids",
@@ -118,7 +128,7 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                             "status": 200,
                             "body": {**READY, "id": REMOVAL_ID, "source": "lac"},
                         },
-                        {"index": 2, "status": 409, "body": GENERIC_PROBLEMS[409].example},
+                        {"index": 2, "status": 409, "body": item_problem(NO_SEAT)},
                     ]
                 },
             ),
@@ -150,7 +160,13 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                 "An activation id the gateway does not know",
                 404,
                 path={"id": "act_aarjjopecsae4rvcmoqjvluih7"},
-                answer=GENERIC_PROBLEMS[404].example,
+                answer=problem(
+                    404,
+                    "not-found",
+                    "Not found",
+                    "no activation 'act_aarjjopecsae4rvcmoqjvluih7'",
+                    instance="/v1/activations/act_aarjjopecsae4rvcmoqjvluih7",
+                ),
             ),
         ),
     ),

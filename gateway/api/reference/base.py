@@ -14,6 +14,7 @@ PENDING_KEY = "DELAY-2SECS-DEMO0-00007"  # generation takes 2 s
 DEACT_KEY = "DEACT-ONCE0-DEMO0-00011"  # may be deactivated once
 REMOVAL_KEY = "RMVAL-ORDER-DEMO0-00010"  # the vendor asked for removal
 LAPTOP = "HOSTNAME=my-laptop"
+EXAMPLE_REQUEST_ID = "488af14e66bd83e90000000000000000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +57,33 @@ def problem(
     detail: str,
     *,
     lac: tuple[int, str] | None = None,
+    instance: str = "/v1/activations",
     **extra: object,
 ) -> dict[str, object]:
-    """An example problem body."""
+    """An example problem body, as a top-level answer carries it."""
     body: dict[str, object] = {
         "type": errors.problem_type(slug),
         "title": title,
         "status": status,
         "detail": detail,
+        "instance": instance,
+        "request_id": EXAMPLE_REQUEST_ID,
     }
     if lac is not None:
         body["lac_code"], body["lac_name"] = lac
     return {**body, **extra}
+
+
+def item_problem(answer: Mapping[str, object]) -> dict[str, object]:
+    """A problem as a batch item carries it (no instance or request id of its own)."""
+    return {
+        "lac_code": None,
+        "lac_name": None,
+        **answer,
+        "instance": None,
+        "request_id": None,
+        "errors": None,
+    }
 
 
 SINGLE_ID = activation_id_of(SINGLE_KEY, LAPTOP)
@@ -93,5 +109,11 @@ UNKNOWN_KEY = problem(
     lac=(101, "LAC_ACTIVATION_KEY_INVALID"),
 )
 """The problem of an activation key LAC does not know."""
-READY = {"state": "ready", "id": SINGLE_ID, "license": SINGLE_LICENSE, "stale": False}
+READY = {
+    "state": "ready",
+    "id": SINGLE_ID,
+    "license": SINGLE_LICENSE,
+    "stale": False,
+    "error": None,
+}
 """A ready activation (add its ``source``)."""

@@ -68,6 +68,7 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                     "Cannot deactivate license order",
                     "cannot deactivate license order",
                     lac=(111, "LAC_CANNOT_DEACTIVATE_LICENSE"),
+                    instance=f"/v1/licenses/{SINGLE_KEY}",
                 ),
             ),
         ),
@@ -118,6 +119,7 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                     "Removing the license from the host was not requested",
                     "removing the license from the host was not requested",
                     lac=(204, "LAC_LICENSE_REMOVAL_NOT_REQUESTED"),
+                    instance=f"/v1/licenses/{SINGLE_KEY}/removal/confirm",
                 ),
             ),
         ),
@@ -137,7 +139,13 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 "The single-host order after its one activation",
                 200,
                 path={"activation_key": SINGLE_KEY},
-                answer={"activation_key": SINGLE_KEY, "activations_used": 1, "enabled": True},
+                answer={
+                    "activation_key": SINGLE_KEY,
+                    "product": None,
+                    "activations_used": 1,
+                    "activations_allowed": None,
+                    "enabled": True,
+                },
             ),
             Exchange(
                 "unknown",
@@ -145,7 +153,11 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 404,
                 path={"activation_key": "XXXXX-XXXXX-XXXXX-XXXXX"},
                 answer=problem(
-                    404, "not-found", "Not found", "LAC knows no order with this activation key"
+                    404,
+                    "not-found",
+                    "Not found",
+                    "LAC knows no order with this activation key",
+                    instance="/v1/orders/XXXXX-XXXXX-XXXXX-XXXXX",
                 ),
             ),
         ),

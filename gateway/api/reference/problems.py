@@ -84,12 +84,18 @@ GENERIC_PROBLEMS: dict[int, GenericProblem] = {
     503: GenericProblem(
         "LAC or the gateway's Redis is unavailable for now: retry after `Retry-After` seconds "
         "(an issued license is still served from the cache, marked stale).",
-        problem(503, "service-unavailable", "Service unavailable", "LAC is unavailable"),
+        problem(503, "service-unavailable", "Service unavailable", "LAC is unavailable for now"),
     ),
     504: GenericProblem(
         "LAC did not answer in time: retry after `Retry-After` seconds with the same request "
         "(the gateway makes sure a retried activation costs no second seat).",
-        problem(504, "lac-timeout", "LAC did not answer in time", "LAC did not answer in time"),
+        problem(
+            504,
+            "lac-soap-comm-error",
+            "A SOAP communication error occurred",
+            "LAC did not answer within 8 s",
+            lac=(901, "LAC_SOAP_COMM_ERROR"),
+        ),
     ),
 }
 """Problem statuses and what a product does with them, used where an operation says nothing more."""
