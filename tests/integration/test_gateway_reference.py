@@ -169,3 +169,9 @@ async def test_every_example_is_what_the_sandbox_answers(running: Running) -> No
                 assert set(exchange.answer) == set(reply.json()), where
             sent += 1
     assert sent >= len(REFERENCE)
+
+
+def test_every_route_of_the_table_has_its_reference_and_examples() -> None:
+    table = {endpoint.operation_id for endpoint in endpoints()}
+    assert table == set(REFERENCE), table ^ set(REFERENCE)
+    assert all(reference.examples for reference in REFERENCE.values())
