@@ -18,6 +18,7 @@ from pydantic import (
     Tag,
     ValidationError,
 )
+from typing_extensions import TypeAliasType
 
 from gateway.errors import InvalidInput
 from gateway.hostids import MAX_BATCH_ITEMS, MAX_HOSTID_STRING, MAX_HOSTID_VALUE, MAX_HOSTIDS
@@ -28,6 +29,11 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 _OUT = ConfigDict(extra="forbid")
 
 _KEY_EXAMPLE = "9EFJK-TVJM0-MCDET-EZKXJ"
+
+# Named aliases: the OpenAPI document shows them as schemas of their own (generated clients get
+# an ``ActivationState`` enum rather than one named after the field).
+ActivationState = TypeAliasType("ActivationState", Literal["pending", "ready", "failed"])
+ActivationSource = TypeAliasType("ActivationSource", Literal["cache", "lac", "job"])
 _ID_EXAMPLE = "act_aarjjopecsae4rvcmoqjvluih7"
 
 
@@ -164,10 +170,10 @@ class ActivationResponse(BaseModel):
 
     model_config = _OUT
 
-    state: Literal["pending", "ready", "failed"] = Field(description="Activation state")
+    state: ActivationState = Field(description="Activation state")
     id: str = Field(description="Activation id", examples=[_ID_EXAMPLE])
     license: LicenseBody | None = Field(default=None, description="The license when ready")
-    source: Literal["cache", "lac", "job"] | None = Field(
+    source: ActivationSource | None = Field(
         default=None,
         description="Where the license came from: cache (the gateway's cache), lac (answered "
         "by LAC in this request) or job (finished through a pending activation job)",

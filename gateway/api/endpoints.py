@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import openapi
+from gateway.api import docs, openapi
 from gateway.api.body import defer_continue
 from gateway.api.keys import ENDPOINTS
 from gateway.api.routes import (
@@ -33,7 +33,7 @@ from gateway.api.routes import (
     purge_cache,
     readyz,
 )
-from gateway.api.schemas import AuditLog, Health, PurgeResult, Readiness
+from gateway.api.schemas import AuditLog, Health, JwkSet, OpenApiDocument, PurgeResult, Readiness
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import Endpoint, Handler, Param, Reply
 from gateway.models import (
@@ -305,7 +305,7 @@ def endpoints() -> tuple[Endpoint, ...]:
             summary="The public key that signs license answers (a JWK Set, Ed25519)",
             tag="operations",
             scope=None,
-            replies=(Reply(200, "the JWK Set", free_form=True),),
+            replies=(Reply(200, "the JWK Set", JwkSet),),
         ),
         _operations("/healthz", healthz, "Liveness", Reply(200, "alive", Health)),
         _operations("/readyz", readyz, "Readiness", Reply(200, "ready", Readiness), (503,)),
@@ -314,13 +314,24 @@ def endpoints() -> tuple[Endpoint, ...]:
             "/openapi.json",
             openapi.document_handler,
             "This OpenAPI document",
-            Reply(200, "OpenAPI 3.1", free_form=True),
+            Reply(200, "OpenAPI 3.1", OpenApiDocument),
         ),
         _operations(
             "/docs",
-            openapi.docs_handler,
-            "API documentation",
+            docs.docs_handler,
+            "This API reference (Swagger UI)",
             Reply(200, "page", media="text/html"),
+        ),
+        Endpoint(
+            "GET",
+            f"{docs.STATIC_PREFIX}/{{name}}",
+            docs.static_handler,
+            operation_id="docsStatic",
+            summary="A file of the /docs page (Swagger UI, its style, the start-up script)",
+            tag="operations",
+            scope=None,
+            replies=(Reply(200, "the file", media="application/octet-stream"),),
+            problems=(404,),
         ),
     )
 

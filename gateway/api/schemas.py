@@ -59,3 +59,34 @@ class AuditLog(BaseModel):
     model_config = _OUT
 
     events: list[AuditEvent]
+
+
+class Jwk(BaseModel):
+    """One public key (RFC 8037: an Ed25519 key is kty OKP, crv Ed25519)."""
+
+    model_config = _OUT
+
+    kty: str = Field(description="key type, OKP")
+    crv: str = Field(description="curve, Ed25519")
+    x: str = Field(description="the 32-byte public key, base64url without padding")
+    kid: str = Field(description="key id, as in the kid of LAC-Gateway-Signature")
+    alg: str = Field(description="EdDSA")
+    use: str = Field(description="sig")
+
+
+class JwkSet(BaseModel):
+    """The keys that sign license answers (a JWK Set, RFC 7517)."""
+
+    model_config = _OUT
+
+    keys: list[Jwk]
+
+
+class OpenApiDocument(BaseModel):
+    """An OpenAPI 3.1 document (its top-level members; the rest is OpenAPI's own schema)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str = Field(description="the OpenAPI version, 3.1.0")
+    info: dict[str, object]
+    paths: dict[str, object]

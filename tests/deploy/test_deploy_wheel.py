@@ -62,6 +62,6 @@ def test_every_data_file_of_the_gateway_package_is_declared_package_data() -> No
         for path in package.rglob("*")
         if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts
     ]
-    assert "api/static/docs.js" in data
+    assert "api/static/docs-init.js" in data
     missing = [name for name in data if not any(fnmatchcase(name, pat) for pat in patterns)]
     assert missing == []
