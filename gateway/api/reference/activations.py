@@ -70,6 +70,7 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                     "id": PENDING_ID,
                     "license": None,
                     "source": None,
+                    "next_check_after": None,
                     "stale": False,
                     "error": None,
                 },

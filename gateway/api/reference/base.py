@@ -115,5 +115,6 @@ READY = {
     "license": SINGLE_LICENSE,
     "stale": False,
     "error": None,
+    "next_check_after": "2026-12-02T17:30:41Z",
 }
 """A ready activation (add its ``source``)."""

@@ -39,6 +39,17 @@ GENERIC_PROBLEMS: dict[int, GenericProblem] = {
         "not help.",
         problem(404, "not-found", "Not found", "no activation 'act_aarjjopecsae4rvcmoqjvluih7'"),
     ),
+    406: GenericProblem(
+        "The `Accept` header allows none of the answer's representations (JSON, or the license "
+        "file as text/plain or application/octet-stream): send one of those, or no `Accept`.",
+        problem(
+            406,
+            "not-acceptable",
+            "Not acceptable",
+            "this route answers application/json, text/plain or application/octet-stream",
+            instance="/v1/licenses/SNGLE-HOST1-DEMO0-00001",
+        ),
+    ),
     409: GenericProblem(
         "The order's state forbids this (no activations left, deactivation not allowed, a "
         "request with the same Idempotency-Key still running): act on `lac_name`; retrying "
