@@ -205,7 +205,7 @@ def _reply(reply: Reply, refs: dict[tuple[type[BaseModel], JsonSchemaMode], str]
         schema = {"type": "object", "additionalProperties": True}
     else:
         schema = {"type": "string"}
-    spec["content"] = {reply.media: {"schema": schema}}
+    spec["content"] = {media: {"schema": schema} for media in (reply.media, *reply.also)}
     return spec
 
 

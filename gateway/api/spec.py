@@ -36,6 +36,8 @@ class Reply:
     media: str = JSON
     headers: tuple[str, ...] = ()
     free_form: bool = False
+    also: tuple[str, ...] = ()
+    """Other media types the same answer comes in (chosen by Accept), same schema."""
 
 
 @dataclass(frozen=True, slots=True)

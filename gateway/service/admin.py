@@ -7,7 +7,8 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
-from gateway.errors import NotFound, ServiceUnavailable, redis_unavailable
+from gateway.codes import Code
+from gateway.errors import ServiceUnavailable, lac_problem, redis_unavailable
 from gateway.hostids import normalise_activation_key
 from gateway.lac.base import Lac, OrderSummary
 from gateway.lac.resilience import BreakerState, ResilientLac
@@ -72,7 +73,8 @@ class AdminService:
             raise ServiceUnavailable("order lookups need LAC vendor credentials")
         summary = await lac_call(self.orders.order(key))
         if summary is None:
-            raise NotFound("LAC knows no order with this activation key")
+            # The order lookup finds no order: the key is unknown, as LAC's code 101 says.
+            raise lac_problem(Code.ACTIVATION_KEY_INVALID, "")
         body = OrderResponse(
             activation_key=summary.activation_key,
             product=summary.product,
