@@ -224,10 +224,23 @@ class OrderResponse(BaseModel):
     model_config = _OUT
 
     activation_key: str = Field(description="The order's activation key", examples=[_KEY_EXAMPLE])
-    product: str | None = Field(default=None, description="Product name")
-    activations_used: int | None = Field(default=None, description="Licenses activated")
-    activations_allowed: int | None = Field(default=None, description="Activations allowed")
+    product: str | _Absent = _omitted(
+        "Product name (REST only, not over SOAP: LAC's Soap_LicenseOrder has no product name)"
+    )
+    product_template_id: int | _Absent = _omitted(
+        "LAC's product template id (SOAP only: the REST order body names the product instead)"
+    )
+    activations_used: int | _Absent = _omitted("Licenses activated")
+    activations_allowed: int | _Absent = _omitted(
+        "Activations allowed (REST only, not over SOAP: LAC's Soap_LicenseOrder has no such count)"
+    )
     enabled: bool = Field(description="Whether the order may be activated")
+    not_reported: list[str] = Field(
+        description="The summary's members LAC did not report for this order (over SOAP "
+        "product and activations_allowed, over REST product_template_id): they are left out, "
+        "never null",
+        examples=[["product", "activations_allowed"]],
+    )
 
 
 class RemovalStatus(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from gateway.codes import Code
@@ -64,10 +65,10 @@ class AdminService:
     async def order(self, activation_key: str) -> OrderResponse:
         """An order summary, cached for ``cache.order_ttl``."""
         key = normalise_activation_key(activation_key)
-        cached = await self.order_cache.get_order(key)
+        cached = _cached_order(await self.order_cache.get_order(key))
         if cached is not None:
             self.metrics.cache_lookups.labels("order", "hit").inc()
-            return OrderResponse.model_validate(cached)
+            return cached
         self.metrics.cache_lookups.labels("order", "miss").inc()
         if self.orders is None:
             raise ServiceUnavailable("order lookups need LAC vendor credentials")
@@ -75,13 +76,7 @@ class AdminService:
         if summary is None:
             # The order lookup finds no order: the key is unknown, as LAC's code 101 says.
             raise lac_problem(Code.ACTIVATION_KEY_INVALID, "")
-        body = OrderResponse(
-            activation_key=summary.activation_key,
-            product=summary.product,
-            activations_used=summary.activations_used,
-            activations_allowed=summary.activations_allowed,
-            enabled=summary.enabled,
-        )
+        body = order_response(summary)
         await self.order_cache.put_order(key, body.model_dump(mode="json"))
         return body
 
@@ -140,3 +135,32 @@ def _job_view(job: Job) -> JobView:
         next_poll_at=stamp(job.due_at),
         deadline_at=stamp(job.deadline_at),
     )
+
+
+# The summary's members LAC may leave unreported (SOAP has no product name or quota, REST no
+# template id): each is named in ``not_reported`` instead of answering null.
+_REPORTED = ("product", "product_template_id", "activations_used", "activations_allowed")
+
+
+def order_response(summary: OrderSummary) -> OrderResponse:
+    """The API's order summary: what LAC reported, and the names of what it did not."""
+    values = {name: getattr(summary, name) for name in _REPORTED}
+    reported = {name: value for name, value in values.items() if value is not None}
+    return OrderResponse.model_validate(
+        {
+            "activation_key": summary.activation_key,
+            "enabled": summary.enabled,
+            "not_reported": [name for name in _REPORTED if name not in reported],
+            **reported,
+        }
+    )
+
+
+def _cached_order(raw: dict[str, object] | None) -> OrderResponse | None:
+    """A cached summary; one another version stored in another shape is a miss, not a 500."""
+    if raw is None:
+        return None
+    try:
+        return OrderResponse.model_validate(raw)
+    except ValidationError:
+        return None

@@ -151,7 +151,13 @@ class MemoryService:
     async def order(self, activation_key: str) -> OrderResponse:
         self.log_context.append(structlog.contextvars.get_contextvars())
         key = normalise_activation_key(activation_key)
-        return OrderResponse(activation_key=key, product="CAD", activations_used=1, enabled=True)
+        return OrderResponse(
+            activation_key=key,
+            product="CAD",
+            activations_used=1,
+            enabled=True,
+            not_reported=["product_template_id", "activations_allowed"],
+        )
 
     async def batch(self, req: BatchRequest, *, wait: float, caller: str) -> BatchResponse:
         results: list[BatchItemResult] = []
