@@ -9,6 +9,7 @@ import pytest
 from gateway.codes import Code, code_table
 from gateway.problems import problem_types
 from tests.gwharness import Running, problem_of
+from tests.integration.test_gateway_bad_input import CASES as BAD_INPUT
 
 BULK = "BULK5-SEATS-DEMO0-00002"
 DISABLED = "DSBLD-ORDER-DEMO0-00004"
@@ -155,3 +156,12 @@ async def test_an_unknown_key_on_a_read_route_is_the_same_type(running: Running,
     problem = problem_of(await running.call("GET", path), 404)
     assert problem["type"] == "/problems/unknown-activation-key"
     assert_tidy(problem)
+
+
+async def test_every_refusal_of_bad_input_is_tidy_and_its_type_resolves(running: Running) -> None:
+    for name, method, path, kwargs, status in BAD_INPUT:
+        problem = problem_of(await running.call(method, path, **kwargs), status)
+        assert_tidy(problem)
+        assert "should" not in problem["detail"], name  # pydantic's "Input should be ..."
+        page = await running.call("GET", problem["type"], key=None)
+        assert page.status == 200, (name, problem["type"])
