@@ -165,3 +165,11 @@ async def test_every_refusal_of_bad_input_is_tidy_and_its_type_resolves(running:
         assert "should" not in problem["detail"], name  # pydantic's "Input should be ..."
         page = await running.call("GET", problem["type"], key=None)
         assert page.status == 200, (name, problem["type"])
+
+
+async def test_an_unknown_activation_id_is_not_an_unknown_route(running: Running) -> None:
+    reply = await running.call("GET", "/v1/activations/act_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+    problem = problem_of(reply, 404)
+    assert problem["type"] == "/problems/unknown-activation"
+    assert "POST /v1/activations" in problem["detail"]
+    assert_tidy(problem)
