@@ -169,6 +169,7 @@ class Problem(BaseModel):
         description="URI naming the problem type: an absolute path, relative to the gateway's "
         "host, whose page (GET) says what the problem means and what to do",
         examples=["/problems/unknown-activation-key"],
+        json_schema_extra={"format": "uri-reference"},
     )
     title: str = Field(description="Short summary of the problem type")
     status: int = Field(description="The HTTP status", examples=[404])

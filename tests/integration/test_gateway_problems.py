@@ -147,6 +147,8 @@ async def test_the_problem_schema_allows_extension_members(running: Running) -> 
     problem = document["components"]["schemas"]["Problem"]
     assert problem.get("additionalProperties", True) is not False
     assert "lac_message" in problem["properties"]
+    assert problem["properties"]["type"]["format"] == "uri-reference"
+    assert problem["required"] == ["type", "title", "status"]
 
 
 @pytest.mark.parametrize(
