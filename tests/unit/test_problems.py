@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.api.problempages import wants_html
 from gateway.codes import Code, LacCode, code_table
 from gateway.errors import GatewayError, InvalidInput, NotFound, lac_problem, problem_body
 from gateway.problems import PROBLEM_PATH, problem_types
@@ -105,3 +106,20 @@ def test_problem_body_leaves_out_absent_members() -> None:
     body = problem_body(NotFound("no such route"), request_id=None, instance=None)
     assert None not in body.values()
     assert set(body) == {"type", "title", "status", "detail"}
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        ("text/html", True),
+        ("*/*", False),
+        ("", False),
+        ("application/json", False),
+        ("text/plain, text/html;q=0.5", False),
+        ("text/html;q=0", False),
+        ("text/html;q=abc", False),
+    ],
+)
+def test_a_page_is_html_only_when_accept_prefers_it(accept: str, html: bool) -> None:
+    assert wants_html(accept) is html
