@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 CODES_FILE = Path(__file__).parent / "data" / "lac_codes.json"
+UNKNOWN_CODE_SLUG = "lac-unknown-code"
+UNKNOWN_CODE_ADVICE = (
+    "LAC answered with a code this gateway does not know: do not retry; the operator should "
+    "look the code up in LAC's documentation and report it with the request_id"
+)
 
 
 class Code(IntEnum):
@@ -80,10 +85,27 @@ class LacCode:
     rest_status: int | None = None
     rest_codes: tuple[int, ...] = ()
     rest_as: int | None = None
+    advice: str = ""
+    """What the product and the operator should do: the problem's ``detail``."""
+    title_override: str | None = None
+    problem: str | None = None
+    """The problem type slug, when it is not derived from the name."""
+    field: str | None = None
+    """The request field the code is about (an unknown activation key: ``activation_key``)."""
 
     @property
     def retryable(self) -> bool:
         return self.klass is CodeClass.RETRY
+
+    @property
+    def title(self) -> str:
+        """The problem's title: the table's, else the meaning capitalised."""
+        return self.title_override or self.meaning[:1].upper() + self.meaning[1:]
+
+    @property
+    def slug(self) -> str:
+        """The problem type slug this code is answered with."""
+        return self.problem or self.name.lower().replace("_", "-")
 
 
 def _row(raw: dict[str, Any]) -> LacCode:
@@ -96,6 +118,10 @@ def _row(raw: dict[str, Any]) -> LacCode:
         rest_status=raw.get("rest_status"),
         rest_codes=tuple(int(c) for c in raw.get("rest_codes", ())),
         rest_as=raw.get("rest_as"),
+        advice=str(raw["advice"]),
+        title_override=raw.get("title"),
+        problem=raw.get("problem"),
+        field=raw.get("field"),
     )
 
 
@@ -122,4 +148,12 @@ def lookup(code: int) -> LacCode:
     known = code_table().get(code)
     if known is not None:
         return known
-    return LacCode(code, f"LAC_CODE_{code}", CodeClass.CLIENT, 502, "code unknown to the gateway")
+    return LacCode(
+        code,
+        f"LAC_CODE_{code}",
+        CodeClass.CLIENT,
+        502,
+        "code unknown to the gateway",
+        advice=UNKNOWN_CODE_ADVICE,
+        problem=UNKNOWN_CODE_SLUG,
+    )

@@ -44,9 +44,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.codes import Code, CodeClass, lookup
+from gateway.problems import PROBLEM_PATH, problem_types
 
-PROBLEM_TYPE_BASE = "tag:lac-gateway,2026:problems/"
-"""Problem types are tag URIs (RFC 4151): stable identifiers that do not pretend to resolve."""
+PROBLEM_TYPE_BASE = PROBLEM_PATH
+"""Problem types are absolute paths (``/problems/{slug}``) that the gateway itself serves."""
 
 RETRY_AFTER_SECONDS = {CodeClass.RETRY: 5, CodeClass.WAIT: 2}
 TIMEOUT_STATUS = 504
@@ -58,6 +59,12 @@ REDIS_RETRY_AFTER = 2
 def problem_type(slug: str) -> str:
     """The URI naming the problem type ``slug``."""
     return PROBLEM_TYPE_BASE + slug
+
+
+def default_detail(slug: str) -> str:
+    """What to do about a problem of type ``slug``, for an occurrence that says nothing more."""
+    kind = problem_types().get(slug)
+    return kind.advice if kind is not None else ""
 
 
 class GatewayError(Exception):
@@ -74,16 +81,18 @@ class GatewayError(Exception):
         lac_name: str | None = None,
         retry_after: int | None = None,
         errors: list[dict[str, str]] | None = None,
+        lac_message: str | None = None,
     ) -> None:
         super().__init__(f"{status} {title}" + (f": {detail}" if detail else ""))
         self.status = status
         self.title = title
-        self.detail = detail[:MAX_DETAIL_CHARS]
+        self.detail = (detail or default_detail(type_))[:MAX_DETAIL_CHARS]
         self.type_ = type_
         self.lac_code = lac_code
         self.lac_name = lac_name
         self.retry_after = retry_after
         self.errors = errors
+        self.lac_message = lac_message[:MAX_DETAIL_CHARS] if lac_message else None
 
     @property
     def type_uri(self) -> str:
@@ -303,28 +312,37 @@ class LacProblem(GatewayError):
     """What LAC answered, in the gateway's vocabulary; built by ``lac_problem``."""
 
 
-def _slug(lac_name: str) -> str:
-    return lac_name.lower().replace("_", "-")
+def _news(message: str, meaning: str) -> str | None:
+    """LAC's own text when it says more than the table's meaning (generator output)."""
+    text = message.strip()
+    if not text or text.rstrip(".").casefold() == meaning.casefold():
+        return None
+    return text
 
 
 def lac_problem(code: int, message: str, *, timeout: bool = False) -> GatewayError:
-    """The problem for LAC return code ``code`` (status, name and title from the code table).
+    """The problem for LAC return code ``code``: status, type, title and advice from the table.
 
-    ``timeout`` marks a network failure (900/901) caused by the gateway's own deadline: 504.
+    The advice is the ``detail``; what LAC itself said, when it adds something, is
+    ``lac_message``. ``timeout`` marks a network failure (900/901) caused by the gateway's own
+    deadline: 504.
     """
     row = lookup(code)
     status = row.http
     if timeout and code in NETWORK_CODES:
         status = TIMEOUT_STATUS
-    title = row.meaning[:1].upper() + row.meaning[1:]
+    about = row.title[:1].lower() + row.title[1:]
+    fields = None if row.field is None else [{"field": row.field, "message": about}]
     return LacProblem(
         status,
-        title,
-        message,
-        type_=_slug(row.name),
+        row.title,
+        row.advice,
+        type_=row.slug,
         lac_code=row.code,
         lac_name=row.name,
         retry_after=RETRY_AFTER_SECONDS.get(row.klass),
+        errors=fields,
+        lac_message=_news(message, row.meaning),
     )
 
 
@@ -341,6 +359,7 @@ def problem_body(
         "request_id": request_id,
         "lac_code": err.lac_code,
         "lac_name": err.lac_name,
+        "lac_message": err.lac_message,
         "errors": err.errors,
     }
     return {name: value for name, value in body.items() if value is not None}

@@ -6,7 +6,6 @@ in ``gateway.hostids``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,11 +15,10 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
 )
+from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
-from gateway.errors import InvalidInput
 from gateway.hostids import MAX_BATCH_ITEMS, MAX_HOSTID_STRING, MAX_HOSTID_VALUE, MAX_HOSTIDS
 
 # --- JSON API models -------------------------------------------------------------------------
@@ -76,7 +74,6 @@ HostIdInput = Annotated[
     | Annotated[HostIdObject, Tag("object")],
     Discriminator(_hostid_kind),
 ]
-_UNION_TAGS = frozenset({"string", "object"})
 
 HostIdList = Annotated[
     list[HostIdInput],
@@ -144,25 +141,53 @@ class FieldError(BaseModel):
     message: str = Field(description="What is wrong with it")
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem detail (media type application/problem+json)."""
+# A member a body does not have is left out, never null; the schema says so by not admitting
+# null (SkipJsonSchema) while the model still defaults the member to absent.
+_Absent = SkipJsonSchema[None]
 
-    model_config = _OUT
+
+def _is_absent(value: object) -> bool:
+    return value is None
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # absent, not null: a null default would contradict the type
+
+
+def _omitted(description: str, **extra: Any) -> Any:
+    """A member left out of the answer when it has no value."""
+    return Field(
+        default=None,
+        exclude_if=_is_absent,
+        description=description,
+        json_schema_extra=_no_default,
+        **extra,
+    )
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail (application/problem+json); extension members may be added."""
+
+    # RFC 9457 section 3.2: clients must ignore members they do not know, so the schema admits them.
+    model_config = ConfigDict(extra="allow")
 
     type: str = Field(
-        description="URI naming the problem type",
-        examples=["tag:lac-gateway,2026:problems/lac-activation-key-invalid"],
+        description="URI naming the problem type: an absolute path, relative to the gateway's "
+        "host, whose page (GET) says what the problem means and what to do",
+        examples=["/problems/unknown-activation-key"],
+        json_schema_extra={"format": "uri-reference"},
     )
     title: str = Field(description="Short summary of the problem type")
     status: int = Field(description="The HTTP status", examples=[404])
-    detail: str | None = Field(default=None, description="What happened in this occurrence")
-    instance: str | None = Field(default=None, description="The request path")
-    request_id: str | None = Field(default=None, description="Echo of X-Request-ID")
-    lac_code: int | None = Field(default=None, description="LAC return code", examples=[101])
-    lac_name: str | None = Field(
-        default=None, description="LAC return code name", examples=["LAC_ACTIVATION_KEY_INVALID"]
+    detail: str | _Absent = _omitted("What happened in this occurrence and what to do about it")
+    instance: str | _Absent = _omitted("The request path")
+    request_id: str | _Absent = _omitted("Echo of X-Request-ID")
+    lac_code: int | _Absent = _omitted("LAC return code", examples=[101])
+    lac_name: str | _Absent = _omitted(
+        "LAC return code name", examples=["LAC_ACTIVATION_KEY_INVALID"]
     )
-    errors: list[FieldError] | None = Field(default=None, description="Invalid fields (422)")
+    lac_message: str | _Absent = _omitted("LAC's own text, when it says more than the code's name")
+    errors: list[FieldError] | _Absent = _omitted("Invalid fields (422)")
 
 
 class ActivationResponse(BaseModel):
@@ -188,7 +213,7 @@ class ActivationResponse(BaseModel):
     stale: bool = Field(
         default=False, description="Served from cache past its freshness while LAC is unreachable"
     )
-    error: Problem | None = Field(default=None, description="Why the activation failed")
+    error: Problem | _Absent = _omitted("Why the activation failed (only when state is failed)")
 
 
 class BatchItemResult(BaseModel):
@@ -215,10 +240,23 @@ class OrderResponse(BaseModel):
     model_config = _OUT
 
     activation_key: str = Field(description="The order's activation key", examples=[_KEY_EXAMPLE])
-    product: str | None = Field(default=None, description="Product name")
-    activations_used: int | None = Field(default=None, description="Licenses activated")
-    activations_allowed: int | None = Field(default=None, description="Activations allowed")
+    product: str | _Absent = _omitted(
+        "Product name (REST only, not over SOAP: LAC's Soap_LicenseOrder has no product name)"
+    )
+    product_template_id: int | _Absent = _omitted(
+        "LAC's product template id (SOAP only: the REST order body names the product instead)"
+    )
+    activations_used: int | _Absent = _omitted("Licenses activated")
+    activations_allowed: int | _Absent = _omitted(
+        "Activations allowed (REST only, not over SOAP: LAC's Soap_LicenseOrder has no such count)"
+    )
     enabled: bool = Field(description="Whether the order may be activated")
+    not_reported: list[str] = Field(
+        description="The summary's members LAC did not report for this order (over SOAP "
+        "product and activations_allowed, over REST product_template_id): they are left out, "
+        "never null",
+        examples=[["product", "activations_allowed"]],
+    )
 
 
 class RemovalStatus(BaseModel):
@@ -283,22 +321,3 @@ class ActivationCounters(BaseModel):
     one_time_activations_expiration_date: str | None = Field(
         default=None, description="When the one-time activations expire, as LAC writes it"
     )
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part not in _UNION_TAGS:
-            path += f".{part}" if path else part
-    return path or "body"
-
-
-def invalid_input(exc: ValidationError) -> InvalidInput:
-    """A pydantic validation failure as a 422 naming each field (input values left out)."""
-    errors = [
-        {"field": _field_path(err["loc"]), "message": err["msg"]}
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
-    return InvalidInput("the request body does not match the schema", errors=errors)

@@ -222,7 +222,7 @@ def problem_of(reply: Reply, status: int) -> dict[str, Any]:
     assert reply.content_type == "application/problem+json", reply.headers
     body: dict[str, Any] = reply.json()
     assert body["status"] == status
-    assert body["type"].startswith("tag:")
+    assert body["type"].startswith("/problems/")
     assert body["title"]
     assert body["request_id"] == reply.headers["X-Request-ID"]
     return body

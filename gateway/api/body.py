@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import errors
 from gateway.api.protocol import unsupported_encoding
-from gateway.models import invalid_input
+from gateway.validation import invalid_input
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.api import docs, openapi
 from gateway.api.body import defer_continue
 from gateway.api.keys import ENDPOINTS
+from gateway.api.problempages import problem_page
 from gateway.api.routes import (
     DEFAULT_JOB_LIMIT,
     MAX_JOB_LIMIT,
@@ -306,6 +307,25 @@ def endpoints() -> tuple[Endpoint, ...]:
             tag="operations",
             scope=None,
             replies=(Reply(200, "the JWK Set", JwkSet),),
+        ),
+        Endpoint(
+            "GET",
+            "/problems/{slug}",
+            problem_page,
+            operation_id="problemType",
+            summary="What a problem type means and what to do about it (its type URI)",
+            tag="operations",
+            scope=None,
+            replies=(
+                Reply(
+                    200,
+                    "the problem type's status, LAC codes and advice: HTML when Accept prefers "
+                    "text/html, else text/plain",
+                    media="text/html",
+                    alternatives=(("text/plain", "the same page as plain text"),),
+                ),
+            ),
+            problems=(404,),
         ),
         _operations("/healthz", healthz, "Liveness", Reply(200, "alive", Health)),
         _operations("/readyz", readyz, "Readiness", Reply(200, "ready", Readiness), (503,)),

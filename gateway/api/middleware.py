@@ -197,7 +197,7 @@ def _from_http(exc: web.HTTPException) -> errors.GatewayError:
     if exc.status == 413:
         return errors.PayloadTooLarge("the request body is too large")
     # Others come from aiohttp's request parsing (bad headers, bad multipart): the caller's doing.
-    return errors.GatewayError(exc.status, exc.reason, type_=f"http-{exc.status}")
+    return errors.GatewayError(exc.status, exc.reason, type_="http-error")
 
 
 def problem_response(
@@ -224,9 +224,11 @@ def failed_activation_response(request: web.Request, result: ActivationResponse)
         # A failure without a usable status is the upstream's fault as far as the caller knows.
         err = errors.GatewayError(502, "Activation failed", type_="activation-failed")
         return problem_response(request, err)
-    body = result.error.model_dump(exclude_none=True)
+    body = result.error.model_dump(mode="json")
     body["instance"] = request.path
-    body["request_id"] = _optional(request, REQUEST_ID)
+    request_id = _optional(request, REQUEST_ID)
+    if request_id is not None:
+        body["request_id"] = request_id
     return web.Response(
         status=result.error.status, body=orjson.dumps(body), content_type=PROBLEM_JSON
     )

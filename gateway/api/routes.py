@@ -156,7 +156,11 @@ async def get_activation(request: web.Request) -> web.StreamResponse:
     """GET /v1/activations/{id}."""
     activation_id = request.match_info["id"]
     if not is_activation_id(activation_id):
-        raise errors.NotFound("no such activation")
+        raise errors.NotFound(
+            "no activation has this id: activation ids look like act_ followed by 26 letters "
+            "and digits, as POST /v1/activations returns them",
+            type_="unknown-activation",
+        )
     http = request.app[SETTINGS].http
     # ?wait= is the documented long-poll; Prefer: wait=N is honoured too, and neither means 0.
     prefer = wait_preference(request.headers.getall("Prefer", []), default=0, maximum=http.max_wait)

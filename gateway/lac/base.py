@@ -99,6 +99,7 @@ class OrderSummary:
     activations_used: int | None
     activations_allowed: int | None
     enabled: bool
+    product_template_id: int | None = None
 
 
 class Lac(Protocol):

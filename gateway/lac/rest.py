@@ -112,6 +112,14 @@ def rest_error(reply: Reply, by_status: Mapping[int, int], operation: str) -> La
     return LacRejected(code, text, operation=operation)
 
 
+def _no_license(reply: Reply) -> tuple[int, None]:
+    """A fetch's 404: no license, unless its v2 code says LAC knows no such activation key."""
+    error = rest_error(reply, _FETCH_STATUS, "fetch")
+    if error.code == Code.ACTIVATION_KEY_INVALID:
+        raise error  # an unknown key is not "no license yet": the caller must fix the key
+    return Code.RECORD_DOESNT_EXIST, None
+
+
 def _unexpected(reply: Reply, operation: str) -> LacUnavailable:
     return LacUnavailable(
         Code.SOAP_COMM_ERROR, f"unexpected HTTP {reply.status}", operation=operation
@@ -247,7 +255,7 @@ class LacRestClient:
             if reply.status == 200:
                 return 0, license_from_json(_json(reply))
             if reply.status == 404:
-                return Code.RECORD_DOESNT_EXIST, None
+                return _no_license(reply)
             if 400 <= reply.status < 500:
                 raise rest_error(reply, _FETCH_STATUS, "fetch")
             raise _unexpected(reply, "fetch")

@@ -28,6 +28,7 @@ from gateway.lac.soap_ops import (
     ORDER_ACTIVATED,
     ORDER_ENABLED,
     ORDER_KEY,
+    ORDER_PRODUCT,
     PAGE_SIZE,
     Op,
 )
@@ -70,14 +71,14 @@ def _plain_value(value: JsonValue) -> JsonValue:
 
 def order_from_soap(row: JsonObject) -> OrderSummary:
     """An ``OrderSummary`` from a ``Soap_LicenseOrder``; SOAP gives no product name or quota."""
-    used = row.get(ORDER_ACTIVATED)
     enabled = row.get(ORDER_ENABLED)
     return OrderSummary(
         activation_key=str(row.get(ORDER_KEY) or ""),
         product=None,
-        activations_used=used if isinstance(used, int) and not isinstance(used, bool) else None,
+        activations_used=_int(row.get(ORDER_ACTIVATED)),
         activations_allowed=None,
         enabled=enabled is not False,
+        product_template_id=_int(row.get(ORDER_PRODUCT)),
     )
 
 

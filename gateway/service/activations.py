@@ -108,10 +108,10 @@ class ActivationService:
     async def status(self, activation_id: str, *, wait: float) -> ActivationResponse:
         """Where one activation stands; long-polls up to ``wait`` seconds while pending."""
         if not is_activation_id(activation_id):
-            raise NotFound(f"no activation {activation_id!r}")
+            raise unknown_activation()
         current, _ = await self._current(activation_id)
         if current is None:
-            raise NotFound(f"no activation {activation_id!r}")
+            raise unknown_activation()
         if current.state != "pending" or wait <= 0:
             return current
         return await self._await_outcome(activation_id, wait, raise_failure=False)
@@ -229,7 +229,10 @@ class ActivationService:
             current, failure = await self._current(aid, waited=True)
             if current is None:
                 # The job vanished without an outcome (deactivated meanwhile): ask again.
-                raise NotFound(f"activation {aid} was withdrawn; request it again")
+                raise NotFound(
+                    "the activation was withdrawn meanwhile; send POST /v1/activations again",
+                    type_="unknown-activation",
+                )
             if failure is not None and raise_failure:
                 raise failure
             remaining = until - loop.time()
@@ -248,3 +251,12 @@ def _batch_item(index: int, outcome: ActivationResponse | BaseException) -> Batc
     if isinstance(outcome, GatewayError):
         return BatchItemResult(index=index, status=outcome.status, body=problem_model(outcome))
     raise outcome  # not a caller-facing failure: let the error middleware log it
+
+
+def unknown_activation() -> NotFound:
+    """The 404 for an activation id the gateway holds nothing for (not an unknown route)."""
+    return NotFound(
+        "no activation has this id: it was never requested, or it ended and its record expired;"
+        " send POST /v1/activations again for its license",
+        type_="unknown-activation",
+    )

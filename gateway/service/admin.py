@@ -6,9 +6,11 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from gateway.errors import NotFound, ServiceUnavailable, redis_unavailable
+from gateway.codes import Code
+from gateway.errors import ServiceUnavailable, lac_problem, redis_unavailable
 from gateway.hostids import normalise_activation_key
 from gateway.lac.base import Lac, OrderSummary
 from gateway.lac.polling import UNREADY, LacRoute
@@ -67,23 +69,18 @@ class AdminService:
     async def order(self, activation_key: str) -> OrderResponse:
         """An order summary, cached for ``cache.order_ttl``."""
         key = normalise_activation_key(activation_key)
-        cached = await self.order_cache.get_order(key)
+        cached = _cached_order(await self.order_cache.get_order(key))
         if cached is not None:
             self.metrics.cache_lookups.labels("order", "hit").inc()
-            return OrderResponse.model_validate(cached)
+            return cached
         self.metrics.cache_lookups.labels("order", "miss").inc()
         if self.orders is None:
             raise ServiceUnavailable("order lookups need LAC vendor credentials")
         summary = await lac_call(self.orders.order(key))
         if summary is None:
-            raise NotFound("LAC knows no order with this activation key")
-        body = OrderResponse(
-            activation_key=summary.activation_key,
-            product=summary.product,
-            activations_used=summary.activations_used,
-            activations_allowed=summary.activations_allowed,
-            enabled=summary.enabled,
-        )
+            # The order lookup finds no order: the key is unknown, as LAC's code 101 says.
+            raise lac_problem(Code.ACTIVATION_KEY_INVALID, "")
+        body = order_response(summary)
         await self.order_cache.put_order(key, body.model_dump(mode="json"))
         return body
 
@@ -170,3 +167,32 @@ def _job_view(job: Job) -> JobView:
         next_poll_at=stamp(job.due_at),
         deadline_at=stamp(job.deadline_at),
     )
+
+
+# The summary's members LAC may leave unreported (SOAP has no product name or quota, REST no
+# template id): each is named in ``not_reported`` instead of answering null.
+_REPORTED = ("product", "product_template_id", "activations_used", "activations_allowed")
+
+
+def order_response(summary: OrderSummary) -> OrderResponse:
+    """The API's order summary: what LAC reported, and the names of what it did not."""
+    values = {name: getattr(summary, name) for name in _REPORTED}
+    reported = {name: value for name, value in values.items() if value is not None}
+    return OrderResponse.model_validate(
+        {
+            "activation_key": summary.activation_key,
+            "enabled": summary.enabled,
+            "not_reported": [name for name in _REPORTED if name not in reported],
+            **reported,
+        }
+    )
+
+
+def _cached_order(raw: dict[str, object] | None) -> OrderResponse | None:
+    """A cached summary; one another version stored in another shape is a miss, not a 500."""
+    if raw is None:
+        return None
+    try:
+        return OrderResponse.model_validate(raw)
+    except ValidationError:
+        return None

@@ -13,7 +13,13 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway.codes import Code, lookup
-from gateway.errors import GatewayError, LacRequestRefused, ServiceUnavailable, lac_problem
+from gateway.errors import (
+    GatewayError,
+    LacRequestRefused,
+    ServiceUnavailable,
+    lac_problem,
+    problem_body,
+)
 from gateway.hostids import Target, mask_key
 from gateway.lac.base import IssuedLicense, LacError, LacRequestRejected
 from gateway.lac.resilience import CircuitOpen
@@ -43,14 +49,8 @@ def license_body(lic: IssuedLicense) -> LicenseBody:
 
 def problem_model(err: GatewayError) -> Problem:
     """The problem body of a caller-facing failure, for answers that embed one."""
-    return Problem(
-        type=err.type_uri,
-        title=err.title,
-        status=err.status,
-        detail=err.detail or None,
-        lac_code=err.lac_code,
-        lac_name=err.lac_name,
-    )
+    # The same members as a problem answered alone, less the request's own (instance, id).
+    return Problem.model_validate(problem_body(err, request_id=None, instance=None))
 
 
 @functools.lru_cache(maxsize=SPREADS_KEPT)

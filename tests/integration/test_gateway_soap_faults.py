@@ -19,7 +19,7 @@ from tests.gwharness import (
 )
 
 KEY = "BENCH-BULKX-DEMO0-00003"
-REQUEST_REJECTED = "tag:lac-gateway,2026:problems/lac-request-rejected"
+REQUEST_REJECTED = "/problems/lac-request-rejected"
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from gateway.models import (
     Problem,
     RemovalConfirmRequest,
 )
+from gateway.problems import problem_types
 from gateway.settings import ApiKey, AuthSettings, HttpSettings, JobSettings, Settings
 
 FLEET_KEY = "fleet-secret-key"
@@ -148,7 +149,13 @@ class MemoryService:
     async def order(self, activation_key: str) -> OrderResponse:
         self.log_context.append(structlog.contextvars.get_contextvars())
         key = normalise_activation_key(activation_key)
-        return OrderResponse(activation_key=key, product="CAD", activations_used=1, enabled=True)
+        return OrderResponse(
+            activation_key=key,
+            product="CAD",
+            activations_used=1,
+            enabled=True,
+            not_reported=["product_template_id", "activations_allowed"],
+        )
 
     async def batch(self, req: BatchRequest, *, wait: float, caller: str) -> BatchResponse:
         results: list[BatchItemResult] = []
@@ -413,7 +420,9 @@ async def test_an_unexpected_failure_is_a_bare_500_without_its_details(client: C
     assert resp.status == 500
     problem = await problem_of(resp)
     assert "hunter2" not in (await resp.text())
-    assert set(problem) == {"type", "title", "status", "instance", "request_id"}
+    assert set(problem) == {"type", "title", "status", "detail", "instance", "request_id"}
+    # The detail is the type's fixed advice, never the exception's text.
+    assert problem["detail"] == problem_types()["internal-error"].advice
     failure = [entry for entry in logs if entry["event"] == "unhandled_error"]
     assert len(failure) == 1
     assert failure[0]["exc_info"] is True
@@ -716,7 +725,7 @@ async def test_openapi_document_validates_and_lists_every_registered_route(
         if route.resource is not None and route.method != "HEAD"
     }
     assert documented == registered
-    assert len(registered) == 20
+    assert len(registered) == 21  # with GET /docs/static/{name} and GET /problems/{slug}
 
 
 async def test_openapi_request_schemas_are_the_validating_models(client: Client) -> None:

@@ -62,9 +62,10 @@ def test_every_lac_code_maps_to_the_table_status_name_and_title(code: LacCode) -
     assert isinstance(err, LacProblem)
     assert err.status == code.http
     assert (err.lac_code, err.lac_name) == (code.code, code.name)
-    assert err.title.lower() == code.meaning.lower()
-    assert err.detail == "text from LAC"
-    assert err.type_uri == PROBLEM_TYPE_BASE + code.name.lower().replace("_", "-")
+    assert err.title == code.title
+    assert err.detail == code.advice
+    assert err.lac_message == "text from LAC"
+    assert err.type_uri == PROBLEM_TYPE_BASE + code.slug
     has_retry_after = code.klass in (CodeClass.RETRY, CodeClass.WAIT)
     assert (err.retry_after is not None) == has_retry_after
     assert ("Retry-After" in err.headers()) == has_retry_after
@@ -91,20 +92,21 @@ def test_problem_body_carries_rfc9457_members_and_lac_fields() -> None:
     err = lac_problem(101, "Invalid activation key.")
     body = problem_body(err, request_id="req-1", instance="/v1/activations")
     assert body == {
-        "type": PROBLEM_TYPE_BASE + "lac-activation-key-invalid",
-        "title": "Invalid activation key",
+        "type": PROBLEM_TYPE_BASE + "unknown-activation-key",
+        "title": "Unknown activation key",
         "status": 404,
-        "detail": "Invalid activation key.",
+        "detail": code_table()[101].advice,
         "instance": "/v1/activations",
         "request_id": "req-1",
         "lac_code": 101,
         "lac_name": "LAC_ACTIVATION_KEY_INVALID",
+        "errors": [{"field": "activation_key", "message": "unknown activation key"}],
     }
 
 
 def test_problem_body_leaves_out_members_without_a_value() -> None:
     body = problem_body(NotFound(), request_id=None, instance=None)
-    assert set(body) == {"type", "title", "status"}
+    assert set(body) == {"type", "title", "status", "detail"}  # the detail: the type's advice
 
 
 def test_invalid_input_lists_the_field_in_error() -> None:
@@ -121,4 +123,5 @@ def test_rate_limited_sends_retry_after() -> None:
 
 def test_long_lac_text_is_cut_short_in_the_detail() -> None:
     err = lac_problem(400, "generator output " * 200)
-    assert len(err.detail) <= 500
+    assert err.lac_message is not None
+    assert len(err.lac_message) <= 500
