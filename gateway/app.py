@@ -2,8 +2,8 @@
 
 One cleanup context per resource, in dependency order: HTTP session -> Redis -> near cache
 (and its drop listener) -> stores -> LAC clients -> outcome listener -> services -> rate
-limiter -> counters refresh -> poller. aiohttp unwinds them in reverse, so the poller stops
-and gives its leases back before the clients it uses are closed.
+limiter -> counters refresh -> webhook worker -> poller. aiohttp unwinds them in reverse, so
+the poller stops and gives its leases back before the clients it uses are closed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from gateway.api.keys import (
     SERVICES,
     SETTINGS,
     STORES,
+    WEBHOOK_ADMIN,
+    WEBHOOK_WORKER,
 )
 from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
@@ -55,6 +57,8 @@ from gateway.settings import Settings
 from gateway.store import create_stores
 from gateway.store.keys import Keys
 from gateway.store.licenses import LicenseRecord
+from gateway.webhooks.admin import WebhookAdmin
+from gateway.webhooks.worker import WebhookWorker
 
 log = structlog.get_logger("gateway.app")
 
@@ -232,6 +236,28 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     await poller.stop()
 
 
+async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The webhook worker and its own HTTP session (never LAC's); idle with no endpoints."""
+    settings = app[SETTINGS].webhooks
+    app[WEBHOOK_ADMIN] = WebhookAdmin(app[STORES].webhooks, settings)
+    if not settings.all_endpoints():
+        app[WEBHOOK_WORKER] = None
+        yield
+        return
+    async with aiohttp.ClientSession(raise_for_status=False) as session:
+        worker = WebhookWorker(
+            app[STORES].webhooks,
+            settings,
+            app[METRICS],
+            session,
+            owner=app[SERVICES].runner.owner,
+        )
+        app[WEBHOOK_WORKER] = worker
+        worker.start()
+        yield
+        await worker.stop()
+
+
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.Application:
     """The gateway application, configured by ``settings``."""
     app = web.Application(
@@ -251,6 +277,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
             services_ctx,
             limiter_ctx,
             counters_ctx,
+            webhooks_ctx,
             poller_ctx,
         ]
     )

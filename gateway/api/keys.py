@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # imported for the annotations only: these modules import thi
     from gateway.service import Services
     from gateway.store import Stores
     from gateway.store.licenses import LicenseRecord
+    from gateway.webhooks.admin import WebhookAdmin
+    from gateway.webhooks.worker import WebhookWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -50,5 +52,7 @@ NEAR_CACHE: web.AppKey[NearCache[LicenseRecord] | None] = web.AppKey("near_cache
 STORES: web.AppKey[Stores] = web.AppKey("stores")
 LAC_CLIENTS: web.AppKey[LacClients] = web.AppKey("lac_clients")
 OUTCOMES: web.AppKey[OutcomeHub] = web.AppKey("outcomes")
+WEBHOOK_ADMIN: web.AppKey[WebhookAdmin] = web.AppKey("webhook_admin")
+WEBHOOK_WORKER: web.AppKey[WebhookWorker | None] = web.AppKey("webhook_worker")
 # The concrete services, for the poller and the counters refresh (routes see the ports above).
 SERVICES: web.AppKey[Services] = web.AppKey("services")

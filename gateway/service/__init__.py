@@ -26,6 +26,7 @@ from gateway.service.runner import JobRunner
 from gateway.service.shared import Auditor
 from gateway.settings import Settings
 from gateway.store import Stores
+from gateway.webhooks.events import WebhookEvents
 
 __all__ = [
     "ActivationService",
@@ -63,6 +64,7 @@ def create_services(
     """Every service, each handed only the store concerns it uses."""
     owner = f"gw-{uuid.uuid4().hex[:12]}"
     auditor = Auditor(stores.audit, settings.audit, clock)
+    events = WebhookEvents(settings.webhooks, clock)
     runner = JobRunner(
         lac,
         settings,
@@ -71,6 +73,7 @@ def create_services(
         licenses=stores.licenses,
         jobs=stores.jobs,
         owner=owner,
+        events=events,
         clock=clock,
     )
     activations = ActivationService(
@@ -88,9 +91,10 @@ def create_services(
         lac,
         metrics,
         licenses=stores.licenses,
-        jobs=stores.jobs,
+        steps=stores.activations,
         activators=stores.activators,
         auditor=auditor,
+        events=events,
         clock=clock,
     )
     admin = AdminService(
@@ -103,5 +107,6 @@ def create_services(
         owner=owner,
         orders=orders,
         counters=counters,
+        webhooks=(stores.webhooks, events, settings.webhooks.quota_low_threshold),
     )
     return Services(activations, licenses, admin, runner)
