@@ -410,3 +410,18 @@ def test_endpoints_file_and_secret_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
         load_settings()
     assert "whsec_" in refused.value.problems[0]
     assert "not a secret" not in str(refused.value)
+
+
+async def test_with_concurrency_one_an_endpoint_gets_events_in_creation_order(
+    redis_url: str, receiver: Receiver
+) -> None:
+    receiver.hold = asyncio.Event()  # the first delivery hangs: the others queue behind it
+    async with start_hooked(redis_url, receiver, webhooks={"concurrency": 1}) as gw:
+        for n in range(6):
+            await issue(gw, BULK, f"HOSTNAME=ord{n}")
+        receiver.hold.set()
+        await received(receiver, 6)
+        hosts = [got.body["data"]["hostids"][0] for got in receiver.received]
+        assert hosts == [f"HOSTNAME=ORD{n}" for n in range(6)]
+        stamps = [got.body["timestamp"] for got in receiver.received]
+        assert stamps == sorted(stamps)
