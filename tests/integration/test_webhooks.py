@@ -425,3 +425,16 @@ async def test_with_concurrency_one_an_endpoint_gets_events_in_creation_order(
         assert hosts == [f"HOSTNAME=ORD{n}" for n in range(6)]
         stamps = [got.body["timestamp"] for got in receiver.received]
         assert stamps == sorted(stamps)
+
+
+async def test_redirects_are_not_followed(hooked: Hooked) -> None:
+    elsewhere = Receiver()
+    await elsewhere.start()
+    try:
+        hooked.receiver.plan = [(307, {"Location": elsewhere.url})]
+        await issue(hooked)
+        await received(hooked.receiver, 1, "the retry at the configured URL")
+        assert hooked.receiver.attempts[0] == hooked.receiver.received[0].msg_id
+        assert elsewhere.attempts == []  # the Location was never visited
+    finally:
+        await elsewhere.stop()
