@@ -39,12 +39,22 @@ FAR_FUTURE = 2**40  # seconds: a probe takes the earliest delivery, due or not
 
 def body_of(endpoint: WebhookEndpoint, fields: dict[str, str]) -> bytes:
     """The JSON body an endpoint receives for one outbox entry."""
-    data = orjson.loads(fields.get("data") or "{}")
+    try:
+        data = orjson.loads(fields.get("data") or "{}")
+    except orjson.JSONDecodeError:
+        data = None  # never written so by the gateway: delivered as it is, rather than stuck
+    if not isinstance(data, dict):
+        data = {"unreadable": True}
     if "license" in fields and endpoint.include_license and isinstance(data.get("license"), dict):
         data["license"]["content"] = fields["license"]
-    at = int(fields.get("at") or 0) / 1000
+    at = millis(fields.get("at")) / 1000
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
     return orjson.dumps({"type": fields.get("type", ""), "timestamp": stamp, "data": data})
+
+
+def millis(raw: str | None) -> int:
+    """An outbox entry's Unix ms; 0 when missing or unreadable."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else 0
 
 
 class WebhookWorker:
@@ -107,7 +117,7 @@ class WebhookWorker:
         for endpoint in self.endpoints.values():
             if endpoint.wants(event):
                 body = body_of(endpoint, fields)
-                created = int(fields.get("at") or 0)
+                created = millis(fields.get("at"))
                 await self.store.enqueue(endpoint.name, entry_id, event, body, created, now)
         await self.store.done(entry_id)
 

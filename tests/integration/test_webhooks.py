@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from gateway.api.keys import METRICS, WEBHOOK_WORKER
+from gateway.api.keys import METRICS, STORES, WEBHOOK_WORKER
 from gateway.configuration import ConfigurationError, load_settings
 from tests.gwharness import (
     ADMIN_KEY,
@@ -438,3 +438,14 @@ async def test_redirects_are_not_followed(hooked: Hooked) -> None:
         assert elsewhere.attempts == []  # the Location was never visited
     finally:
         await elsewhere.stop()
+
+
+async def test_an_unreadable_outbox_entry_does_not_hold_up_the_others(hooked: Hooked) -> None:
+    store = hooked.app[STORES].webhooks
+    await store.append(["type", "activation.issued", "at", "x", "data", "{not json"])
+    await issue(hooked)
+    await received(hooked.receiver, 2)
+    assert [got.body["data"].get("unreadable") for got in hooked.receiver.received] == [
+        True,
+        None,
+    ]
