@@ -90,6 +90,7 @@ class ActivationSteps:
         self._complete = scripts.register(redis, "complete_job-7")
         self._fail = scripts.register(redis, "fail_job-4")
         self._withdraw = scripts.register(redis, "withdraw_license-6")
+        self._first_report = scripts.register(redis, "first_report-1")
 
     async def start(self, job: Job, *, now: float) -> Start:
         """An activation request's first step: its cached license or rejection, else its job.
@@ -222,7 +223,7 @@ class ClusterActivationSteps(ActivationSteps):
         event: Sequence[str] = (),
     ) -> bool:
         """The completion script's steps in its order, so a woken waiter finds the license."""
-        await self._append_event(event)
+        await self._append_event(event, job=aid)
         self.licenses.forget_near(aid)
         entry = self.licenses.entry(lic, None, now)
         if entry is None:
@@ -247,7 +248,7 @@ class ClusterActivationSteps(ActivationSteps):
         event: Sequence[str] = (),
     ) -> None:
         """The failure script's steps in its order: event, rejection, job, outcome."""
-        await self._append_event(event)
+        await self._append_event(event, job=aid)
         await self.redis.set(self.keys.negative(aid), negative, px=ttl_ms)
         await self.jobs.finish_job(aid, owner or None)
         await self.redis.publish(self.keys.outcome(aid), payload)
@@ -260,8 +261,13 @@ class ClusterActivationSteps(ActivationSteps):
         await self.redis.delete(self.keys.activator(aid))
         return removed
 
-    async def _append_event(self, event: Sequence[str]) -> None:
-        """Append the webhook event before the change (a crash between them: an event too many)."""
+    async def _append_event(self, event: Sequence[str], *, job: str | None = None) -> None:
+        """Append the webhook event before the change (a crash between them: an event too many).
+
+        With ``job``, only on the first report of that job's end, as the scripts do.
+        """
+        if event and job is not None and not await self._first_report(keys=[self.keys.job(job)]):
+            return
         if event:
             fields: dict[EncodableT, EncodableT] = dict(zip(event[::2], event[1::2], strict=True))
             await self.redis.xadd(

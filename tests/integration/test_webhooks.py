@@ -304,14 +304,16 @@ async def test_retry_after_is_honoured(hooked: Hooked) -> None:
     hooked.receiver.plan = [(429, {"Retry-After": "2"})]
     await issue(hooked)
 
-    async def retried_later() -> bool:
-        page = await hooked.call("GET", "/v1/admin/webhooks/deliveries", key=ADMIN_KEY)
-        items = page.json()["deliveries"]
-        return bool(items) and items[0]["attempts"] == 1 and items[0]["next_at"] is not None
+    seen: list[dict[str, Any]] = []
 
-    await until(retried_later, "the 429 recorded")
-    page = await hooked.call("GET", "/v1/admin/webhooks/deliveries", key=ADMIN_KEY)
-    (item,) = page.json()["deliveries"]
+    async def answered_429() -> bool:
+        page = await hooked.call("GET", "/v1/admin/webhooks/deliveries", key=ADMIN_KEY)
+        seen[:] = page.json()["deliveries"]
+        return bool(seen) and seen[0]["last_status"] == 429
+
+    await until(answered_429, "the 429 recorded")
+    (item,) = seen
+    assert item["status"] == "pending"
     gap = datetime.fromisoformat(item["next_at"]) - datetime.fromisoformat(item["last_attempt_at"])
     assert gap.total_seconds() >= 2.0  # not the schedule's 0.05 s
     assert item["last_status"] == 429
@@ -378,7 +380,11 @@ async def test_endpoint_failing_long_enough_is_paused_then_resumes_after_a_probe
 
         await until(paused, "the endpoint paused")
         await received(receiver, 1, "the probe's delivery")
-        assert gauge._value.get() == 0
+
+        async def resumed() -> bool:
+            return bool(gauge._value.get() == 0)
+
+        await until(resumed, "the endpoint resumed after the probe succeeded")
         assert len(receiver.attempts) == 5  # four failures, then the probe
 
 

@@ -1,7 +1,7 @@
 -- A finished generation, in this order: its webhook event appended to the outbox (KEYS[7],
 -- trimmed to about ARGV[10] entries; ARGV[11] is the number of event arguments after it, 0 for
--- none), its license cached (or dropped when ARGV[3] is empty, an expired license), its
--- rejection dropped, the job's activated_by copied to the activator key for ARGV[9] ms (0: no
+-- none) unless the job's end was reported already, its license cached (or dropped when
+-- ARGV[3] is empty, an expired license), its rejection dropped, the job's activated_by copied to the activator key for ARGV[9] ms (0: no
 -- expiry, empty: not kept), its job finished if ARGV[2] still owns it, the outcome ARGV[5]
 -- published on channel ARGV[6], the license change on channel ARGV[7] (near caches), and an
 -- audit event (the arguments after the webhook event) appended to the stream trimmed to about
@@ -11,7 +11,9 @@
 -- @include finish_job
 -- @include append_event
 local event_args = tonumber(ARGV[11])
-append_event(KEYS[7], ARGV[10], 12, event_args)
+if event_args > 0 and first_report(KEYS[4]) then
+  append_event(KEYS[7], ARGV[10], 12, event_args)
+end
 if ARGV[3] == '' then redis.call('DEL', KEYS[1])
 else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
 redis.call('DEL', KEYS[2])
