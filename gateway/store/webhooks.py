@@ -21,7 +21,8 @@ from gateway.store.keys import OUTBOX_GROUP, OUTBOX_MAX_EVENTS, Keys
 from gateway.store.values import ms, text
 
 DELIVERY_FIELDS = ("id", "endpoint", "event", "msg", "body", "created", "tries", "attempts")
-STATUSES = ("pending", "delivered", "failed")
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+STATUSES = (PENDING, DELIVERED, FAILED)
 OutboxEntry = tuple[str, dict[str, str]]
 
 
@@ -129,10 +130,10 @@ class WebhookStore:
         did = f"{endpoint}.{entry}"
         score = delivery_score(entry)
         keys = [self.keys.delivery(did), self.keys.webhook_due(endpoint)]
-        keys.append(self.keys.webhook_index(endpoint, "pending"))
+        keys.append(self.keys.webhook_index(endpoint, PENDING))
         fields: list[EncodableT] = ["id", did, "endpoint", endpoint, "event", event]
         fields += ["msg", "msg_" + entry.replace("-", "_"), "body", body, "created", created_ms]
-        fields += ["score", score, "status", "pending", "tries", 0, "attempts", 0]
+        fields += ["score", score, "status", PENDING, "tries", 0, "attempts", 0]
         fields += ["next_at", ms(now)]
         return bool(await self._enqueue(keys=keys, args=[did, ms(now), score, *fields]))
 
@@ -171,10 +172,11 @@ class WebhookStore:
         """Record an attempt: ``status`` pending (retry at ``next_at``), delivered or failed."""
         endpoint = delivery.endpoint
         keys = [self.keys.delivery(delivery.id), self.keys.webhook_due(endpoint)]
-        keys.append(self.keys.webhook_index(endpoint, "pending"))
+        keys.append(self.keys.webhook_index(endpoint, PENDING))
         keys.append(self.keys.webhook_index(endpoint, status))
         keys.append(self.keys.webhook_inflight(endpoint))
-        args: list[EncodableT] = [delivery.id, owner, status, ms(next_at)]
+        retry_at = ms(next_at) if status == PENDING else ""
+        args: list[EncodableT] = [delivery.id, owner, status, retry_at]
         score = delivery_score(delivery.id.partition(".")[2])
         args += [score, ms(retention), (ms(now) - ms(retention)) * 1000]
         for name, value in fields.items():
@@ -184,9 +186,9 @@ class WebhookStore:
     async def retry(self, endpoint: str, did: str, now: float) -> int:
         """Start a delivery over (same webhook id): 1, 0 unknown, -1 already delivered."""
         keys = [self.keys.delivery(did), self.keys.webhook_due(endpoint)]
-        keys.append(self.keys.webhook_index(endpoint, "pending"))
-        keys.append(self.keys.webhook_index(endpoint, "failed"))
-        return int(await self._retry(keys=keys, args=[did, ms(now)]))
+        keys.append(self.keys.webhook_index(endpoint, PENDING))
+        keys.append(self.keys.webhook_index(endpoint, FAILED))
+        return int(await self._retry(keys=keys, args=[did, ms(now), PENDING, DELIVERED]))
 
     async def delivery(self, did: str) -> dict[str, str]:
         """One delivery's fields (its body left out); {} when unknown."""

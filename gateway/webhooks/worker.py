@@ -27,7 +27,14 @@ from redis.typing import EncodableT
 
 from gateway.metrics import Metrics
 from gateway.settings import WebhookEndpoint, WebhookSettings
-from gateway.store.webhooks import Claimed, OutboxEntry, WebhookStore
+from gateway.store.webhooks import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Claimed,
+    OutboxEntry,
+    WebhookStore,
+)
 from gateway.webhooks.delivery import Attempt, Outcome, Sender
 
 log = structlog.get_logger("gateway.webhooks")
@@ -169,7 +176,7 @@ class WebhookWorker:
             "last_status": result.status,
             "last_error": result.error,
             "last_attempt_at": int(now * 1000),
-            "next_at": int(next_at * 1000) if status == "pending" else 0,
+            "next_at": int(next_at * 1000) if status == PENDING else 0,
         }
         if result.outcome is Outcome.DELIVERED:
             fields["delivered_at"] = int(now * 1000)
@@ -188,17 +195,17 @@ class WebhookWorker:
     def _next(self, delivery: Claimed, result: Attempt, now: float) -> tuple[str, float, str]:
         """(status, next attempt time, metric outcome) after this attempt."""
         if result.outcome is Outcome.DELIVERED:
-            return "delivered", now, "delivered"
+            return DELIVERED, now, "delivered"
         if result.outcome is Outcome.REJECTED:
-            return "failed", now, "rejected"
+            return FAILED, now, "rejected"
         schedule = self.settings.retry_schedule
         if delivery.tries >= len(schedule):
-            return "failed", now, "dead_letter"
+            return FAILED, now, "dead_letter"
         spread = self.settings.jitter * (2 * self.rng() - 1)
         delay = schedule[delivery.tries] * (1 + spread)
         if result.retry_after is not None:
             delay = max(delay, result.retry_after)
-        return "pending", now + delay, "retry"
+        return PENDING, now + delay, "retry"
 
     async def _healthy(self, name: str) -> None:
         if await self.store.endpoint_ok(name):

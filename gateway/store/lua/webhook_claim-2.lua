@@ -9,17 +9,17 @@ local room = tonumber(ARGV[6]) - redis.call('ZCARD', KEYS[2])
 local limit = math.min(tonumber(ARGV[4]), room)
 if limit <= 0 then return {} end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, limit)
-local claimed = {}
-for _, id in ipairs(ids) do
-  local key = ARGV[1] .. id
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('ZREM', KEYS[1], id)
+local leased = {}
+for i = 1, #ids do
+  local hash = ARGV[1] .. ids[i]
+  if redis.call('EXISTS', hash) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[3], ids[i])
+    redis.call('ZADD', KEYS[2], ARGV[3], ids[i])
+    redis.call('HSET', hash, 'owner', ARGV[5])
+    redis.call('HINCRBY', hash, 'attempts', 1)
+    leased[#leased + 1] = redis.call('HMGET', hash, unpack(ARGV, 8))
   else
-    redis.call('ZADD', KEYS[1], ARGV[3], id)
-    redis.call('ZADD', KEYS[2], ARGV[3], id)
-    redis.call('HSET', key, 'owner', ARGV[5])
-    redis.call('HINCRBY', key, 'attempts', 1)
-    claimed[#claimed + 1] = redis.call('HMGET', key, unpack(ARGV, 8))
+    redis.call('ZREM', KEYS[1], ids[i])  -- its retention ran out meanwhile
   end
 end
-return claimed
+return leased
