@@ -2,8 +2,8 @@
 
 One cleanup context per resource, in dependency order: HTTP session -> Redis -> near cache
 (and its drop listener) -> stores -> LAC clients -> outcome listener -> services -> rate
-limiter -> counters refresh -> poller. aiohttp unwinds them in reverse, so the poller stops
-and gives its leases back before the clients it uses are closed.
+limiter -> counters refresh -> webhook worker -> poller. aiohttp unwinds them in reverse, so
+the poller stops and gives its leases back before the clients it uses are closed.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from gateway.api.keys import (
     STORES,
     TRACE_CONFIGS,
     TRACER,
+    WEBHOOK_ADMIN,
+    WEBHOOK_WORKER,
 )
 from gateway.api.protocol import parser_limits
 from gateway.api.ratelimit import RateLimiter
@@ -64,6 +66,8 @@ from gateway.tracing import setup_tracing, trace_scripts
 
 if TYPE_CHECKING:  # the SDK is imported only when tracing is on (gateway/tracing.py)
     from opentelemetry.sdk.trace import TracerProvider
+from gateway.webhooks.admin import WebhookAdmin
+from gateway.webhooks.worker import WebhookWorker
 
 log = structlog.get_logger("gateway.app")
 
@@ -262,6 +266,28 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     await poller.stop()
 
 
+async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The webhook worker and its own HTTP session (never LAC's); idle with no endpoints."""
+    settings = app[SETTINGS].webhooks
+    app[WEBHOOK_ADMIN] = WebhookAdmin(app[STORES].webhooks, settings)
+    if not settings.all_endpoints():
+        app[WEBHOOK_WORKER] = None
+        yield
+        return
+    async with aiohttp.ClientSession(raise_for_status=False) as session:
+        worker = WebhookWorker(
+            app[STORES].webhooks,
+            settings,
+            app[METRICS],
+            session,
+            owner=app[SERVICES].runner.owner,
+        )
+        app[WEBHOOK_WORKER] = worker
+        worker.start()
+        yield
+        await worker.stop()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -290,6 +316,7 @@ def create_app(
             services_ctx,
             limiter_ctx,
             counters_ctx,
+            webhooks_ctx,
             poller_ctx,
         ]
     )

@@ -28,6 +28,8 @@ from prometheus_client.process_collector import ProcessCollector
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900)
 REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+# From an event to its delivery: seconds on a good day, hours through the retry schedule.
+WEBHOOK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000)
 _COUNT = re.compile(r"[0-9]{1,18}")  # an activation count LAC sent as text
 
 
@@ -135,6 +137,32 @@ class Metrics:
             ["kind"],
             registry=reg,
         )
+        self.webhook_deliveries = Counter(
+            "lacgw_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: delivered, retry, rejected (a final 4xx), "
+            "dead_letter (the retry schedule ran out)",
+            ["endpoint", "event", "outcome"],
+            registry=reg,
+        )
+        self.webhook_latency = Histogram(
+            "lacgw_webhook_delivery_latency_seconds",
+            "From the event being recorded to its successful delivery",
+            ["endpoint"],
+            buckets=WEBHOOK_BUCKETS,
+            registry=reg,
+        )
+        self.webhook_backlog = Gauge(
+            "lacgw_webhook_backlog",
+            "Webhook deliveries not yet delivered or dead-lettered, per endpoint",
+            ["endpoint"],
+            registry=reg,
+        )
+        self.webhook_paused = Gauge(
+            "lacgw_webhook_endpoint_paused",
+            "1 while a webhook endpoint is paused after failing every attempt for a day",
+            ["endpoint"],
+            registry=reg,
+        )
         self._series: dict[tuple[int, str, str, str], tuple[Counter, Histogram]] = {}
 
     def set_build_info(self, version: str, transport: str) -> None:
@@ -185,8 +213,11 @@ class Metrics:
 
     def observe_activation_counters(
         self, counters: Mapping[str, object], today: date | None = None
-    ) -> None:
-        """Set lacgw_lac_activations_left from the activation counters (``ActivationCounters``)."""
+    ) -> int:
+        """Set lacgw_lac_activations_left from the activation counters (``ActivationCounters``).
+
+        Returns the activations left of both kinds together.
+        """
         day = (today or date.today()).isoformat()
         one_time = _count(counters.get("one_time_activations_left_count"))
         # Expired one-time activations cannot be used: they no longer count as quota.
@@ -203,6 +234,7 @@ class Metrics:
             subscription += _count(row.get("activations_left_count"))
         self.lac_activations_left.labels("one_time").set(one_time)
         self.lac_activations_left.labels("subscription").set(subscription)
+        return one_time + subscription
 
 
 def _add_runtime_collectors(registry: CollectorRegistry) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
@@ -19,7 +20,10 @@ from pydantic import (
     ConfigDict,
     Field,
     IPvAnyNetwork,
+    PrivateAttr,
     SecretStr,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -377,6 +381,147 @@ class AuditSettings(BaseModel):
     )
 
 
+WEBHOOK_EVENTS = (
+    "activation.issued",
+    "activation.failed",
+    "activation.expired",
+    "license.deactivated",
+    "license.removal_confirmed",
+    "lac.quota_low",
+)
+WebhookEvent = Literal[
+    "activation.issued",
+    "activation.failed",
+    "activation.expired",
+    "license.deactivated",
+    "license.removal_confirmed",
+    "lac.quota_low",
+]
+_WHSEC = re.compile(r"whsec_(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+class WebhookEndpoint(BaseModel):
+    """One receiver of webhooks: where, the signing secret, which events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="in metrics and logs")
+    url: str = Field(min_length=8, max_length=2048)
+    secret: SecretStr | None = Field(default=None, description="whsec_<base64>")
+    secret_file: Path | None = Field(default=None, description="a file holding the secret")
+    events: list[WebhookEvent] | None = Field(default=None, description="unset: every event")
+    include_license: bool = Field(default=False, description="send the license text too")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_readable(self) -> WebhookEndpoint:
+        try:
+            secret = self.signing_secret()
+        except OSError as exc:
+            raise ValueError(
+                f"webhook endpoint {self.name!r}: secret_file cannot be read ({exc.strerror})"
+            ) from None
+        if not _WHSEC.fullmatch(secret):
+            # The message never repeats the secret.
+            raise ValueError(f"webhook endpoint {self.name!r}: secret must be whsec_<base64>")
+        return self
+
+    def signing_secret(self) -> str:
+        """The secret (``whsec_<base64>``), read from ``secret_file`` when one is named."""
+        if self.secret_file is not None:
+            return self.secret_file.read_text(encoding="utf-8").strip()
+        return "" if self.secret is None else self.secret.get_secret_value()
+
+    def wants(self, event: str) -> bool:
+        """Whether this endpoint subscribes to ``event``."""
+        return self.events is None or event in self.events
+
+
+class WebhookSettings(BaseModel):
+    """Signed event notifications to the vendor's systems (Standard Webhooks)."""
+
+    model_config = SECTION
+
+    endpoints: list[WebhookEndpoint] = Field(
+        default_factory=list, description='JSON list of {"name", "url", "secret", "events"}'
+    )
+    endpoints_file: Path | None = Field(
+        default=None, description="JSON file with more endpoints, same shape as endpoints"
+    )
+    allow_plain_http: bool = Field(
+        default=False, description="permit http:// endpoint URLs (tests and local receivers)"
+    )
+    retry_schedule: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        max_length=100,
+        description="seconds before each retry of a failed delivery (jittered); after the "
+        "last, the delivery is dead-lettered",
+    )
+    jitter: float = Field(default=0.2, ge=0, le=1, description="fraction of each retry delay")
+    timeout: Seconds = Field(default=15.0, description="one delivery attempt, connect to body")
+    concurrency: int = Field(default=4, ge=1, le=64, description="attempts in flight per endpoint")
+    lease: Seconds = Field(
+        default=60.0, description="a claimed delivery is due again after this (replica died)"
+    )
+    pause_after: Seconds = Field(
+        default=24 * 3600.0, description="an endpoint failing every attempt this long is paused"
+    )
+    probe_interval: Seconds = Field(
+        default=300.0, description="a paused endpoint gets one probe delivery this often"
+    )
+    poll_tick: Seconds = Field(default=0.5, description="longest sleep between looks for work")
+    retention: Seconds = Field(
+        default=7 * 24 * 3600.0, description="delivered and dead-lettered deliveries kept"
+    )
+    quota_low_threshold: int = Field(
+        default=100,
+        ge=0,
+        description="lac.quota_low when activations left fall below this (the alert's value)",
+    )
+    _from_file: list[WebhookEndpoint] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checked(self) -> WebhookSettings:
+        if self.endpoints_file is not None:
+            self._from_file = _endpoints_file(self.endpoints_file)
+        names: set[str] = set()
+        for endpoint in self.all_endpoints():
+            if endpoint.url.startswith("http://") and not self.allow_plain_http:
+                raise ValueError(
+                    f"webhook endpoint {endpoint.name!r} is plain http://; https:// is required "
+                    "unless LACGW_WEBHOOKS__ALLOW_PLAIN_HTTP=true"
+                )
+            if endpoint.name in names:
+                raise ValueError(f"webhook endpoint name {endpoint.name!r} is used twice")
+            names.add(endpoint.name)
+        return self
+
+    def all_endpoints(self) -> list[WebhookEndpoint]:
+        """The endpoints of the settings, then those of ``endpoints_file``."""
+        return [*self.endpoints, *self._from_file]
+
+
+def _endpoints_file(path: Path) -> list[WebhookEndpoint]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"webhook endpoints file cannot be read ({exc.strerror})") from None
+    try:
+        return TypeAdapter(list[WebhookEndpoint]).validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"webhook endpoints file, entry {where}: {message}") from None
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -406,6 +551,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     signing: SigningSettings = Field(default_factory=SigningSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

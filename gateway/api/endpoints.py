@@ -34,9 +34,24 @@ from gateway.api.routes import (
     purge_cache,
     readyz,
 )
-from gateway.api.schemas import AuditLog, Health, JwkSet, OpenApiDocument, PurgeResult, Readiness
+from gateway.api.schemas import (
+    AuditLog,
+    Health,
+    JwkSet,
+    OpenApiDocument,
+    PurgeResult,
+    Readiness,
+    WebhookDeliveries,
+    WebhookDelivery,
+)
 from gateway.api.signing import SIGNATURE_HEADER, WELL_KNOWN_PATH, signing_key_handler
 from gateway.api.spec import Endpoint, Handler, Param, Reply
+from gateway.api.webhook_routes import (
+    DEFAULT_DELIVERY_LIMIT,
+    MAX_DELIVERY_LIMIT,
+    list_deliveries,
+    retry_delivery,
+)
 from gateway.models import (
     ActivationCounters,
     ActivationRequest,
@@ -91,6 +106,37 @@ BEFORE_QUERY = Param(
     "query",
     {"type": "string", "pattern": "^[0-9]{1,20}-[0-9]{1,20}$"},
     "only events older than this event id (paging)",
+)
+WEBHOOK_QUERY = (
+    Param(
+        "status",
+        "query",
+        {"type": "string", "enum": ["pending", "failed", "delivered"], "default": "pending"},
+        "deliveries in this status (failed: dead-lettered or rejected by the receiver)",
+    ),
+    Param(
+        "endpoint",
+        "query",
+        {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
+        "only this configured endpoint's deliveries",
+    ),
+    Param(
+        "limit",
+        "query",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_DELIVERY_LIMIT,
+            "default": DEFAULT_DELIVERY_LIMIT,
+        },
+        "at most this many deliveries",
+    ),
+    Param(
+        "cursor",
+        "query",
+        {"type": "string", "pattern": "^[0-9]{1,22}$"},
+        "the next_cursor of the previous page",
+    ),
 )
 NO_CONTENT = (Reply(204, "done", media=""),)
 READY = Reply(
@@ -286,6 +332,30 @@ def endpoints() -> tuple[Endpoint, ...]:
             replies=(Reply(200, "a page of audit events", AuditLog),),
             params=(AUDIT_LIMIT_QUERY, BEFORE_QUERY),
             problems=(503,),
+        ),
+        Endpoint(
+            "GET",
+            "/v1/admin/webhooks/deliveries",
+            list_deliveries,
+            operation_id="listWebhookDeliveries",
+            summary="Webhook deliveries by status and endpoint, newest first (paged)",
+            tag="admin",
+            scope="admin",
+            replies=(Reply(200, "a page of deliveries", WebhookDeliveries),),
+            params=WEBHOOK_QUERY,
+            problems=(503,),
+        ),
+        Endpoint(
+            "POST",
+            "/v1/admin/webhooks/deliveries/{id}/retry",
+            retry_delivery,
+            operation_id="retryWebhookDelivery",
+            summary="Send a pending or failed delivery again now (same webhook-id, fresh "
+            "retry schedule)",
+            tag="admin",
+            scope="admin",
+            replies=(Reply(202, "the delivery, pending again", WebhookDelivery),),
+            problems=(404, 409, 503),
         ),
         Endpoint(
             "GET",

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.api.auth import KeyRing
-from gateway.api.ports import Activations, Admin, IdempotencyStore, Licenses
+from gateway.api.ports import Activations, Admin, IdempotencyStore, Licenses, Webhooks
 from gateway.api.ratelimit import RateLimiter
 from gateway.api.spec import Endpoint
 from gateway.metrics import Metrics
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported for the annotations only: these modules import thi
     from gateway.service import Services
     from gateway.store import Stores
     from gateway.store.licenses import LicenseRecord
+    from gateway.webhooks.worker import WebhookWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -53,6 +54,8 @@ NEAR_CACHE: web.AppKey[NearCache[LicenseRecord] | None] = web.AppKey("near_cache
 STORES: web.AppKey[Stores] = web.AppKey("stores")
 LAC_CLIENTS: web.AppKey[LacClients] = web.AppKey("lac_clients")
 OUTCOMES: web.AppKey[OutcomeHub] = web.AppKey("outcomes")
+WEBHOOK_ADMIN: web.AppKey[Webhooks] = web.AppKey("webhook_admin")
+WEBHOOK_WORKER: web.AppKey[WebhookWorker | None] = web.AppKey("webhook_worker")
 # The concrete services, for the poller and the counters refresh (routes see the ports above).
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 # Set by gateway.tracing.setup_tracing: None and no trace configs while tracing is off.

@@ -134,3 +134,17 @@ class RateCounter(Protocol):
     async def rate_hit(self, scope: str, window: float, count: int = 1) -> tuple[int, float]:
         """Count ``count`` requests; (requests so far in this window, seconds until it resets)."""
         ...
+
+
+class Webhooks(Protocol):
+    """Webhook deliveries for the admin routes (``gateway.webhooks.admin.WebhookAdmin``)."""
+
+    async def deliveries(
+        self, status: str, endpoint: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, object]], str | None]:
+        """A page of deliveries, newest first, and the next page's cursor (None: the last)."""
+        ...
+
+    async def retry(self, did: str) -> dict[str, object]:
+        """Start a delivery over now, with its webhook id."""
+        ...

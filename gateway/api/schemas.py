@@ -90,3 +90,34 @@ class OpenApiDocument(BaseModel):
     openapi: str = Field(description="the OpenAPI version, 3.1.0")
     info: dict[str, object]
     paths: dict[str, object]
+
+
+class WebhookDelivery(BaseModel):
+    """One delivery of one webhook event to one endpoint."""
+
+    model_config = _OUT
+
+    id: str = Field(description="delivery id: endpoint name and outbox entry id")
+    endpoint: str = Field(description="the endpoint's configured name")
+    event: str = Field(description="the event type, e.g. activation.issued")
+    webhook_id: str = Field(description="the webhook-id header, the same on every attempt")
+    status: str = Field(description="pending, delivered or failed (dead-lettered or rejected)")
+    attempts: int = Field(description="attempts made")
+    tries: int = Field(description="attempts since the delivery was last (re)started")
+    last_status: int = Field(description="HTTP status of the last attempt (0: no answer)")
+    last_error: str | None = Field(default=None, description="timeout, a connection error, http")
+    created: str | None = Field(default=None, description="when the event was recorded")
+    next_at: str | None = Field(default=None, description="next attempt, while pending")
+    last_attempt_at: str | None = Field(default=None, description="when last attempted")
+    delivered_at: str | None = Field(default=None, description="when delivered")
+
+
+class WebhookDeliveries(BaseModel):
+    """A page of webhook deliveries, newest first."""
+
+    model_config = _OUT
+
+    deliveries: list[WebhookDelivery]
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null on the last"
+    )

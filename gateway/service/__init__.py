@@ -29,6 +29,7 @@ from gateway.service.runner import JobRunner
 from gateway.service.shared import Auditor
 from gateway.settings import Settings
 from gateway.store import Stores
+from gateway.webhooks.events import WebhookEvents
 
 __all__ = [
     "ActivationService",
@@ -69,6 +70,7 @@ def create_services(
     """Every service, each handed only the store concerns it uses."""
     owner = f"gw-{uuid.uuid4().hex[:12]}"
     auditor = Auditor(stores.audit, settings.audit, clock)
+    events = WebhookEvents(settings.webhooks, clock)
     runner = JobRunner(
         lac,
         settings,
@@ -77,6 +79,7 @@ def create_services(
         licenses=stores.licenses,
         jobs=stores.jobs,
         owner=owner,
+        events=events,
         clock=clock,
     )
     revalidator = Revalidator(
@@ -98,10 +101,11 @@ def create_services(
         lac,
         metrics,
         licenses=stores.licenses,
-        jobs=stores.jobs,
+        steps=stores.activations,
         activators=stores.activators,
         auditor=auditor,
         revalidator=revalidator,
+        events=events,
         clock=clock,
     )
     admin = AdminService(
@@ -115,5 +119,6 @@ def create_services(
         orders=orders,
         counters=counters,
         route=route,
+        webhooks=(stores.webhooks, events, settings.webhooks.quota_low_threshold),
     )
     return Services(activations, licenses, admin, runner, revalidator)

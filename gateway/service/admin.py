@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+import structlog
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
@@ -22,6 +23,10 @@ from gateway.store.audit import AuditTrail
 from gateway.store.health import Health
 from gateway.store.jobs import Job, Jobs
 from gateway.store.orders import Orders
+from gateway.store.webhooks import WebhookStore
+from gateway.webhooks.events import QUOTA_LOW, WebhookEvents
+
+log = structlog.get_logger("gateway.service")
 
 
 class OrderSource(Protocol):
@@ -54,6 +59,7 @@ class AdminService:
         orders: OrderSource | None = None,
         counters: CounterSource | None = None,
         route: LacRoute | None = None,
+        webhooks: tuple[WebhookStore, WebhookEvents, int] | None = None,
     ) -> None:
         self.lac = lac
         self.route = route
@@ -65,6 +71,7 @@ class AdminService:
         self.owner = owner
         self.orders = orders
         self.counter_source = counters
+        self.webhooks = webhooks
 
     async def order(self, activation_key: str) -> OrderResponse:
         """An order summary, cached for ``cache.order_ttl``."""
@@ -89,8 +96,20 @@ class AdminService:
         if self.counter_source is None:
             raise ServiceUnavailable("activation counters need LAC vendor credentials")
         counters = await lac_call(self.counter_source.activation_counters())
-        self.metrics.observe_activation_counters(counters.model_dump())
+        left = self.metrics.observe_activation_counters(counters.model_dump())
+        await self._quota_reading(left)
         return counters
+
+    async def _quota_reading(self, left: int) -> None:
+        """Record the activations left; crossing below the threshold makes ``lac.quota_low``."""
+        if self.webhooks is None or not self.webhooks[1].wanted(QUOTA_LOW):
+            return
+        store, events, threshold = self.webhooks
+        try:
+            await store.quota_reading(left, threshold, events.quota_low(left, threshold))
+        except RedisError:
+            # The counters are read again soon: the next reading makes the event.
+            log.warning("webhook_quota_reading_failed")
 
     async def audit_events(self, limit: int, before: str | None = None) -> list[dict[str, str]]:
         """Audit events, newest first; ``before`` is the id of the last event already seen."""

@@ -26,9 +26,10 @@ from gateway.service.shared import (
     license_body,
     ready,
 )
+from gateway.store.activations import ActivationSteps
 from gateway.store.activators import Activators
-from gateway.store.jobs import Jobs
 from gateway.store.licenses import CachedLicense, Licenses
+from gateway.webhooks.events import DEACTIVATED, REMOVAL_CONFIRMED, WebhookEvents
 
 log = structlog.get_logger("gateway.service")
 
@@ -53,17 +54,19 @@ class LicenseService:
         metrics: Metrics,
         *,
         licenses: Licenses,
-        jobs: Jobs,
+        steps: ActivationSteps,
         activators: Activators,
         auditor: Auditor,
         revalidator: Revalidator,
+        events: WebhookEvents,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
         self.metrics = metrics
         self.licenses = licenses
-        self.jobs = jobs
+        self.steps = steps
         self.activators = activators
+        self.events = events
         self.auditor = auditor
         self.revalidator = revalidator
         self.clock = clock
@@ -163,7 +166,7 @@ class LicenseService:
         except GatewayError as exc:
             await self.auditor.record(action, target, caller, "failed", exc.lac_code)
             raise
-        await self._forget(target.aid)
+        await self._forget(target, action)
         await self.auditor.record(action, target, caller, outcome, Code.SUCCESS)
 
     async def _check_activator(
@@ -185,8 +188,9 @@ class LicenseService:
             type_="not-activator",
         )
 
-    async def _forget(self, aid: str) -> None:
-        """The pair is withdrawn at LAC: its license, job and activator record go."""
-        await self.licenses.purge(aid)
-        await self.jobs.finish_job(aid)
-        await self.activators.drop_activator(aid)
+    async def _forget(self, target: Target, action: str) -> None:
+        """The pair is withdrawn at LAC: its license, job and activator record go, in one step
+        with its webhook event."""
+        kind = DEACTIVATED if action == "deactivation" else REMOVAL_CONFIRMED
+        event = self.events.withdrawn(kind, target.aid, target.key, target.hostid)
+        await self.steps.withdraw(target.aid, event=event)

@@ -48,6 +48,8 @@ from gateway.settings import Settings
 from gateway.store.activations import ActivationSteps
 from gateway.store.jobs import Job, Jobs, JobState
 from gateway.store.licenses import JOB_ORIGIN, Licenses
+from gateway.store.values import ms
+from gateway.webhooks.events import WebhookEvents
 
 log = structlog.get_logger("gateway.service")
 
@@ -71,9 +73,11 @@ class JobRunner:
         licenses: Licenses,
         jobs: Jobs,
         owner: str,
+        events: WebhookEvents,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lac = lac
+        self.events = events
         self.settings = settings
         self.metrics = metrics
         self.steps = steps
@@ -327,6 +331,7 @@ class JobRunner:
             now=now,
             audit=issued,
             audit_max=self.settings.audit.max_events,
+            event=self.events.issued(job.id, job.activation_key, job.hostid, body),
         )
         if not audited:
             # The license is stored and announced: losing its trace must not fail the caller.
@@ -336,6 +341,18 @@ class JobRunner:
         log.info("license_ready", job=job.id, key=mask_key(job.activation_key))
         stored = self.licenses.as_stored(body, now, origin=JOB_ORIGIN)
         return ready(job.id, stored, "lac", self.settings.cache, now)
+
+    def _failure_event(self, job: Job, code: int, message: str, *, definitive: bool) -> list[str]:
+        """The webhook event of a failed job: expired past its deadline, or LAC's rejection.
+
+        A transient failure (LAC's bad minutes, a request LAC refused) is no verdict on the
+        activation: it makes no event.
+        """
+        if code == Code.PLEASE_WAIT:
+            return self.events.expired(job.id, job.activation_key, job.hostid, job.deadline_at)
+        if not definitive:
+            return []
+        return self.events.failed(job.id, job.activation_key, job.hostid, code, message)
 
     async def _fail_lac(self, job: Job, owner: str, exc: LacError) -> None:
         """Fail ``job`` with a LAC failure; a refused request ends it, never polled again."""
@@ -350,8 +367,10 @@ class JobRunner:
         # request LAC refused (``brief``): the gateway's configuration, fixed by an operator,
         # not a verdict on this activation.
         ttl = TRANSIENT_FAILURE_TTL if brief or lookup(code).retryable else None
-        await self.licenses.put_negative(job.id, code, message, ttl)
-        await self.jobs.finish_job(job.id, owner)
-        await self.jobs.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))
+        negative = orjson.dumps({"code": code, "message": message})
+        outcome = orjson.dumps({"state": "failed", "code": code})
+        ttl_ms = ms(self.settings.cache.negative_ttl if ttl is None else ttl)
+        event = self._failure_event(job, code, message, definitive=ttl is None)
+        await self.steps.fail(job.id, owner, negative, ttl_ms, outcome, event=event)
         self.metrics.jobs.labels("failed").inc()
         log.info("activation_failed", job=job.id, key=mask_key(job.activation_key), lac_code=code)

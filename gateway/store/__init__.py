@@ -28,6 +28,7 @@ from gateway.store.orders import Orders
 from gateway.store.ratelimit import RateWindows
 from gateway.store.revalidation import Revalidations
 from gateway.store.tokens import Tokens
+from gateway.store.webhooks import WebhookStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Stores:
     tokens: Tokens
     health: Health
     lac_pause: LacPause
+    webhooks: WebhookStore
 
 
 def _check_client(redis: Redis | RedisCluster) -> None:
@@ -87,4 +89,5 @@ def create_stores(
         tokens=Tokens(redis, keys),
         health=Health(redis, keys),
         lac_pause=LacPause(redis, keys),
+        webhooks=WebhookStore(redis, keys),
     )

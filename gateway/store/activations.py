@@ -8,7 +8,7 @@ keeps the same guarantees (see each method).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,7 +22,7 @@ from gateway.store.activators import activator_ttl
 from gateway.store.audit import AuditTrail
 from gateway.store.batch import Batch
 from gateway.store.jobs import Job, Jobs, create_args
-from gateway.store.keys import Keys
+from gateway.store.keys import OUTBOX_MAX_EVENTS, Keys
 from gateway.store.licenses import JOB_ORIGIN, CachedLicense, Licenses, Rejection, rejection
 
 
@@ -87,7 +87,10 @@ class ActivationSteps:
         self.jobs = jobs
         self.audit = audit
         self._lookup_or_create = scripts.register(redis, "lookup_or_create_job-4")
-        self._complete = scripts.register(redis, "complete_job-6")
+        self._complete = scripts.register(redis, "complete_job-7")
+        self._fail = scripts.register(redis, "fail_job-4")
+        self._withdraw = scripts.register(redis, "withdraw_license-6")
+        self._first_report = scripts.register(redis, "first_report-1")
 
     async def start(self, job: Job, *, now: float) -> Start:
         """An activation request's first step: its cached license or rejection, else its job.
@@ -147,24 +150,53 @@ class ActivationSteps:
         now: float,
         audit: Mapping[str, str] | None = None,
         audit_max: int = 0,
+        event: Sequence[str] = (),
     ) -> bool:
         """Cache the license, drop any rejection, finish the job, announce it: one script.
 
-        The activator recorded in the job is kept with the license, and an ``audit`` event is
-        appended too (stream trimmed to about ``audit_max``). Returns False when that event
-        could not be written; everything else is done or raised.
+        The activator recorded in the job is kept with the license, the webhook ``event`` is
+        appended to the outbox first, and an ``audit`` event is appended too (stream trimmed to
+        about ``audit_max``). Returns False when the audit event could not be written;
+        everything else is done or raised.
         """
         self.licenses.forget_near(aid)
         entry = self.licenses.entry(lic, None, now, origin=JOB_ORIGIN)
         value, px = entry if entry is not None else (b"", 0)
         args: list[EncodableT] = [aid, owner, value, px, payload, self.keys.outcome(aid)]
         args += [self.keys.licenses_changed, audit_max, activator_ttl(lic, now)]
+        args += [OUTBOX_MAX_EVENTS, len(event), *event]
         for name, field in (audit or {}).items():
             args += [name, field]
         keys = [self.keys.license(aid), self.keys.negative(aid), self.keys.due, self.keys.job(aid)]
-        keys += [self.keys.audit, self.keys.activator(aid)]
+        keys += [self.keys.audit, self.keys.activator(aid), self.keys.outbox]
         audited = await self._complete(keys=keys, args=args)
         return audit is None or bool(audited)
+
+    async def fail(
+        self,
+        aid: str,
+        owner: str,
+        negative: bytes,
+        ttl_ms: int,
+        payload: bytes,
+        *,
+        event: Sequence[str] = (),
+    ) -> None:
+        """Cache the rejection, finish the job, announce the outcome, with its webhook event."""
+        keys = [self.keys.negative(aid), self.keys.due, self.keys.job(aid), self.keys.outbox]
+        args: list[EncodableT] = [aid, owner, negative, ttl_ms, payload, self.keys.outcome(aid)]
+        await self._fail(keys=keys, args=[*args, OUTBOX_MAX_EVENTS, *event])
+
+    async def withdraw(self, aid: str, *, event: Sequence[str] = ()) -> int:
+        """Forget a withdrawn pair (license, rejection, job, activator), with its webhook event.
+
+        Returns the number of cached entries (license, rejection) removed.
+        """
+        self.licenses.forget_near(aid)
+        keys = [self.keys.license(aid), self.keys.negative(aid), self.keys.due, self.keys.job(aid)]
+        keys += [self.keys.activator(aid), self.keys.outbox]
+        args: list[EncodableT] = [aid, self.keys.licenses_changed, OUTBOX_MAX_EVENTS, *event]
+        return int(await self._withdraw(keys=keys, args=args))
 
 
 class ClusterActivationSteps(ActivationSteps):
@@ -188,8 +220,10 @@ class ClusterActivationSteps(ActivationSteps):
         now: float,
         audit: Mapping[str, str] | None = None,
         audit_max: int = 0,
+        event: Sequence[str] = (),
     ) -> bool:
         """The completion script's steps in its order, so a woken waiter finds the license."""
+        await self._append_event(event, job=aid)
         self.licenses.forget_near(aid)
         entry = self.licenses.entry(lic, None, now, origin=JOB_ORIGIN)
         if entry is None:
@@ -202,6 +236,43 @@ class ClusterActivationSteps(ActivationSteps):
         await self.redis.publish(self.keys.outcome(aid), payload)
         await self.redis.publish(self.keys.licenses_changed, aid)
         return audit is None or await self.audit.append_quietly(audit, audit_max)
+
+    async def fail(
+        self,
+        aid: str,
+        owner: str,
+        negative: bytes,
+        ttl_ms: int,
+        payload: bytes,
+        *,
+        event: Sequence[str] = (),
+    ) -> None:
+        """The failure script's steps in its order: event, rejection, job, outcome."""
+        await self._append_event(event, job=aid)
+        await self.redis.set(self.keys.negative(aid), negative, px=ttl_ms)
+        await self.jobs.finish_job(aid, owner or None)
+        await self.redis.publish(self.keys.outcome(aid), payload)
+
+    async def withdraw(self, aid: str, *, event: Sequence[str] = ()) -> int:
+        """The withdrawal script's steps in its order: event, cache entries, job, activator."""
+        await self._append_event(event)
+        removed = await self.licenses.purge(aid)
+        await self.jobs.finish_job(aid)
+        await self.redis.delete(self.keys.activator(aid))
+        return removed
+
+    async def _append_event(self, event: Sequence[str], *, job: str | None = None) -> None:
+        """Append the webhook event before the change (a crash between them: an event too many).
+
+        With ``job``, only on the first report of that job's end, as the scripts do.
+        """
+        if event and job is not None and not await self._first_report(keys=[self.keys.job(job)]):
+            return
+        if event:
+            fields: dict[EncodableT, EncodableT] = dict(zip(event[::2], event[1::2], strict=True))
+            await self.redis.xadd(
+                self.keys.outbox, fields, maxlen=OUTBOX_MAX_EVENTS, approximate=True
+            )
 
     async def _keep_activator(self, aid: str, ttl_ms: str) -> None:
         """Copy the job's activator to its own key (the script does it on a single server)."""

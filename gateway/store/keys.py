@@ -25,6 +25,16 @@ keys that one command or script touches together live in one slot)::
                                                                    WRITE_PROBE_TTL
     P:{lac}:pause              string  Unix ms before which no replica calls LAC (a 429 or
                                        503 with Retry-After)       expires at that time
+    P:{webhooks}:outbox        stream  webhook events not yet turned into deliveries (consumer
+                                       group ``deliveries``)       trimmed to OUTBOX_MAX_EVENTS
+    P:{webhooks}:delivery:<id> hash    one delivery of one event to one endpoint
+                                                                   webhooks.retention once ended
+    P:{webhooks}:due:<ep>      zset    delivery id -> next attempt (or lease end while claimed)
+    P:{webhooks}:inflight:<ep> zset    delivery id -> lease end of attempts in flight (the cap)
+    P:{webhooks}:<status>:<ep> zset    delivery ids by creation (status pending, delivered,
+                                       failed), for the admin listing
+    P:{webhooks}:endpoint:<ep> hash    an endpoint's failing run: failing_since, paused, probe_at
+    P:{webhooks}:quota         string  ok or low: the last activations-left reading vs threshold
 
 Activation keys, idempotency keys and rate-limit scopes appear in key names only as SHA-256
 digests.
@@ -41,6 +51,10 @@ LAC_PAUSE_FRESH_FOR = 0.25  # seconds a replica trusts its last read of the LAC 
 # Seconds one replica owns a cached license's revalidation; never released, so a failed
 # revalidation is tried again (by whichever replica reads the license next) only after it.
 REVALIDATION_LOCK_TTL = 60.0
+# A safety net only: the outbox is emptied as its events become deliveries, so it reaches this
+# only when no replica has read it for a very long time.
+OUTBOX_MAX_EVENTS = 1_000_000
+OUTBOX_GROUP = "deliveries"
 
 
 def _digest(*parts: str) -> str:
@@ -60,6 +74,9 @@ class Keys:
         self.write_probe = f"{prefix}:{{health}}:write-probe"
         self.lac_pause = f"{prefix}:{{lac}}:pause"
         self.audit = f"{prefix}:{{audit}}:events"
+        self.outbox = f"{prefix}:{{webhooks}}:outbox"
+        self.delivery_prefix = f"{prefix}:{{webhooks}}:delivery:"
+        self.webhook_quota = f"{prefix}:{{webhooks}}:quota"
         # Matches every activation's outcome channel (one pattern subscription per process).
         self.outcome_pattern = f"{prefix}:{{*}}:outcome"
 
@@ -95,6 +112,26 @@ class Keys:
     def activator(self, aid: str) -> str:
         """The name of the API key that activated a pair (outlives its cached license)."""
         return f"{self.prefix}:{{{aid}}}:activator"
+
+    def delivery(self, did: str) -> str:
+        """The hash of one webhook delivery."""
+        return self.delivery_prefix + did
+
+    def webhook_due(self, endpoint: str) -> str:
+        """The schedule of one webhook endpoint's deliveries."""
+        return f"{self.prefix}:{{webhooks}}:due:{endpoint}"
+
+    def webhook_inflight(self, endpoint: str) -> str:
+        """One webhook endpoint's attempts in flight on every replica."""
+        return f"{self.prefix}:{{webhooks}}:inflight:{endpoint}"
+
+    def webhook_index(self, endpoint: str, status: str) -> str:
+        """One endpoint's deliveries in one status, by creation."""
+        return f"{self.prefix}:{{webhooks}}:{status}:{endpoint}"
+
+    def webhook_endpoint(self, endpoint: str) -> str:
+        """The failure record of one webhook endpoint."""
+        return f"{self.prefix}:{{webhooks}}:endpoint:{endpoint}"
 
     def order(self, activation_key: str) -> str:
         """The cached summary of an order."""

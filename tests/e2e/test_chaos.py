@@ -10,6 +10,11 @@ fail; LAC issued exactly one activation per pair (the order's activation count: 
 faults cut off before LAC processed them burn nothing); no answer was a 500. On top, a fifth of
 the creates are slower than the read timeout: LAC is still inside them when the gateway's job
 polls and hears "never requested", which must not lead to a second create. Over SOAP and REST.
+
+Webhooks ride along: every gateway delivers to one receiver in the test (verifying each
+delivery's signature), which a fifth of the time answers 503. Pass: every issued license's
+``activation.issued`` event arrives (none lost to the SIGKILL or the Redis restart), and each
+event arrives under one ``webhook-id`` only (a redelivery repeats its id, never a new one).
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import pytest
 
 from lacsandbox.localredis import LocalRedis
 from tests.e2e.procs import Process, gateway_env, new_prefix, start_gateway
-from tests.gwharness import FLEET_KEY
+from tests.e2e.test_webhooks_kill import webhook_env
+from tests.gwharness import FLEET_KEY, until
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e  # separate processes: `make test-fast` skips them
 
@@ -106,8 +113,23 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The webhook receiver every gateway of the fleet delivers to; a fifth of answers 503."""
+    hook = Receiver(plan=[503 if n % 5 == 0 else 0 for n in range(1000)])
+    await hook.start()
+    try:
+        yield hook
+    finally:
+        await hook.stop()
+
+
+@pytest.fixture
 async def fleet_processes(
-    tmp_path: Path, aof_redis: LocalRedis, sandbox_process: Process, transport: str
+    tmp_path: Path,
+    aof_redis: LocalRedis,
+    sandbox_process: Process,
+    transport: str,
+    receiver: Receiver,
 ) -> AsyncIterator[tuple[list[Process], dict[str, str]]]:
     """Two gateway processes on the private Redis; the list grows when one is restarted."""
     env = gateway_env(
@@ -115,6 +137,7 @@ async def fleet_processes(
         sandbox_process.url,
         new_prefix(),
         **GATEWAY_ENV,
+        **webhook_env(receiver.url),
         LACGW_LAC__TRANSPORT=transport,
     )
     procs = [start_gateway(tmp_path, env) for _ in range(2)]
@@ -185,12 +208,13 @@ async def chaos(
     await asyncio.to_thread(redis.restart)
 
 
-async def test_chaos_every_caller_gets_its_license_once_and_never_a_500(
+async def test_chaos_every_caller_gets_its_license_once_and_never_a_500(  # noqa: PLR0917 - fixtures
     fleet_processes: tuple[list[Process], dict[str, str]],
     sandbox_process: Process,
     aof_redis: LocalRedis,
     tmp_path: Path,
     transport: str,
+    receiver: Receiver,
 ) -> None:
     procs, env = fleet_processes
     fleet = Fleet([proc.url for proc in procs], (GOOD_PAIRS + FAILING_PAIRS) * REQUESTS_PER_PAIR)
@@ -237,3 +261,25 @@ async def test_chaos_every_caller_gets_its_license_once_and_never_a_500(
             assert status == 200, (host, status, body)
             assert body["license"]["content"] == issued[host], host
     assert len(procs) == 3  # the SIGKILL and the restart really happened
+    await every_issue_delivered_once(receiver, set(issued))
+
+
+async def every_issue_delivered_once(receiver: Receiver, hosts: set[str]) -> None:
+    """Each issued pair's ``activation.issued`` arrived, all under one webhook-id each."""
+
+    def issued_hosts() -> set[str]:
+        return {
+            got.body["data"]["hostids"][0].split("=", 1)[1].lower()
+            for got in receiver.of_type("activation.issued")
+        }
+
+    async def all_there() -> bool:
+        return issued_hosts() >= hosts
+
+    await until(all_there, "every activation.issued delivered", tries=6000)
+    assert receiver.unverified == 0
+    ids_per_pair: dict[str, set[str]] = {}
+    for got in receiver.of_type("activation.issued"):
+        ids_per_pair.setdefault(got.body["data"]["activation_id"], set()).add(got.msg_id)
+    assert len(ids_per_pair) == len(hosts)
+    assert all(len(ids) == 1 for ids in ids_per_pair.values()), ids_per_pair

@@ -23,7 +23,8 @@ from gateway.settings import CacheSettings, RedisSettings
 from gateway.store import create_stores
 from gateway.store.jobs import Job
 from lacsandbox.localredis import LocalRedis, find_redis_server
-from tests.gwharness import Running, gateway_settings, start_gateway, start_sandbox
+from tests.gwharness import Running, gateway_settings, start_gateway, start_sandbox, until
+from tests.webhook_receiver import SECRET, Receiver
 
 SINGLE = "SNGLE-HOST1-DEMO0-00001"
 DEACT_ONCE = "DEACT-ONCE0-DEMO0-00011"
@@ -279,3 +280,35 @@ async def test_activation_through_a_master_found_by_sentinel(sentinel_address: s
 def test_sentinel_mode_without_sentinels_is_refused() -> None:
     with pytest.raises(ValueError, match=r"redis\.sentinels is empty"):
         RedisSettings(mode="sentinel")
+
+
+async def test_webhook_events_are_delivered_from_the_cluster(cluster_url: str) -> None:
+    receiver = Receiver()
+    url = await receiver.start()
+    endpoint = {"name": "crm", "url": url, "secret": SECRET}
+    hooks = {"endpoints": [endpoint], "allow_plain_http": True, "poll_tick": 0.02}
+    sandbox_runner, sandbox_url = await start_sandbox()
+    settings = gateway_settings(
+        cluster_url, sandbox_url, "soap", redis={"mode": "cluster"}, webhooks=hooks
+    )
+    gw_runner, gw_url, app = await start_gateway(settings)
+    try:
+        async with aiohttp.ClientSession() as http:
+            gw = Running(gw_url, sandbox_url, http, settings, app)
+            host = "HOSTNAME=cluster-hook"
+            assert (await gw.activate(DEACT_ONCE, [host])).status == 200
+            gone = await gw.call("DELETE", f"/v1/licenses/{DEACT_ONCE}", params={"hostid": host})
+            assert gone.status == 204, gone.body[:300]
+            assert (await gw.activate("DSBLD-ORDER-DEMO0-00004", [host])).status == 403
+
+            async def three() -> bool:
+                return len(receiver.received) >= 3
+
+            await until(three, "three events delivered from the cluster")
+        types = sorted(got.body["type"] for got in receiver.received)
+        assert types == ["activation.failed", "activation.issued", "license.deactivated"]
+        assert receiver.unverified == 0
+    finally:
+        await gw_runner.cleanup()
+        await sandbox_runner.cleanup()
+        await receiver.stop()

@@ -16,7 +16,14 @@ from openapi_spec_validator import validate
 
 from gateway import errors
 from gateway.api import setup_api
-from gateway.api.keys import ACTIVATION_SERVICE, ADMIN_SERVICE, LICENSE_SERVICE, METRICS, SETTINGS
+from gateway.api.keys import (
+    ACTIVATION_SERVICE,
+    ADMIN_SERVICE,
+    LICENSE_SERVICE,
+    METRICS,
+    SETTINGS,
+    WEBHOOK_ADMIN,
+)
 from gateway.api.middleware import RequestIds
 from gateway.hostids import activation_id, normalise_activation_key, normalise_hostids
 from gateway.lac.base import LacUnavailable
@@ -236,8 +243,25 @@ def app(service: MemoryService) -> web.Application:
     application[ACTIVATION_SERVICE] = application[LICENSE_SERVICE] = application[ADMIN_SERVICE] = (
         service
     )
+    application[WEBHOOK_ADMIN] = NoWebhooks()
     setup_api(application)
     return application
+
+
+class NoWebhooks:
+    """The webhook admin of a gateway with no delivery yet."""
+
+    async def deliveries(
+        self, status: str, endpoint: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, object]], str | None]:
+        """No delivery in any status."""
+        if status not in {"pending", "failed", "delivered"}:
+            raise errors.InvalidInput.field("status", "must be pending, failed or delivered")
+        return [], None
+
+    async def retry(self, did: str) -> dict[str, object]:
+        """No delivery to retry."""
+        raise errors.NotFound("no webhook delivery with this id")
 
 
 @pytest.fixture
@@ -725,7 +749,7 @@ async def test_openapi_document_validates_and_lists_every_registered_route(
         if route.resource is not None and route.method != "HEAD"
     }
     assert documented == registered
-    assert len(registered) == 21  # with GET /docs/static/{name} and GET /problems/{slug}
+    assert len(registered) == 23  # with /docs/static, /problems and the two webhook routes
 
 
 async def test_openapi_request_schemas_are_the_validating_models(client: Client) -> None:
