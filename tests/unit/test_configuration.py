@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.configuration import ConfigurationError, load_settings
+from gateway.checkconfig import render
+from gateway.configuration import ConfigurationError, load_settings, load_with_origins
 
 SECRET = "s3cret-pw-0123"
 SHA = "ab" * 32
@@ -169,3 +170,13 @@ def test_trusted_proxies_load_in_the_comma_form_compose_uses_and_as_json(
 def test_a_bad_trusted_proxy_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     (line,) = problems_of(monkeypatch, LACGW_HTTP__TRUSTED_PROXIES="10.0.0.0/8,nginx")
     assert line.startswith("LACGW_HTTP__TRUSTED_PROXIES")
+
+
+def test_check_config_prints_the_trusted_proxies_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LACGW_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8")
+    settings, origins = load_with_origins()
+    (line,) = [row for row in render(settings, origins).splitlines() if "trusted_proxies" in row]
+    assert '["10.0.0.0/8", "fd00::/8"]' in line
+    assert "environment LACGW_HTTP__TRUSTED_PROXIES" in line
