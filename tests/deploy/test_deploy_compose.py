@@ -7,6 +7,7 @@ entry point by Debian's nginx (tests/deploy/test_deploy_nginx.py).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from importlib import resources
@@ -18,7 +19,7 @@ import pytest
 
 from gateway import tracing
 from gateway.api.signing import load_private_key
-from gateway.settings import Settings
+from gateway.configuration import load_settings
 from tests.deploy.deploy_support import DEPLOY, ROOT, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -167,7 +168,8 @@ def test_demo_env_file_configures_a_valid_gateway_toward_the_sandbox(
         assert kind != "?" or name in demo, f"demo.env lacks {name}"
         monkeypatch.setenv(key, demo.get(name, default or ""))
     monkeypatch.delenv("LACGW_CONFIG", raising=False)
-    settings = Settings()
+    # load_settings checks the variables as serve does before Settings reads them.
+    settings = load_settings({key: os.environ[key] for key in gateway_env})
     assert settings.lac.soap_url == "http://sandbox:8090/soap/type/enduser/version/2"
     assert settings.lac.allow_plain_http is True
     assert [key.name for key in settings.auth.api_keys] == ["demo"]
