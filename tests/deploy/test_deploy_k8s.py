@@ -321,6 +321,19 @@ def test_the_tracing_component_turns_traces_on_and_lets_spans_out(tmp_path: Path
     assert "# - ../../components/tracing" in overlay
 
 
+def test_the_http_route_lets_long_polls_last_as_long_as_the_ingress_does(tmp_path: Path) -> None:
+    # Without a timeout the implementation picks its own (Envoy's is 15 s): a long poll
+    # (up to LACGW_HTTP__MAX_WAIT) would be cut short behind the Gateway but not the Ingress.
+    route = _with_components(tmp_path, "gateway-api")["HTTPRoute"]
+    ingress = load_yaml(COMPONENTS / "ingress" / "ingress.yaml")
+    read_timeout = ingress["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/proxy-read-timeout"
+    ]
+    timeouts = [rule["timeouts"] for rule in route["spec"]["rules"]]
+    assert timeouts == [{"request": f"{read_timeout}s"}]
+    assert int(read_timeout) > Settings().http.max_wait
+
+
 def test_component_patches_apply_after_the_resources_they_patch(tmp_path: Path) -> None:
     (tmp_path / "component").mkdir()
     (tmp_path / "component" / "kustomization.yaml").write_text(
