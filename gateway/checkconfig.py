@@ -71,7 +71,8 @@ def show(value: object) -> str:
     if isinstance(value, list):
         if value and all(isinstance(item, ApiKey) for item in value):
             return f"{len(value)} key(s)"  # names and digests stay out of the output
-        return json.dumps(value)
+        # Networks (the trusted proxies) are written as their CIDR text.
+        return json.dumps(value, default=str)
     text = str(value)
     return text if text else '""'
 

@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 PREFIX = "LACGW_"
 SECRETS_VARIABLE = "LACGW_SECRETS_DIR"
@@ -30,6 +30,9 @@ def is_model(annotation: Any) -> bool:
 
 def is_complex(field: FieldInfo) -> bool:
     """Whether a value for this field is given as JSON (a list, a dict or a section)."""
+    if NoDecode in field.metadata:
+        # The field's own validator reads the text (the trusted proxies' comma form, say).
+        return False
     annotation = field.annotation
     if get_origin(annotation) is Union:
         annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)

@@ -7,6 +7,7 @@ entry point by Debian's nginx (tests/deploy/test_deploy_nginx.py).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from importlib import resources
@@ -16,11 +17,20 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gateway import tracing
 from gateway.api.signing import load_private_key
-from gateway.settings import Settings
+from gateway.configuration import load_settings
 from tests.deploy.deploy_support import DEPLOY, ROOT, load_yaml
 
 COMPOSE = DEPLOY / "compose.yaml"
+# The standard OpenTelemetry variables an operator sets to trace the replicas (README "Tracing").
+OTEL_VARIABLES = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS",
+)
 
 
 def _schema() -> dict[str, Any]:
@@ -158,7 +168,8 @@ def test_demo_env_file_configures_a_valid_gateway_toward_the_sandbox(
         assert kind != "?" or name in demo, f"demo.env lacks {name}"
         monkeypatch.setenv(key, demo.get(name, default or ""))
     monkeypatch.delenv("LACGW_CONFIG", raising=False)
-    settings = Settings()
+    # load_settings checks the variables as serve does before Settings reads them.
+    settings = load_settings({key: os.environ[key] for key in gateway_env})
     assert settings.lac.soap_url == "http://sandbox:8090/soap/type/enduser/version/2"
     assert settings.lac.allow_plain_http is True
     assert [key.name for key in settings.auth.api_keys] == ["demo"]
@@ -174,6 +185,34 @@ def _variables_read() -> set[str]:
 
 def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
     assert set(_env_file(".env.example")) == _variables_read()
+
+
+def _resolved(template: str, values: dict[str, str]) -> str:
+    """``template`` as compose interpolates ``${VAR:-default}`` from an env file's ``values``."""
+    match = re.fullmatch(r"\$\{(\w+)(?::[-?](.*))?\}", template)
+    if match is None:
+        return template
+    name, default = match.groups()
+    return values.get(name) or default or ""
+
+
+def _gateway_otel_env(values: dict[str, str]) -> dict[str, str]:
+    environment = _compose()["services"]["gateway"]["environment"]
+    return {k: _resolved(str(v), values) for k, v in environment.items() if k.startswith("OTEL_")}
+
+
+def test_compose_passes_the_tracing_variables_and_traces_stay_off_until_an_endpoint() -> None:
+    example = _env_file(".env.example")
+    off = _gateway_otel_env(example)
+    assert set(off) == set(OTEL_VARIABLES)
+    assert not tracing.configured(off), "the example file must leave tracing off"
+    assert off["OTEL_SERVICE_NAME"] == tracing.SERVICE_NAME
+    assert off["OTEL_TRACES_SAMPLER"] == "parentbased_always_on"
+    # The healthcheck and Prometheus's scrape would otherwise fill the backend with spans.
+    assert off["OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"] == "healthz,readyz,metrics"
+    on = _gateway_otel_env(example | {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert tracing.configured(on)
+    assert on["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4318"
 
 
 def test_readme_and_compose_header_name_the_same_env_files() -> None:

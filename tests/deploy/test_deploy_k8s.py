@@ -19,6 +19,7 @@ import kubernetes_validate  # type: ignore[import-untyped]  # ships no type info
 import pytest
 import yaml
 
+from gateway import tracing
 from gateway.settings import Settings
 from tests.deploy.deploy_support import DEPLOY, load_yaml
 from tests.deploy.kustomize_lite import merge, render
@@ -296,6 +297,41 @@ def test_http_route_is_the_gateway_api_alternative_to_the_ingress(tmp_path: Path
     assert refs == [{"name": "lac-gateway", "port": service["spec"]["ports"][0]["port"]}]
     assert "Ingress" not in docs
     assert docs["ConfigMap"]["data"]["LACGW_HTTP__TRUSTED_PROXIES"]
+
+
+def test_the_tracing_component_turns_traces_on_and_lets_spans_out(tmp_path: Path) -> None:
+    kustomization = {"resources": [str(BASE)], "components": [str(COMPONENTS / "tracing")]}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    docs = render(tmp_path)
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    (config,) = [doc["data"] for doc in docs if doc["kind"] == "ConfigMap"]
+    assert tracing.configured(config)
+    assert not tracing.configured(_by_kind(render(BASE))["ConfigMap"]["data"])
+    assert config["OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"] == "healthz,readyz,metrics"
+    port = int(config["OTEL_EXPORTER_OTLP_ENDPOINT"].rsplit(":", 1)[1].rstrip("/"))
+    # The base policy lets out DNS, Redis and HTTPS only: the collector's port needs its own.
+    policies = [doc["spec"] for doc in docs if doc["kind"] == "NetworkPolicy"]
+    otlp = [spec for spec in policies if spec["policyTypes"] == ["Egress"]]
+    assert len(policies) == 2
+    assert len(otlp) == 1
+    assert otlp[0]["podSelector"]["matchLabels"] == APP
+    assert [p["port"] for rule in otlp[0]["egress"] for p in rule["ports"]] == [port]
+    overlay = (PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8")
+    assert "# - ../../components/tracing" in overlay
+
+
+def test_the_http_route_lets_long_polls_last_as_long_as_the_ingress_does(tmp_path: Path) -> None:
+    # Without a timeout the implementation picks its own (Envoy's is 15 s): a long poll
+    # (up to LACGW_HTTP__MAX_WAIT) would be cut short behind the Gateway but not the Ingress.
+    route = _with_components(tmp_path, "gateway-api")["HTTPRoute"]
+    ingress = load_yaml(COMPONENTS / "ingress" / "ingress.yaml")
+    read_timeout = ingress["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/proxy-read-timeout"
+    ]
+    timeouts = [rule["timeouts"] for rule in route["spec"]["rules"]]
+    assert timeouts == [{"request": f"{read_timeout}s"}]
+    assert int(read_timeout) > Settings().http.max_wait
 
 
 def test_component_patches_apply_after_the_resources_they_patch(tmp_path: Path) -> None:

@@ -43,3 +43,20 @@ def test_every_variable_the_checklist_names_exists() -> None:
     named = set(re.findall(r"LACGW_\w+", "".join(_checklist().values())))
     assert named, "the checklist names the settings to set"
     assert named <= known, named - known
+
+
+def _anchors(readme: str) -> set[str]:
+    # GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+    headings = re.findall(r"^#+ (.+)$", readme, re.M)
+    return {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
+
+
+def test_the_tracing_step_links_the_tracing_section_and_says_how_to_turn_it_on() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = _checklist()["Tracing"]
+    links = set(re.findall(r"\]\(#([\w-]+)\)", text))
+    assert "tracing" in links, "the step points at the Tracing section"
+    assert links <= _anchors(readme), links - _anchors(readme)
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in text
+    assert "deploy/.env" in text
+    assert "components/tracing" in text

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.configuration import ConfigurationError, load_settings
+from gateway.checkconfig import render
+from gateway.configuration import ConfigurationError, load_settings, load_with_origins
 
 SECRET = "s3cret-pw-0123"
 SHA = "ab" * 32
@@ -148,3 +149,34 @@ def test_an_unreadable_ca_bundle_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
         "LACGW_LAC__CA_BUNDLE: CA bundle '/nonexistent/ca.pem' cannot be read "
         "(No such file or directory)"
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["10.0.0.0/8,172.16.0.0/12", "10.0.0.0/8", '["10.0.0.0/8", "172.16.0.0/12"]']
+)
+def test_trusted_proxies_load_in_the_comma_form_compose_uses_and_as_json(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str
+) -> None:
+    # load_settings is what serve and check-config run: the form README documents must start.
+    monkeypatch.setenv("LACGW_HTTP__TRUSTED_PROXIES", text)
+    networks = [str(net) for net in load_settings().http.trusted_proxies]
+    assert networks[0] == "10.0.0.0/8"
+    monkeypatch.delenv("LACGW_HTTP__TRUSTED_PROXIES")
+    (tmp_path / "LACGW_HTTP__TRUSTED_PROXIES").write_text(text + "\n")
+    monkeypatch.setenv("LACGW_SECRETS_DIR", str(tmp_path))
+    assert [str(net) for net in load_settings().http.trusted_proxies] == networks
+
+
+def test_a_bad_trusted_proxy_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    (line,) = problems_of(monkeypatch, LACGW_HTTP__TRUSTED_PROXIES="10.0.0.0/8,nginx")
+    assert line.startswith("LACGW_HTTP__TRUSTED_PROXIES")
+
+
+def test_check_config_prints_the_trusted_proxies_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LACGW_HTTP__TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8")
+    settings, origins = load_with_origins()
+    (line,) = [row for row in render(settings, origins).splitlines() if "trusted_proxies" in row]
+    assert '["10.0.0.0/8", "fd00::/8"]' in line
+    assert "environment LACGW_HTTP__TRUSTED_PROXIES" in line
