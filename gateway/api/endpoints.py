@@ -64,6 +64,12 @@ IDEMPOTENCY_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": 255},
     "repeat a POST or DELETE safely: the first answer is stored and replayed for 24 h",
 )
+IF_NONE_MATCH = Param(
+    "If-None-Match",
+    "header",
+    {"type": "string"},
+    "the ETag of the license answer the caller holds: 304 without a body while it is unchanged",
+)
 WAIT_QUERY = Param(
     "wait",
     "query",
@@ -174,10 +180,11 @@ def endpoints() -> tuple[Endpoint, ...]:
                     200,
                     "the license",
                     ActivationResponse,
-                    headers=("Cache-Status", "Warning", SIGNATURE_HEADER),
+                    headers=("Cache-Status", "Warning", SIGNATURE_HEADER, "ETag"),
                 ),
+                Reply(304, "the license the If-None-Match ETag names is unchanged", media=""),
             ),
-            params=(HOSTID,),
+            params=(HOSTID, IF_NONE_MATCH),
             problems=LAC_FAILURES,
         ),
         Endpoint(

@@ -50,6 +50,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "110 on a license served stale because LAC could not be asked",
         "schema": {"type": "string"},
     },
+    "ETag": {
+        "description": "strong entity tag of the answer's body; send it back as If-None-Match",
+        "schema": {"type": "string"},
+    },
 }
 _SCOPE_NOTES = {
     "deactivate": "Needs an API key with the `deactivate` scope, and one that activated this "
