@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
 import orjson
@@ -143,6 +144,44 @@ def _dumps(event: Any, **kwargs: Any) -> bytes:
         return json.dumps(event, **kwargs).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class _Direct:
+    """What ``info_line`` needs of the JSON configuration to write as its chain would."""
+
+    renderer: Any  # the chain's last step; structlog's test capture swaps it in place
+    level: int
+    sink: LineSink
+    stamp: UtcStamp
+
+
+_DIRECT: _Direct | None = None
+
+
+def info_line(event: str, fields: dict[str, Any]) -> bool:
+    """Log an INFO line of plain JSON fields without structlog's chain, to the same bytes.
+
+    For the per-request access line, where the chain's frames cost more than the line: the
+    fields, ``event``, the bound context variables, ``level`` and ``timestamp``, in the chain's
+    order. False when logging is configured otherwise (console, a test's capture): the caller
+    then logs through structlog. ``fields`` is used up.
+    """
+    direct = _DIRECT
+    if direct is None:
+        return False
+    chain = structlog.get_config()["processors"]
+    if not chain or chain[-1] is not direct.renderer:
+        return False
+    if direct.level > logging.INFO:
+        return True  # filtered, as the chain's logger would
+    fields["event"] = event
+    for name, value in structlog.contextvars.get_contextvars().items():
+        fields.setdefault(name, value)
+    fields["level"] = "info"
+    direct.stamp(None, "info", fields)
+    direct.sink.add(_dumps(fields) + b"\n", urgent=False)
+    return True
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
     """Configure structlog and the standard library logging once per process."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -164,17 +203,25 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
         )
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    stamp = UtcStamp()
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        UtcStamp(),
+        stamp,
+    ]
+    processors: list[structlog.types.Processor] = [
+        *shared,
+        structlog.processors.format_exc_info,
+        renderer,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    global _DIRECT  # noqa: PLW0603 - one logging configuration per process, as structlog's
+    _DIRECT = _Direct(renderer, numeric_level, _SINKS[0], stamp) if use_json else None
     _route_standard_logging(numeric_level)
 
 
