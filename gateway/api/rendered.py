@@ -23,16 +23,20 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway import errors
+from gateway.api.body import parse_model, read_body
 from gateway.api.keys import NEAR_CACHE, RENDERED, SETTINGS, SIGNER
-from gateway.api.middleware import Handler, route_template
+from gateway.api.middleware import ACTIVATION_KEY, Handler, route_template
 from gateway.api.routes import CACHE_NAME
 from gateway.api.signing import SIGNATURE_HEADER
 from gateway.hostids import Target
 from gateway.metrics import Metrics
+from gateway.models import ActivationRequest
 from gateway.nearcache import NearCache
 from gateway.store.licenses import LicenseRecord
 
 LICENSE_ROUTE = "/v1/licenses/{activation_key}"
+ACTIVATIONS_ROUTE = "/v1/activations"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 ETAG = "ETag"
 IF_NONE_MATCH = "If-None-Match"
 FRESH_HIT = f"{CACHE_NAME}; hit"
@@ -59,6 +63,9 @@ def signed_at(signature: str) -> int:
     return int(signature.split(",", 1)[0].removeprefix("t="))
 
 
+Variant = tuple[str | bytes, ...]  # what besides the license shapes an answer: method, headers
+
+
 @dataclass(slots=True)
 class Rendered:
     """One finished answer: what the slow path sent, minus what varies per request."""
@@ -69,14 +76,16 @@ class Rendered:
     etag: str
     signature: str | None
     signed_at: int
+    activation_key: str = ""  # as an activation's body spelled it, for the access log
 
 
 class RenderedCache:
-    """Finished answers by activation id and representation, at most ``max_entries`` ids."""
+    """Finished answers by activation id and variant, at most ``max_entries`` ids."""
 
     def __init__(self, max_entries: int, metrics: Metrics) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, dict[str, Rendered]] = OrderedDict()
+        self._entries: OrderedDict[str, dict[Variant, Rendered]] = OrderedDict()
+        self._ids: dict[Variant, str] = {}  # an activation's variant (its body) to its id
         self._hit = metrics.cache_lookups.labels("license", "hit")  # bound once, not per hit
         self.hits = 0
 
@@ -86,7 +95,7 @@ class RenderedCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, aid: str, variant: str, record: LicenseRecord) -> Rendered | None:
+    def get(self, aid: str, variant: Variant, record: LicenseRecord) -> Rendered | None:
         """The answer rendered from ``record`` (the entry the near cache holds now), if any."""
         variants = self._entries.get(aid)
         kept = variants.get(variant) if variants is not None else None
@@ -96,22 +105,33 @@ class RenderedCache:
         self._hit.inc()  # the slow path counts its near-cache read as a hit: so does this one
         return kept
 
-    def put(self, aid: str, variant: str, rendered: Rendered) -> None:
+    def aid_of(self, variant: Variant) -> str | None:
+        """The activation id an activation's variant (body included) was rendered for."""
+        return self._ids.get(variant)
+
+    def put(self, aid: str, variant: Variant, rendered: Rendered) -> None:
         """Keep ``rendered``; the oldest id goes beyond ``max_entries``."""
         variants = self._entries.setdefault(aid, {})
         if variant not in variants and len(variants) >= VARIANTS_PER_ENTRY:
-            variants.clear()
+            self._forget(variants)
         variants[variant] = rendered
+        self._ids[variant] = aid
         self._entries.move_to_end(aid)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            self._forget(self._entries.popitem(last=False)[1])
 
     def drop(self, aid: str | None) -> None:
         """Forget ``aid``'s answers (None: every one); the near cache calls this on its drops."""
         if aid is None:
             self._entries.clear()
+            self._ids.clear()
         else:
-            self._entries.pop(aid, None)
+            self._forget(self._entries.pop(aid, {}))
+
+    def _forget(self, variants: dict[Variant, Rendered]) -> None:
+        for variant in variants:
+            self._ids.pop(variant, None)
+        variants.clear()
 
 
 def attach(near: NearCache[LicenseRecord], metrics: Metrics) -> RenderedCache:
@@ -139,14 +159,21 @@ def _fresh(near: NearCache[LicenseRecord], aid: str) -> LicenseRecord | None:
 
 @web.middleware
 async def rendered_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """License reads: the rendered answer of a fresh near-cache entry, else the slow path's."""
-    if request.method not in ("GET", "HEAD") or route_template(request) != LICENSE_ROUTE:
-        return await handler(request)
+    """License answers: the rendered answer of a fresh near-cache entry, else the slow path's."""
+    route = route_template(request)
+    if route == LICENSE_ROUTE and request.method in ("GET", "HEAD"):
+        return await _license_read(request, handler)
+    if route == ACTIVATIONS_ROUTE and request.method == "POST":
+        return await _activation(request, handler)
+    return await handler(request)
+
+
+async def _license_read(request: web.Request, handler: Handler) -> web.StreamResponse:
     cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
     aid = _aid(request) if cache is not None and near is not None else None
     if cache is None or near is None or aid is None or request.method != "GET":
         return _conditional(request, await handler(request))
-    variant = request.headers.get("Accept", "")
+    variant: Variant = ("GET", request.headers.get("Accept", ""))
     record = _fresh(near, aid)
     kept = cache.get(aid, variant, record) if record is not None else None
     if kept is not None:
@@ -158,12 +185,53 @@ async def rendered_middleware(request: web.Request, handler: Handler) -> web.Str
     return _conditional(request, response)
 
 
+async def _activation(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """POST /v1/activations of a license held here: known body bytes need no parsing."""
+    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
+    if cache is None or near is None or IDEMPOTENCY_HEADER in request.headers:
+        return await handler(request)  # a keyed request is the idempotency middleware's
+    raw = await read_body(request, request.app[SETTINGS].http.max_body_bytes)  # as parsed later
+    headers = request.headers
+    variant: Variant = (
+        "POST",
+        headers.get("Accept", ""),
+        ",".join(headers.getall("Prefer", [])),
+        raw,
+    )
+    aid = cache.aid_of(variant)
+    record = _fresh(near, aid) if aid is not None else None
+    kept = cache.get(aid, variant, record) if aid is not None and record is not None else None
+    if kept is not None:
+        request[ACTIVATION_KEY] = kept.activation_key
+        return _answer(request, kept, tagged=False)
+    generation = near.generation
+    response = await handler(request)  # the body read above is read again from aiohttp's copy
+    if near.generation == generation and response.status == 200:  # a license, maybe cached
+        _keep_activation(cache, near, variant, raw, response)
+    return response
+
+
+def _keep_activation(
+    cache: RenderedCache,
+    near: NearCache[LicenseRecord],
+    variant: Variant,
+    raw: bytes,
+    response: web.StreamResponse,
+) -> None:
+    """Keep the answer to an activation body that the slow path answered from the cache."""
+    req = parse_model(raw, ActivationRequest)  # it parsed in the handler: it parses here
+    aid = Target(req.activation_key, req.hostids).aid
+    _keep(cache, aid, variant, _fresh(near, aid), response, activation_key=req.activation_key)
+
+
 def _keep(
     cache: RenderedCache,
     aid: str,
-    variant: str,
+    variant: Variant,
     record: LicenseRecord | None,
     response: web.StreamResponse,
+    *,
+    activation_key: str = "",
 ) -> None:
     """Keep a fresh cache hit's finished answer."""
     if (
@@ -178,12 +246,13 @@ def _keep(
     signature = response.headers.get(SIGNATURE_HEADER)
     headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
     stamp = signed_at(signature) if signature is not None else 0
-    cache.put(aid, variant, Rendered(record, body, headers, etag_of(body), signature, stamp))
+    kept = Rendered(record, body, headers, etag_of(body), signature, stamp, activation_key)
+    cache.put(aid, variant, kept)
 
 
-def _answer(request: web.Request, kept: Rendered) -> web.StreamResponse:
+def _answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.StreamResponse:
     """The kept answer, its signature renewed once it is older than signatures are reused."""
-    if _matches(request, kept.etag):
+    if tagged and _matches(request, kept.etag):
         return _not_modified(kept.etag, CIMultiDictProxy(CIMultiDict(kept.headers)))
     if kept.signature is not None:
         reuse = request.app[SETTINGS].signing.reuse_seconds
@@ -192,7 +261,8 @@ def _answer(request: web.Request, kept: Rendered) -> web.StreamResponse:
             kept.signature = request.app[SIGNER].sign(kept.body, now)
             kept.signed_at = signed_at(kept.signature)
     headers = CIMultiDict(kept.headers)
-    headers[ETAG] = kept.etag
+    if tagged:  # license reads carry an ETag; activations answer as their slow path does
+        headers[ETAG] = kept.etag
     if kept.signature is not None:
         headers[SIGNATURE_HEADER] = kept.signature
     return web.Response(body=kept.body, headers=headers)

@@ -148,3 +148,36 @@ async def test_deactivation_drops_the_rendered_answer_on_every_replica(
     for gateway in replicas:
         answer = await gateway.call("GET", path_of(host, DEACT_KEY))
         assert answer.status == 404, answer.body
+
+
+async def test_a_repeated_activation_of_a_held_license_is_answered_rendered(
+    replicas: tuple[Running, Running],
+) -> None:
+    gateway, _ = replicas
+    host = "HOSTNAME=rendered04"
+    body = {"activation_key": KEY, "hostids": [host]}
+    assert (await gateway.activate(KEY, [host])).status == 200
+    assert (await gateway.call("GET", path_of(host))).status == 200  # now in the near cache
+    cache = rendered(gateway)
+    hits = cache.hits
+    slow = await gateway.call("POST", "/v1/activations", json=body)
+    assert slow.status == 200
+    assert slow.json()["source"] == "cache"
+    assert cache.hits == hits
+    fast = await gateway.call("POST", "/v1/activations", json=body)
+    assert cache.hits == hits + 1
+    assert fast.body == slow.body
+    assert lasting(fast) == lasting(slow)
+    check_signature(await signing_key(gateway), fast)
+    # Prefer changes the answer's headers: a representation of its own, rendered by the slow path.
+    waited = await gateway.call("POST", "/v1/activations", json=body, headers={"Prefer": "wait=3"})
+    assert header(waited, "Preference-Applied") == "wait=3"
+    assert cache.hits == hits + 1
+    # An Idempotency-Key is the idempotency middleware's to answer: never a rendered answer.
+    keyed = {"Idempotency-Key": "rendered-04"}
+    assert (await gateway.call("POST", "/v1/activations", json=body, headers=keyed)).status == 200
+    assert (await gateway.call("POST", "/v1/activations", json=body, headers=keyed)).status == 200
+    assert cache.hits == hits + 1
+    # A body the slow path refuses is refused the same way, whatever was rendered before.
+    bad = await gateway.call("POST", "/v1/activations", json={**body, "extra": 1})
+    assert bad.status == 422
