@@ -234,7 +234,7 @@ def _throughput(ax: Any, res: Result) -> None:
     labels, values = ["bare aiohttp", "gateway"], [hit["bare"]["rps"], hit["gateway"]["rps"]]
     notes = ["baseline", f"{hit['rps_ratio']:.2f}x (goal ≥ 0.6)"]
     if "nginx" in hit:
-        labels.append("nginx proxy_cache")
+        labels.append("nginx\nproxy_cache")
         values.append(hit["nginx"]["rps"])
         notes.append(f"{hit['nginx']['rps'] / hit['bare']['rps']:.2f}x bare")
     if "two_workers" in multi:

@@ -1,7 +1,8 @@
 """Finished license answers kept per near-cache entry: a cache hit is a lookup and a write.
 
 A fleet re-reads the same licenses all day, and the answer to a fresh cache hit depends only on
-the near-cache entry and the representation asked for (the ``Accept`` header). The first hit
+the near-cache entry and the representation asked for (``Accept``, the request target; for an
+activation, its body and ``Prefer``). The first hit
 runs the slow path (service, model, JSON, signature) and keeps what it produced: body, ETag,
 signature and headers. Later hits answer those bytes until the near-cache entry goes: it is
 dropped with the entry, so a change on any replica (announced over the invalidation channel)
@@ -173,7 +174,8 @@ async def _license_read(request: web.Request, handler: Handler) -> web.StreamRes
     aid = _aid(request) if cache is not None and near is not None else None
     if cache is None or near is None or aid is None or request.method != "GET":
         return _conditional(request, await handler(request))
-    variant: Variant = ("GET", request.headers.get("Accept", ""))
+    # The whole target too: a representation chosen by a query parameter is a variant of its own.
+    variant: Variant = ("GET", request.headers.get("Accept", ""), request.raw_path)
     record = _fresh(near, aid)
     kept = cache.get(aid, variant, record) if record is not None else None
     if kept is not None:
