@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 LOCK_VENV   := .cache/lockvenv
 
 .PHONY: help install run sandbox test test-fast unit lint typecheck imports fmt clean bench \
-	bench-quick upgrade-deps
+	bench-quick bench-cpu upgrade-deps
 
 help:
 	@echo "make run        start Redis, the LAC sandbox and the gateway (demo)"
@@ -19,6 +19,7 @@ help:
 	@echo "make upgrade-deps  re-resolve the dependencies into constraints.txt (newest versions)"
 	@echo "make bench      measure the gateway against same-run baselines (under 10 min)"
 	@echo "make bench-quick  the same, reduced (under a minute)"
+	@echo "make bench-cpu  CPU per request vs the bare handler and nginx (for a busy machine)"
 	@echo "make lint | typecheck | imports | fmt | clean"
 	@echo "make config-reference  regenerate config/REFERENCE.md from gateway/settings.py"
 	@echo "make promtool-check    alert rules, their unit tests and a real /metrics scrape (promtool)"
@@ -74,6 +75,10 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+# CPU time per request (process CPU over the requests answered), ratios to the bare handler.
+bench-cpu: $(BENCH_STAMP)
+	$(BIN)/python -m bench.cpu
 
 .PHONY: config-reference promtool-check container-test docs-check
 

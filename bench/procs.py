@@ -54,15 +54,17 @@ def gateway_env(redis_url: str, sandbox: str, prefix: str, **extra: str) -> dict
     return env
 
 
-def start_gateway(logs: Path, env: dict[str, str], name: str = "gateway") -> Process:
+def start_gateway(
+    logs: Path, env: dict[str, str], name: str = "gateway", src: Path | None = None
+) -> Process:
     """``python -m gateway serve`` on a free port.
 
-    ``BENCH_GATEWAY_SRC`` names another checkout to run the gateway from (a before/after
-    comparison); the sandbox, the baselines and the harness stay those of this tree.
+    ``src`` or else ``BENCH_GATEWAY_SRC`` names another checkout to run the gateway from (a
+    before/after comparison); the sandbox, the baselines and the harness stay those of this tree.
     """
     port = free_port()
     env = {**env, "LACGW_HTTP__PORT": str(port)}
-    src = Path(os.environ.get("BENCH_GATEWAY_SRC") or ROOT).resolve()
+    src = (src or Path(os.environ.get("BENCH_GATEWAY_SRC") or ROOT)).resolve()
     return Process(name, _python("-m", "gateway", "serve"), env, port, logs, cwd=src)
 
 

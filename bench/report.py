@@ -53,6 +53,7 @@ def _rows(res: Result) -> list[tuple[str, str, str, str, str, str]]:
                     "—",
                 )
             )
+        rows.extend(_nginx_rows(hit))
     for transport in ("soap", "rest"):
         amp = res.get(f"amplification_{transport}", {})
         if "creates" not in amp:
@@ -199,6 +200,32 @@ def _bars(ax: Any, labels: list[str], values: list[float], notes: list[str]) -> 
         )
 
 
+def _nginx_rows(hit: Result) -> list[tuple[str, str, str, str, str, str]]:
+    """nginx proxy_cache before the sandbox, beside the gateway's cache hit (same run)."""
+    nginx = hit.get("nginx")
+    if not nginx:
+        return []
+    gw, bare = hit["gateway"], hit["bare"]
+    return [
+        (
+            "1 nginx proxy_cache hit, req/s",
+            f"{nginx['rps']:.0f} (gateway {gw['rps']:.0f})",
+            f"{bare['rps']:.0f} (bare aiohttp)",
+            f"{nginx['rps'] / bare['rps']:.2f}x",
+            "— (comparison)",
+            "—",
+        ),
+        (
+            "1 nginx proxy_cache hit, CPU per request",
+            f"{nginx['cpu_us_per_request']:.0f} µs (gateway {gw['cpu_us_per_request']:.0f} µs)",
+            f"{bare['cpu_us_per_request']:.0f} µs",
+            f"{hit['nginx_cpu_ratio']:.2f}x",
+            "— (comparison)",
+            "—",
+        ),
+    ]
+
+
 def _throughput(ax: Any, res: Result) -> None:
     hit, multi = res.get("cache_hit", {}), res.get("multi_process", {})
     ax.set_title("1+5  Cache hit throughput (req/s, higher is better)")
@@ -206,6 +233,10 @@ def _throughput(ax: Any, res: Result) -> None:
         return
     labels, values = ["bare aiohttp", "gateway"], [hit["bare"]["rps"], hit["gateway"]["rps"]]
     notes = ["baseline", f"{hit['rps_ratio']:.2f}x (goal ≥ 0.6)"]
+    if "nginx" in hit:
+        labels.append("nginx\nproxy_cache")
+        values.append(hit["nginx"]["rps"])
+        notes.append(f"{hit['nginx']['rps'] / hit['bare']['rps']:.2f}x bare")
     if "two_workers" in multi:
         labels.append("gateway, 2 workers")
         values.append(multi["two_workers"]["rps"])

@@ -28,6 +28,8 @@ from redis.asyncio import Redis
 
 from bench.direct import DirectRest, DirectSoap
 from bench.loadgen import LoadResult, run_load
+from bench.nginx import available as nginx_available
+from bench.nginx import license_path, start_nginx
 from bench.procs import AUTH, Process, gateway_env, start_bare, start_gateway
 
 INSTANT = "BENCH-BULKX-DEMO0-00003"
@@ -167,7 +169,7 @@ def _merge(measured: list[tuple[LoadResult, float]]) -> Result:
 
 
 async def cache_hits(env: Env) -> tuple[Result, Result]:
-    """Scenario 1 (gateway vs bare handler) and 5 (two worker processes vs one)."""
+    """Scenario 1 (gateway vs bare handler, beside nginx proxy_cache) and 5 (two workers vs one)."""
     sizes = env.sizes
     prefix = f"bc{uuid.uuid4().hex[:6]}"
     async with gateway(env, "gateway-1w", prefix) as one:
@@ -182,13 +184,22 @@ async def cache_hits(env: Env) -> tuple[Result, Result]:
         body_file = env.work / "bare-body.json"
         body_file.write_bytes(sample)
         bare = start_bare(env.logs, body_file)
+        proxy = await _start_nginx(env, hosts) if nginx_available() else None
         try:
             await bare.wait_healthy("/healthz")
             async with gateway(env, "gateway-2w", prefix, LACGW_HTTP__WORKERS="2") as two:
-                targets = {"bare": bare, "gateway": one, "gateway_2w": two}
-                runs = await asyncio.to_thread(_rounds, targets, paths, sizes)
+                targets = {
+                    "bare": (bare, paths),
+                    "gateway": (one, paths),
+                    "gateway_2w": (two, paths),
+                }
+                if proxy is not None:
+                    targets["nginx"] = proxy
+                runs = await asyncio.to_thread(_rounds, targets, sizes)
         finally:
             bare.stop()
+            if proxy is not None:
+                proxy[0].stop()
     bare_r, gw_r, two_r = (_merge(runs[name]) for name in ("bare", "gateway", "gateway_2w"))
     hit = {
         "cached_licenses": len(hosts),
@@ -201,6 +212,11 @@ async def cache_hits(env: Env) -> tuple[Result, Result]:
         "goal": {"rps_ratio_min": 0.6, "p99_ratio_max": 2.0},
     }
     hit["met"] = hit["rps_ratio"] >= 0.6 and hit["p99_ratio"] <= 2.0
+    if "nginx" in runs:
+        hit["nginx"] = nginx_r = _merge(runs["nginx"])
+        hit["nginx_cpu_ratio"] = round(
+            nginx_r["cpu_us_per_request"] / bare_r["cpu_us_per_request"], 2
+        )
     multi = {
         "one_worker": gw_r,
         "two_workers": two_r,
@@ -211,17 +227,36 @@ async def cache_hits(env: Env) -> tuple[Result, Result]:
     return hit, multi
 
 
+async def _start_nginx(env: Env, hosts: list[str]) -> tuple[Process, Path]:
+    """nginx proxy_cache before the sandbox's REST licenses, its cache filled with ``hosts``'."""
+    proxy = start_nginx(env.logs, env.work / "nginx", env.sandbox.url)
+    try:
+        await proxy.wait_healthy("/healthz")
+        lines = [license_path(INSTANT, h) for h in hosts]
+        for line in lines:  # the first read of each fills nginx's cache
+            async with env.http.get(proxy.url + line) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"nginx answered {resp.status} for a sandbox license")
+    except BaseException:
+        proxy.stop()
+        raise
+    paths = env.work / "nginx-paths.txt"
+    paths.write_text("\n".join(lines) + "\n")
+    return proxy, paths
+
+
 Rounds = dict[str, list[tuple[LoadResult, float]]]
 
 
-def _rounds(targets: dict[str, Process], paths: Path, sizes: Sizes) -> Rounds:
-    """Each target's load runs, with the CPU seconds its process(es) spent in each."""
+def _rounds(targets: dict[str, tuple[Process, Path]], sizes: Sizes) -> Rounds:
+    """Each target's load runs over its paths, with the CPU seconds its process(es) spent."""
     warm = Sizes(**{**_asdict(sizes), "seconds": 1.0})
-    for target in targets.values():
+    for target, paths in targets.values():
         _load(target, paths, warm)  # JIT-free Python still warms caches, pools and connections
     runs: Rounds = {name: [] for name in targets}
     for _ in range(sizes.rounds):
-        for name, target in targets.items():  # interleaved, so drift hits every target alike
+        for name, (target, paths) in targets.items():  # interleaved: drift hits all alike
             before = target.cpu_seconds()
             result = _load(target, paths, sizes)
             runs[name].append((result, target.cpu_seconds() - before))

@@ -19,7 +19,7 @@ from aiohttp import web
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from gateway.api import setup_api
+from gateway.api import rendered, setup_api
 from gateway.api.keys import (
     ACTIVATION_SERVICE,
     ADMIN_SERVICE,
@@ -33,6 +33,7 @@ from gateway.api.keys import (
     POLLER,
     RATE_LIMITER,
     REDIS,
+    RENDERED,
     SERVICES,
     SETTINGS,
     STORES,
@@ -121,11 +122,12 @@ async def near_cache_ctx(app: web.Application) -> AsyncIterator[None]:
     """This process's near cache of licenses and the listener that drops changed entries."""
     cache = app[SETTINGS].cache
     if cache.near_ttl <= 0 or cache.near_max_entries <= 0:
-        app[NEAR_CACHE] = None
+        app[NEAR_CACHE] = app[RENDERED] = None
         yield
         return
     near: NearCache[LicenseRecord] = NearCache(cache.near_ttl, cache.near_max_entries)
     app[NEAR_CACHE] = near
+    app[RENDERED] = rendered.attach(near, app[METRICS])  # dropped with the entries
     channel = Keys(app[SETTINGS].redis.key_prefix).licenses_changed
     listener = _background(listen_for_drops(app[REDIS], channel, near), "near-cache-listener")
     yield

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
 import orjson
@@ -168,6 +169,44 @@ def shared_processors(*, trace_ids: bool = False) -> list[structlog.types.Proces
     return processors
 
 
+@dataclass(frozen=True, slots=True)
+class _Direct:
+    """What ``info_line`` needs of the JSON configuration to write as its chain would."""
+
+    renderer: Any  # the chain's last step; structlog's test capture swaps it in place
+    level: int
+    sink: LineSink
+    stamp: UtcStamp
+
+
+_DIRECT: _Direct | None = None
+
+
+def info_line(event: str, fields: dict[str, Any]) -> bool:
+    """Log an INFO line of plain JSON fields without structlog's chain, to the same bytes.
+
+    For the per-request access line, where the chain's frames cost more than the line: the
+    fields, ``event``, the bound context variables, ``level`` and ``timestamp``, in the chain's
+    order. False when logging is configured otherwise (console, a test's capture): the caller
+    then logs through structlog. ``fields`` is used up.
+    """
+    direct = _DIRECT
+    if direct is None:
+        return False
+    chain = structlog.get_config()["processors"]
+    if not chain or chain[-1] is not direct.renderer:
+        return False
+    if direct.level > logging.INFO:
+        return True  # filtered, as the chain's logger would
+    fields["event"] = event
+    for name, value in structlog.contextvars.get_contextvars().items():
+        fields.setdefault(name, value)
+    fields["level"] = "info"
+    direct.stamp(None, "info", fields)
+    direct.sink.add(_dumps(fields) + b"\n", urgent=False)
+    return True
+
+
 def configure_logging(
     level: str = "INFO", fmt: LogFormat = "auto", *, trace_ids: bool = False
 ) -> None:
@@ -201,6 +240,10 @@ def configure_logging(
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    global _DIRECT  # noqa: PLW0603 - one logging configuration per process, as structlog's
+    # The direct access line knows no trace ids: with tracing on, every line takes the chain.
+    direct = use_json and not trace_ids
+    _DIRECT = _Direct(renderer, numeric_level, _SINKS[0], UtcStamp()) if direct else None
     _route_standard_logging(numeric_level)
 
 

@@ -39,6 +39,8 @@ class NearCache(Generic[V]):
         self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
         self._generation = 0
         self.listening = False  # set by listen_for_drops while its subscription stands
+        # Told of every drop (a name, or None for all): what is derived from entries goes too.
+        self.on_drop: list[Callable[[str | None], None]] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -76,11 +78,15 @@ class NearCache(Generic[V]):
         """Forget ``name`` (changed or removed somewhere)."""
         self._generation += 1
         self._entries.pop(name, None)
+        for listener in self.on_drop:
+            listener(name)
 
     def clear(self) -> None:
         """Forget everything (drop messages may have been missed)."""
         self._generation += 1
         self._entries.clear()
+        for listener in self.on_drop:
+            listener(None)
 
 
 async def listen_for_drops(

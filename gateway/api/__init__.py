@@ -29,6 +29,7 @@ from gateway.api.middleware import (
 )
 from gateway.api.openapi import install_document
 from gateway.api.proxies import create_forwarded_middleware
+from gateway.api.rendered import rendered_middleware
 from gateway.api.signing import Signer, signing_middleware
 
 __all__ = ["setup_api"]
@@ -53,6 +54,7 @@ def setup_api(app: web.Application) -> None:
             size_middleware,
             rate_limit_middleware,
             auth_middleware,
+            rendered_middleware,
             signing_middleware,
             idempotency_middleware,
         ]

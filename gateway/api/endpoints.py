@@ -83,6 +83,12 @@ IDEMPOTENCY_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": 255},
     "repeat a POST or DELETE safely: the first answer is stored and replayed for 24 h",
 )
+IF_NONE_MATCH = Param(
+    "If-None-Match",
+    "header",
+    {"type": "string"},
+    "the ETag of the license answer the caller holds: 304 without a body while it is unchanged",
+)
 WAIT_QUERY = Param(
     "wait",
     "query",
@@ -232,6 +238,7 @@ def endpoints() -> tuple[Endpoint, ...]:
                         "Warning",
                         NEXT_CHECK_HEADER,
                         SIGNATURE_HEADER,
+                        "ETag",
                         "Content-Disposition",
                         "Vary",
                     ),
@@ -240,8 +247,9 @@ def endpoints() -> tuple[Endpoint, ...]:
                         (OCTETS, "the LM-X license file, as bytes"),
                     ),
                 ),
+                Reply(304, "the license the If-None-Match ETag names is unchanged", media=""),
             ),
-            params=(HOSTID,),
+            params=(HOSTID, IF_NONE_MATCH),
             problems=(*LAC_FAILURES, 406),
         ),
         Endpoint(

@@ -20,6 +20,7 @@ from gateway.settings import Settings
 
 if TYPE_CHECKING:  # imported for the annotations only: these modules import this one
     from gateway.api.keyreload import KeyReloader
+    from gateway.api.rendered import RenderedCache
     from gateway.api.signing import Signer
     from gateway.jobs.outcomes import OutcomeHub
     from gateway.jobs.poller import Poller
@@ -51,6 +52,8 @@ SIGNER: web.AppKey[Signer] = web.AppKey("signer")
 POLLER: web.AppKey[Poller] = web.AppKey("poller")
 # Set by the application factory's cleanup contexts, one per resource.
 NEAR_CACHE: web.AppKey[NearCache[LicenseRecord] | None] = web.AppKey("near_cache")
+# Finished license answers of near-cache entries; None while the near cache is off.
+RENDERED: web.AppKey[RenderedCache | None] = web.AppKey("rendered")
 STORES: web.AppKey[Stores] = web.AppKey("stores")
 LAC_CLIENTS: web.AppKey[LacClients] = web.AppKey("lac_clients")
 OUTCOMES: web.AppKey[OutcomeHub] = web.AppKey("outcomes")

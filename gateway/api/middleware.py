@@ -20,6 +20,7 @@ from gateway.api.keys import ENDPOINTS, KEY_RING, LICENSE_SERVICE, METRICS, SETT
 from gateway.api.spec import Endpoint
 from gateway.hostids import mask_key
 from gateway.lac.base import LacError
+from gateway.logs import info_line
 from gateway.models import ActivationResponse
 from gateway.settings import Scope
 
@@ -148,7 +149,9 @@ def _observe(request: web.Request, status: int, elapsed: float) -> None:
         "caller": caller.name if caller is not None else None,
         "activation_key": mask_key(key) if key else None,
     }
-    log.info("http_request", **{name: value for name, value in fields.items() if value is not None})
+    line = {name: value for name, value in fields.items() if value is not None}
+    if not info_line("http_request", line):  # the same bytes, without the processor chain
+        log.info("http_request", **line)
 
 
 @web.middleware

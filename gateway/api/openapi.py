@@ -89,6 +89,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "the body's next_check_after",
         "schema": {"type": "string", "format": "date-time"},
     },
+    "ETag": {
+        "description": "strong entity tag of the answer's body; send it back as If-None-Match",
+        "schema": {"type": "string"},
+    },
 }
 _SCOPE_NOTES = {
     "deactivate": "Needs an API key with the `deactivate` scope.",

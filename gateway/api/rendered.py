@@ -1,0 +1,296 @@
+"""Finished license answers kept per near-cache entry: a cache hit is a lookup and a write.
+
+A fleet re-reads the same licenses all day, and the answer to a fresh cache hit depends only on
+the near-cache entry and the representation asked for (``Accept``, the request target; for an
+activation, its body and ``Prefer``). The first hit
+runs the slow path (service, model, JSON, signature) and keeps what it produced: body, ETag,
+signature and headers. Later hits answer those bytes until the near-cache entry goes: it is
+dropped with the entry, so a change on any replica (announced over the invalidation channel)
+drops it everywhere. Whatever varies per request (request id, rate-limit headers, ``Server``)
+is added by the middlewares around this one, on both paths.
+
+License answers carry a strong ``ETag`` over their body; ``If-None-Match`` with it answers 304.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from gateway import errors
+from gateway.api.body import parse_model, read_body
+from gateway.api.keys import NEAR_CACHE, RENDERED, SETTINGS, SIGNER
+from gateway.api.middleware import ACTIVATION_KEY, Handler, route_template
+from gateway.api.routes import CACHE_NAME
+from gateway.api.signing import SIGNATURE_HEADER
+from gateway.hostids import Target
+from gateway.metrics import Metrics
+from gateway.models import ActivationRequest
+from gateway.nearcache import NearCache
+from gateway.store.licenses import LicenseRecord
+
+LICENSE_ROUTE = "/v1/licenses/{activation_key}"
+ACTIVATIONS_ROUTE = "/v1/activations"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ETAG = "ETag"
+IF_NONE_MATCH = "If-None-Match"
+FRESH_HIT = f"{CACHE_NAME}; hit"
+VARIANTS_PER_ENTRY = 4  # representations kept per license (JSON, text, ...): a bound, not a rule
+# Kept from a 200 on a 304 (RFC 9110 15.4.5): what a cache needs to update its stored answer.
+_NOT_MODIFIED_HEADERS = ("Cache-Status", "Vary", "Cache-Control", "Expires")
+_NOT_KEPT = frozenset({"content-length", "etag", SIGNATURE_HEADER.lower()})
+
+
+def etag_of(body: bytes) -> str:
+    """A strong entity tag for ``body``."""
+    digest = hashlib.sha256(body).digest()[:16]
+    return '"' + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii") + '"'
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag`` (weak comparison, as RFC 9110 says)."""
+    tags = (tag.strip() for tag in if_none_match.split(","))
+    return any(tag in ("*", etag) or tag.removeprefix("W/") == etag for tag in tags)
+
+
+def signed_at(signature: str) -> int:
+    """The ``t`` of a signature header value (``t=<unix seconds>, kid=..., sig=...``)."""
+    return int(signature.split(",", 1)[0].removeprefix("t="))
+
+
+Variant = tuple[str | bytes, ...]  # what besides the license shapes an answer: method, headers
+
+
+@dataclass(slots=True)
+class Rendered:
+    """One finished answer: what the slow path sent, minus what varies per request."""
+
+    record: LicenseRecord  # the near-cache entry it was rendered from
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    etag: str
+    signature: str | None
+    signed_at: int
+    activation_key: str = ""  # as an activation's body spelled it, for the access log
+
+
+class RenderedCache:
+    """Finished answers by activation id and variant, at most ``max_entries`` ids."""
+
+    def __init__(self, max_entries: int, metrics: Metrics) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, dict[Variant, Rendered]] = OrderedDict()
+        self._ids: dict[Variant, str] = {}  # an activation's variant (its body) to its id
+        self._hit = metrics.cache_lookups.labels("license", "hit")  # bound once, not per hit
+        self.hits = 0
+
+    def __contains__(self, aid: object) -> bool:
+        return aid in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, aid: str, variant: Variant, record: LicenseRecord) -> Rendered | None:
+        """The answer rendered from ``record`` (the entry the near cache holds now), if any."""
+        variants = self._entries.get(aid)
+        kept = variants.get(variant) if variants is not None else None
+        if kept is None or kept.record is not record:
+            return None
+        self.hits += 1
+        self._hit.inc()  # the slow path counts its near-cache read as a hit: so does this one
+        return kept
+
+    def aid_of(self, variant: Variant) -> str | None:
+        """The activation id an activation's variant (body included) was rendered for."""
+        return self._ids.get(variant)
+
+    def put(self, aid: str, variant: Variant, rendered: Rendered) -> None:
+        """Keep ``rendered``; the oldest id goes beyond ``max_entries``."""
+        variants = self._entries.setdefault(aid, {})
+        if variant not in variants and len(variants) >= VARIANTS_PER_ENTRY:
+            self._forget(variants)
+        variants[variant] = rendered
+        self._ids[variant] = aid
+        self._entries.move_to_end(aid)
+        while len(self._entries) > self.max_entries:
+            self._forget(self._entries.popitem(last=False)[1])
+
+    def drop(self, aid: str | None) -> None:
+        """Forget ``aid``'s answers (None: every one); the near cache calls this on its drops."""
+        if aid is None:
+            self._entries.clear()
+            self._ids.clear()
+        else:
+            self._forget(self._entries.pop(aid, {}))
+
+    def _forget(self, variants: dict[Variant, Rendered]) -> None:
+        for variant in variants:
+            self._ids.pop(variant, None)
+        variants.clear()
+
+
+def attach(near: NearCache[LicenseRecord], metrics: Metrics) -> RenderedCache:
+    """A rendered cache that drops what its near cache drops."""
+    cache = RenderedCache(near.max_entries, metrics)
+    near.on_drop.append(cache.drop)
+    return cache
+
+
+def _aid(request: web.Request) -> str | None:
+    """The activation id of a license request; None when its key or HostIDs do not parse."""
+    hostids = request.query.getall("hostid", [])
+    if not hostids:
+        return None
+    try:
+        return Target(request.match_info["activation_key"], hostids).aid
+    except errors.GatewayError:
+        return None  # the slow path answers it with the exact problem
+
+
+def _fresh(near: NearCache[LicenseRecord], aid: str) -> LicenseRecord | None:
+    record = near.get(aid)
+    return record if record is not None and time.time() < record.fresh_until else None
+
+
+@web.middleware
+async def rendered_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """License answers: the rendered answer of a fresh near-cache entry, else the slow path's."""
+    route = route_template(request)
+    if route == LICENSE_ROUTE and request.method in ("GET", "HEAD"):
+        return await _license_read(request, handler)
+    if route == ACTIVATIONS_ROUTE and request.method == "POST":
+        return await _activation(request, handler)
+    return await handler(request)
+
+
+async def _license_read(request: web.Request, handler: Handler) -> web.StreamResponse:
+    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
+    aid = _aid(request) if cache is not None and near is not None else None
+    if cache is None or near is None or aid is None or request.method != "GET":
+        return _conditional(request, await handler(request))
+    # The whole target too: a representation chosen by a query parameter is a variant of its own.
+    variant: Variant = ("GET", request.headers.get("Accept", ""), request.raw_path)
+    record = _fresh(near, aid)
+    kept = cache.get(aid, variant, record) if record is not None else None
+    if kept is not None:
+        return _answer(request, kept)
+    generation = near.generation
+    response = await handler(request)
+    if near.generation == generation:  # nothing dropped meanwhile: the entry is what it read
+        _keep(cache, aid, variant, _fresh(near, aid), response)
+    return _conditional(request, response)
+
+
+async def _activation(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """POST /v1/activations of a license held here: known body bytes need no parsing."""
+    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
+    if cache is None or near is None or IDEMPOTENCY_HEADER in request.headers:
+        return await handler(request)  # a keyed request is the idempotency middleware's
+    raw = await read_body(request, request.app[SETTINGS].http.max_body_bytes)  # as parsed later
+    headers = request.headers
+    variant: Variant = (
+        "POST",
+        headers.get("Accept", ""),
+        ",".join(headers.getall("Prefer", [])),
+        raw,
+    )
+    aid = cache.aid_of(variant)
+    record = _fresh(near, aid) if aid is not None else None
+    kept = cache.get(aid, variant, record) if aid is not None and record is not None else None
+    if kept is not None:
+        request[ACTIVATION_KEY] = kept.activation_key
+        return _answer(request, kept, tagged=False)
+    generation = near.generation
+    response = await handler(request)  # the body read above is read again from aiohttp's copy
+    if near.generation == generation and response.status == 200:  # a license, maybe cached
+        _keep_activation(cache, near, variant, raw, response)
+    return response
+
+
+def _keep_activation(
+    cache: RenderedCache,
+    near: NearCache[LicenseRecord],
+    variant: Variant,
+    raw: bytes,
+    response: web.StreamResponse,
+) -> None:
+    """Keep the answer to an activation body that the slow path answered from the cache."""
+    req = parse_model(raw, ActivationRequest)  # it parsed in the handler: it parses here
+    aid = Target(req.activation_key, req.hostids).aid
+    _keep(cache, aid, variant, _fresh(near, aid), response, activation_key=req.activation_key)
+
+
+def _keep(
+    cache: RenderedCache,
+    aid: str,
+    variant: Variant,
+    record: LicenseRecord | None,
+    response: web.StreamResponse,
+    *,
+    activation_key: str = "",
+) -> None:
+    """Keep a fresh cache hit's finished answer."""
+    if (
+        record is None
+        or response.status != 200  # only a license answer is kept
+        or not isinstance(response, web.Response)
+        or not isinstance(response.body, bytes)
+        or response.headers.get("Cache-Status") != FRESH_HIT
+    ):
+        return
+    body = response.body
+    signature = response.headers.get(SIGNATURE_HEADER)
+    headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
+    stamp = signed_at(signature) if signature is not None else 0
+    kept = Rendered(record, body, headers, etag_of(body), signature, stamp, activation_key)
+    cache.put(aid, variant, kept)
+
+
+def _answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.StreamResponse:
+    """The kept answer, its signature renewed once it is older than signatures are reused."""
+    if tagged and _matches(request, kept.etag):
+        return _not_modified(kept.etag, CIMultiDictProxy(CIMultiDict(kept.headers)))
+    if kept.signature is not None:
+        reuse = request.app[SETTINGS].signing.reuse_seconds
+        now = time.time()
+        if now - kept.signed_at >= reuse:
+            kept.signature = request.app[SIGNER].sign(kept.body, now)
+            kept.signed_at = signed_at(kept.signature)
+    headers = CIMultiDict(kept.headers)
+    if tagged:  # license reads carry an ETag; activations answer as their slow path does
+        headers[ETAG] = kept.etag
+    if kept.signature is not None:
+        headers[SIGNATURE_HEADER] = kept.signature
+    return web.Response(body=kept.body, headers=headers)
+
+
+def _matches(request: web.Request, etag: str) -> bool:
+    value = request.headers.get(IF_NONE_MATCH)
+    return value is not None and matches(value, etag)
+
+
+def _conditional(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """The slow path's answer with its ETag, or 304 when the caller already holds it."""
+    if (
+        response.status != 200  # only a license answer has an ETag
+        or not isinstance(response, web.Response)
+        or not isinstance(response.body, bytes)
+        or response.prepared
+    ):
+        return response
+    etag = etag_of(response.body)
+    if _matches(request, etag):
+        return _not_modified(etag, response.headers)
+    response.headers[ETAG] = etag
+    return response
+
+
+def _not_modified(etag: str, headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> web.Response:
+    kept = {name: headers[name] for name in _NOT_MODIFIED_HEADERS if name in headers}
+    return web.Response(status=304, headers={**kept, ETAG: etag})
