@@ -339,18 +339,18 @@ class JobRunner:
 
     async def _fail_lac(self, job: Job, owner: str, exc: LacError) -> None:
         """Fail ``job`` with a LAC failure; a refused request ends it, never polled again."""
-        brief = isinstance(exc, LacRequestRejected)
-        await self._fail(job, owner, exc.code, exc.message, brief=brief)
+        refused = exc.operation if isinstance(exc, LacRequestRejected) else ""
+        await self._fail(job, owner, exc.code, exc.message, refused=refused)
 
     async def _fail(
-        self, job: Job, owner: str, code: int, message: str, *, brief: bool = False
+        self, job: Job, owner: str, code: int, message: str, *, refused: str = ""
     ) -> None:
         # A transient code is kept just long enough for this job's waiters to read it: the
         # negative cache is for permanent rejections, not for LAC's bad minutes. So is a
-        # request LAC refused (``brief``): the gateway's configuration, fixed by an operator,
-        # not a verdict on this activation.
-        ttl = TRANSIENT_FAILURE_TTL if brief or lookup(code).retryable else None
-        await self.licenses.put_negative(job.id, code, message, ttl)
+        # request LAC refused (``refused`` names its operation): the gateway's configuration,
+        # fixed by an operator, not a verdict on this activation.
+        ttl = TRANSIENT_FAILURE_TTL if refused or lookup(code).retryable else None
+        await self.licenses.put_negative(job.id, code, message, ttl, operation=refused)
         await self.jobs.finish_job(job.id, owner)
         await self.jobs.publish_outcome(job.id, orjson.dumps({"state": "failed", "code": code}))
         self.metrics.jobs.labels("failed").inc()
