@@ -57,6 +57,17 @@ def _suggest(name: str, known: list[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+def _suggest_file(name: str, known: list[str]) -> str:
+    """A "did you mean" for a secret file, spelled as the file is (prefix and case alike)."""
+    upper = name.upper()
+    prefixed = upper.startswith(PREFIX)
+    close = difflib.get_close_matches(upper if prefixed else PREFIX + upper, known, n=1)
+    if not close:
+        return ""
+    suggestion = close[0] if prefixed else close[0].removeprefix(PREFIX)
+    return f"; did you mean {suggestion.lower() if name.islower() else suggestion}?"
+
+
 def _env_path(name: str) -> Path_:
     return tuple(part.lower() for part in name[len(PREFIX) :].split("__"))
 
@@ -92,7 +103,7 @@ def _check_secret_files(problems: list[str]) -> dict[Path_, str]:
     known = [env_name(path) for path in KNOWN]
     for path_, file in secret_files():
         if path_ not in KNOWN:
-            problems.append(f"secret file {file} is not a setting{_suggest(file.name, known)}")
+            problems.append(f"secret file {file} is not a setting{_suggest_file(file.name, known)}")
             continue
         origin[path_] = f"secret file {file}"
         if is_complex(KNOWN[path_]):

@@ -119,6 +119,23 @@ def test_an_unknown_variable_is_an_error_with_a_suggestion(
     assert problems == [f"{name} is not a setting; did you mean {suggestion}?"]
 
 
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("lac__pasword", "lac__password"),
+        ("LACGW_LAC__PASWORD", "LACGW_LAC__PASSWORD"),
+        ("LACGW_REDIS_URL", "LACGW_REDIS__URL"),
+    ],
+)
+def test_an_unknown_secret_file_is_an_error_with_a_suggestion_in_its_own_form(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, suggestion: str
+) -> None:
+    (tmp_path / name).write_text(SECRET)
+    problems = problems_of(monkeypatch, LACGW_SECRETS_DIR=str(tmp_path))
+    file = tmp_path / name
+    assert problems == [f"secret file {file} is not a setting; did you mean {suggestion}?"]
+
+
 def test_an_unknown_toml_key_and_a_syntax_error_name_the_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
