@@ -180,6 +180,24 @@ async def test_serve_says_where_it_listens_and_refuses_a_port_in_use(
         gateway.stop()
 
 
+async def test_serve_with_json_logs_writes_only_json_lines_from_the_start(
+    tmp_path: Path, redis_url: str, sandbox_process: Process
+) -> None:
+    # The fleet key has no scopes: its start-up warning is logged while the settings are
+    # checked, and must come out in the configured format, once, like every other line.
+    env = gateway_env(redis_url, sandbox_process.url, new_prefix())
+    port = free_port()
+    argv = [*CLI, "serve", "--port", str(port)]
+    gateway = Process("gateway", argv, env, port, tmp_path, cwd=ROOT)
+    try:
+        await gateway.wait_healthy("/healthz")
+        lines = gateway.log.read_text().splitlines()
+        events = [json.loads(line)["event"] for line in lines]
+        assert events.count("api_keys_default_scopes") == 1
+    finally:
+        gateway.stop()
+
+
 def _leaf_settings() -> list[str]:
     """Every setting's dotted name that holds a value (sections left out)."""
     return [".".join(path) for path, field in KNOWN.items() if not is_model(field.annotation)]
