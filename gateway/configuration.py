@@ -138,7 +138,8 @@ def _check_toml(environ: Mapping[str, str], problems: list[str]) -> dict[Path_, 
         dotted = ".".join(path)
         if path not in KNOWN:
             problems.append(f"{config}: key {dotted} is not a setting{_suggest(dotted, known)}")
-        else:
+        elif not is_model(KNOWN[path].annotation):
+            # A table names its section, not each setting of it: its keys are listed apart.
             origin[path] = f"{config}: key {dotted}"
     return origin
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.configuration import ConfigurationError, load_settings
+from gateway.configuration import ConfigurationError, load_settings, load_with_origins, origin_of
 
 SECRET = "s3cret-pw-0123"
 SHA = "ab" * 32
@@ -165,3 +165,17 @@ def test_an_unreadable_ca_bundle_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
         "LACGW_LAC__CA_BUNDLE: CA bundle '/nonexistent/ca.pem' cannot be read "
         "(No such file or directory)"
     ]
+
+
+def test_a_setting_the_toml_file_leaves_out_comes_from_its_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A table ([http]) names a section, not each of its settings: only the keys it holds
+    # came from the file.
+    config = tmp_path / "gateway.toml"
+    config.write_text("[http]\nport = 9000\n")
+    monkeypatch.setenv("LACGW_CONFIG", str(config))
+    settings, origins = load_with_origins()
+    assert settings.http.port == 9000
+    assert origin_of(("http", "port"), origins) == f"TOML {config}: key http.port"
+    assert origin_of(("http", "max_body_bytes"), origins) == "default"
