@@ -100,17 +100,27 @@ def _parser() -> argparse.ArgumentParser:
     _check_config_parser(sub)
     check = sub.add_parser("check-lac", help="check LAC before going live", description=CHECK)
     check.add_argument("--config", metavar="FILE", help="TOML settings file (as LACGW_CONFIG)")
-    sandbox = sub.add_parser("sandbox", help="run the LAC sandbox (a LAC stand-in for tests)")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the LAC sandbox (a LAC stand-in for tests)",
+        description="Run the LAC sandbox, a stand-in for LAC speaking its SOAP and REST wire "
+        "formats, for tests and development (needs a source checkout).",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8090, help="port to listen on (8090)")
     sandbox.add_argument("--seed", default=None, help="orders seed file (TOML)")
     sandbox.add_argument(
         "--without-get-license",
         action="store_true",
         help="a LAC without GetLicense: left out of the WSDL, answered with a Client fault",
     )
-    demo = sub.add_parser("demo", help="local Redis + sandbox + gateway, one command")
-    demo.add_argument("--port", type=int, default=8080)
+    demo = sub.add_parser(
+        "demo",
+        help="local Redis + sandbox + gateway, one command",
+        description="Redis, the LAC sandbox and the gateway in one command, all local (what "
+        "make run runs; needs a source checkout). Ctrl-C stops all three.",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
     return parser
 
 

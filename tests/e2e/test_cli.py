@@ -50,6 +50,24 @@ def test_help_is_plain_text_and_serve_lists_its_options() -> None:
         assert option in serve.stdout
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*CLI, "sandbox", "--help"],
+        [*CLI, "demo", "--help"],
+        [sys.executable, "-m", "lacsandbox", "--help"],
+        [sys.executable, "-m", "lacsandbox.demo", "--help"],
+    ],
+    ids=["gateway-sandbox", "gateway-demo", "lacsandbox", "lacsandbox-demo"],
+)
+def test_the_development_commands_have_plain_help_saying_what_they_do(argv: list[str]) -> None:
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "``" not in done.stdout  # no reST markup
+    assert "port to listen on" in done.stdout
+    assert len(done.stdout.split("options:")[0].splitlines()) > 2  # a description, not usage only
+
+
 def _keygen(*args: str) -> tuple[str, ApiKey]:
     done = run_cli("keygen", *args)
     assert done.returncode == 0, done.stderr
