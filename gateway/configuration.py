@@ -29,7 +29,7 @@ from gateway.secretfiles import (
     secret_files,
     settings_fields,
 )
-from gateway.settings import CONFIG_VARIABLE, Settings
+from gateway.settings import CONFIG_VARIABLE, SETTING_REFUSED, Settings
 
 PREFIX = "LACGW_"
 NOT_SETTINGS = frozenset({CONFIG_VARIABLE, SECRETS_VARIABLE})
@@ -159,6 +159,11 @@ def _validation_problems(exc: ValidationError, origin: Mapping[Path_, str]) -> l
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == SETTING_REFUSED:  # about one field of the section: name that one
+            setting = str(error.get("ctx", {}).get("setting", ""))
+            where = _where((*error["loc"], setting), origin)
+            lines.append(f"{where} {message.removeprefix(setting).lstrip()}")
+            continue
         lines.append(f"{_where(error['loc'], origin)}: {message}")
     return lines
 

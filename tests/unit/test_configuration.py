@@ -179,3 +179,20 @@ def test_a_setting_the_toml_file_leaves_out_comes_from_its_default(
     assert settings.http.port == 9000
     assert origin_of(("http", "port"), origins) == f"TOML {config}: key http.port"
     assert origin_of(("http", "max_body_bytes"), origins) == "default"
+
+
+def test_a_plain_http_url_is_named_where_the_operator_set_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    problems = problems_of(monkeypatch, LACGW_LAC__REST_URL="http://lac.example/rest/v2")
+    assert problems == [
+        "LACGW_LAC__REST_URL is plain http://; set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+    ]
+    monkeypatch.delenv("LACGW_LAC__REST_URL")
+    config = tmp_path / "gateway.toml"
+    config.write_text('[lac]\nsoap_url = "http://lac.example/soap"\n')
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(config))
+    assert problems == [
+        f"{config}: key lac.soap_url is plain http://; "
+        "set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+    ]
