@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 PREFIX = "LACGW_"
 SECRETS_VARIABLE = "LACGW_SECRETS_DIR"
@@ -29,7 +29,13 @@ def is_model(annotation: Any) -> bool:
 
 
 def is_complex(field: FieldInfo) -> bool:
-    """Whether a value for this field is given as JSON (a list, a dict or a section)."""
+    """Whether a value for this field is given as JSON (a list, a dict or a section).
+
+    A field marked ``NoDecode`` parses its own text (``http.trusted_proxies`` takes a JSON list
+    or the comma form), so it is not JSON here either.
+    """
+    if any(meta is NoDecode or isinstance(meta, NoDecode) for meta in field.metadata):
+        return False
     annotation = field.annotation
     if get_origin(annotation) is Union:
         annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)

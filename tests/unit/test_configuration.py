@@ -196,3 +196,17 @@ def test_a_plain_http_url_is_named_where_the_operator_set_it(
         f"{config}: key lac.soap_url is plain http://; "
         "set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
     ]
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/8,192.168.0.0/16", '["10.0.0.0/8", "192.168.0.0/16"]'])
+def test_trusted_proxies_comma_separated_or_json_from_the_environment_and_a_secret_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    # The comma form is what deploy/.env.example and the Kubernetes ConfigMap set.
+    monkeypatch.setenv("LACGW_HTTP__TRUSTED_PROXIES", value)
+    expected = ["10.0.0.0/8", "192.168.0.0/16"]
+    assert [str(n) for n in load_settings().http.trusted_proxies] == expected
+    monkeypatch.delenv("LACGW_HTTP__TRUSTED_PROXIES")
+    (tmp_path / "lacgw_http__trusted_proxies").write_text(value + "\n")
+    monkeypatch.setenv("LACGW_SECRETS_DIR", str(tmp_path))
+    assert [str(n) for n in load_settings().http.trusted_proxies] == expected
