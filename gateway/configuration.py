@@ -32,7 +32,27 @@ from gateway.secretfiles import (
 from gateway.settings import CONFIG_VARIABLE, SETTING_REFUSED, Settings
 
 PREFIX = "LACGW_"
-NOT_SETTINGS = frozenset({CONFIG_VARIABLE, SECRETS_VARIABLE})
+# Variables of this project that share the prefix but are read by other programs: the tests'
+# Redis and redis-server binary, the example client's API key, the docs check's browser, and
+# what deploy/compose.yaml and the container builds interpolate (a sourced deploy/.env has them).
+OTHER_PROGRAMS = frozenset(
+    {
+        "LACGW_TEST_REDIS_URL",
+        "LACGW_REDIS_SERVER",
+        "LACGW_API_KEY",
+        "LACGW_CHROMIUM",
+        "LACGW_IMAGE",
+        "LACGW_SANDBOX_IMAGE",
+        "LACGW_PUBLISH_ADDRESS",
+        "LACGW_HTTPS_PORT",
+        "LACGW_TLS_NAMES",
+        "LACGW_CONTAINER_CACHE",
+        "LACGW_PODMAN_STORAGE_DRIVER",
+        "LACGW_DEBIAN_MIRROR",
+        "LACGW_DEBIAN_SUITE",
+    }
+)
+NOT_SETTINGS = frozenset({CONFIG_VARIABLE, SECRETS_VARIABLE}) | OTHER_PROGRAMS
 Path_ = tuple[str, ...]
 
 

@@ -210,3 +210,16 @@ def test_trusted_proxies_comma_separated_or_json_from_the_environment_and_a_secr
     (tmp_path / "lacgw_http__trusted_proxies").write_text(value + "\n")
     monkeypatch.setenv("LACGW_SECRETS_DIR", str(tmp_path))
     assert [str(n) for n in load_settings().http.trusted_proxies] == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["LACGW_TEST_REDIS_URL", "LACGW_API_KEY", "LACGW_PUBLISH_ADDRESS", "LACGW_HTTPS_PORT"],
+)
+def test_the_projects_own_variables_that_are_no_settings_are_not_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # The tests' Redis (README), the example client's key, compose's own variables (a sourced
+    # deploy/.env): they share the prefix but are for other programs.
+    monkeypatch.setenv(name, "redis://127.0.0.1:6379/9")
+    assert load_settings().http.port == 8080
