@@ -33,6 +33,17 @@ def _port(text: str) -> int:
     return port
 
 
+KEY_NAME_MAX = 64  # what ApiKey.name allows: a longer name would be refused at start
+
+
+def _key_name(text: str) -> str:
+    if not 1 <= len(text) <= KEY_NAME_MAX:
+        raise argparse.ArgumentTypeError(
+            f"a key name has 1 to {KEY_NAME_MAX} characters (this one {len(text)})"
+        )
+    return text
+
+
 def _workers(text: str) -> int:
     count = int(text) if text.isascii() and text.isdigit() else 0
     if not 1 <= count <= 64:
@@ -82,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
         help="make a new API key",
         description="Print a new API key, its SHA-256 and its entry for LACGW_AUTH__API_KEYS.",
     )
-    keygen.add_argument("--name", default="fleet", help="the key's name in logs and the audit")
+    keygen.add_argument(
+        "--name", default="fleet", type=_key_name, help="the key's name in logs and the audit"
+    )
     keygen.add_argument("--admin", action="store_true", help="every scope, admin routes included")
     keygen.add_argument(
         "--scope",

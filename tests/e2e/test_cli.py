@@ -101,6 +101,15 @@ def test_keygen_refuses_an_unknown_scope() -> None:
     assert "invalid choice" in done.stderr
 
 
+@pytest.mark.parametrize("name", ["", "x" * 65])
+def test_keygen_refuses_a_name_the_gateway_would_refuse(name: str) -> None:
+    done = run_cli("keygen", "--name", name)
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == ""
+    assert "--name" in done.stderr
+    assert "1 to 64 characters" in done.stderr
+
+
 def test_signing_key_prints_a_key_the_gateway_loads() -> None:
     done = run_cli("signing-key")
     assert done.returncode == 0, done.stderr
