@@ -147,7 +147,8 @@ def _check_toml(environ: Mapping[str, str], problems: list[str]) -> dict[Path_, 
     try:
         table = tomllib.loads(Path(config).read_text(encoding="utf-8"))
     except OSError as exc:
-        problems.append(f"{CONFIG_VARIABLE} names {config}, which cannot be read ({exc.strerror})")
+        where = f"settings file {config} (--config or {CONFIG_VARIABLE})"
+        problems.append(f"{where} cannot be read ({exc.strerror})")
         return {}
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{config} is not valid TOML: {exc}")

@@ -223,3 +223,15 @@ def test_the_projects_own_variables_that_are_no_settings_are_not_refused(
     # deploy/.env): they share the prefix but are for other programs.
     monkeypatch.setenv(name, "redis://127.0.0.1:6379/9")
     assert load_settings().http.port == 8080
+
+
+def test_a_missing_settings_file_is_named_as_given_by_option_or_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # serve --config FILE sets LACGW_CONFIG: the line must fit either way the file was named.
+    missing = tmp_path / "gateway.toml"
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(missing))
+    assert problems == [
+        f"settings file {missing} (--config or LACGW_CONFIG) cannot be read "
+        "(No such file or directory)"
+    ]
