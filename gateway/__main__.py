@@ -33,6 +33,17 @@ def _port(text: str) -> int:
     return port
 
 
+KEY_NAME_MAX = 64  # what ApiKey.name allows: a longer name would be refused at start
+
+
+def _key_name(text: str) -> str:
+    if not 1 <= len(text) <= KEY_NAME_MAX:
+        raise argparse.ArgumentTypeError(
+            f"a key name has 1 to {KEY_NAME_MAX} characters (this one {len(text)})"
+        )
+    return text
+
+
 def _workers(text: str) -> int:
     count = int(text) if text.isascii() and text.isdigit() else 0
     if not 1 <= count <= 64:
@@ -82,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
         help="make a new API key",
         description="Print a new API key, its SHA-256 and its entry for LACGW_AUTH__API_KEYS.",
     )
-    keygen.add_argument("--name", default="fleet", help="the key's name in logs and the audit")
+    keygen.add_argument(
+        "--name", default="fleet", type=_key_name, help="the key's name in logs and the audit"
+    )
     keygen.add_argument("--admin", action="store_true", help="every scope, admin routes included")
     keygen.add_argument(
         "--scope",
@@ -100,17 +113,27 @@ def _parser() -> argparse.ArgumentParser:
     _check_config_parser(sub)
     check = sub.add_parser("check-lac", help="check LAC before going live", description=CHECK)
     check.add_argument("--config", metavar="FILE", help="TOML settings file (as LACGW_CONFIG)")
-    sandbox = sub.add_parser("sandbox", help="run the LAC sandbox (a LAC stand-in for tests)")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the LAC sandbox (a LAC stand-in for tests)",
+        description="Run the LAC sandbox, a stand-in for LAC speaking its SOAP and REST wire "
+        "formats, for tests and development (needs a source checkout).",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8090, help="port to listen on (8090)")
     sandbox.add_argument("--seed", default=None, help="orders seed file (TOML)")
     sandbox.add_argument(
         "--without-get-license",
         action="store_true",
         help="a LAC without GetLicense: left out of the WSDL, answered with a Client fault",
     )
-    demo = sub.add_parser("demo", help="local Redis + sandbox + gateway, one command")
-    demo.add_argument("--port", type=int, default=8080)
+    demo = sub.add_parser(
+        "demo",
+        help="local Redis + sandbox + gateway, one command",
+        description="Redis, the LAC sandbox and the gateway in one command, all local (what "
+        "make run runs; needs a source checkout). Ctrl-C stops all three.",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
     return parser
 
 

@@ -112,7 +112,7 @@ class Checker:
     async def vendor(self, codec: SoapCodec) -> None:
         """Login (token obtained), GetActivationCounters (counters read), Logout."""
         if not self.settings.username:
-            self.add(Row("vendor login", None, "skipped: no LACGW_LAC__USERNAME", "", False))
+            self.add(Row("vendor login", None, "no LACGW_LAC__USERNAME", "", False))
             return
         http = LacHttp(self.session, self.settings, transport="vendor")
         url = URL(self.settings.vendor_soap_url)

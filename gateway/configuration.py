@@ -29,10 +29,30 @@ from gateway.secretfiles import (
     secret_files,
     settings_fields,
 )
-from gateway.settings import CONFIG_VARIABLE, Settings
+from gateway.settings import CONFIG_VARIABLE, SETTING_REFUSED, Settings
 
 PREFIX = "LACGW_"
-NOT_SETTINGS = frozenset({CONFIG_VARIABLE, SECRETS_VARIABLE})
+# Variables of this project that share the prefix but are read by other programs: the tests'
+# Redis and redis-server binary, the example client's API key, the docs check's browser, and
+# what deploy/compose.yaml and the container builds interpolate (a sourced deploy/.env has them).
+OTHER_PROGRAMS = frozenset(
+    {
+        "LACGW_TEST_REDIS_URL",
+        "LACGW_REDIS_SERVER",
+        "LACGW_API_KEY",
+        "LACGW_CHROMIUM",
+        "LACGW_IMAGE",
+        "LACGW_SANDBOX_IMAGE",
+        "LACGW_PUBLISH_ADDRESS",
+        "LACGW_HTTPS_PORT",
+        "LACGW_TLS_NAMES",
+        "LACGW_CONTAINER_CACHE",
+        "LACGW_PODMAN_STORAGE_DRIVER",
+        "LACGW_DEBIAN_MIRROR",
+        "LACGW_DEBIAN_SUITE",
+    }
+)
+NOT_SETTINGS = frozenset({CONFIG_VARIABLE, SECRETS_VARIABLE}) | OTHER_PROGRAMS
 Path_ = tuple[str, ...]
 
 
@@ -55,6 +75,17 @@ KNOWN: dict[Path_, FieldInfo] = dict(settings_fields(Settings))
 def _suggest(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
+
+
+def _suggest_file(name: str, known: list[str]) -> str:
+    """A "did you mean" for a secret file, spelled as the file is (prefix and case alike)."""
+    upper = name.upper()
+    prefixed = upper.startswith(PREFIX)
+    close = difflib.get_close_matches(upper if prefixed else PREFIX + upper, known, n=1)
+    if not close:
+        return ""
+    suggestion = close[0] if prefixed else close[0].removeprefix(PREFIX)
+    return f"; did you mean {suggestion.lower() if name.islower() else suggestion}?"
 
 
 def _env_path(name: str) -> Path_:
@@ -92,7 +123,7 @@ def _check_secret_files(problems: list[str]) -> dict[Path_, str]:
     known = [env_name(path) for path in KNOWN]
     for path_, file in secret_files():
         if path_ not in KNOWN:
-            problems.append(f"secret file {file} is not a setting{_suggest(file.name, known)}")
+            problems.append(f"secret file {file} is not a setting{_suggest_file(file.name, known)}")
             continue
         origin[path_] = f"secret file {file}"
         if is_complex(KNOWN[path_]):
@@ -116,7 +147,8 @@ def _check_toml(environ: Mapping[str, str], problems: list[str]) -> dict[Path_, 
     try:
         table = tomllib.loads(Path(config).read_text(encoding="utf-8"))
     except OSError as exc:
-        problems.append(f"{CONFIG_VARIABLE} names {config}, which cannot be read ({exc.strerror})")
+        where = f"settings file {config} (--config or {CONFIG_VARIABLE})"
+        problems.append(f"{where} cannot be read ({exc.strerror})")
         return {}
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{config} is not valid TOML: {exc}")
@@ -127,7 +159,8 @@ def _check_toml(environ: Mapping[str, str], problems: list[str]) -> dict[Path_, 
         dotted = ".".join(path)
         if path not in KNOWN:
             problems.append(f"{config}: key {dotted} is not a setting{_suggest(dotted, known)}")
-        else:
+        elif not is_model(KNOWN[path].annotation):
+            # A table names its section, not each setting of it: its keys are listed apart.
             origin[path] = f"{config}: key {dotted}"
     return origin
 
@@ -147,6 +180,11 @@ def _validation_problems(exc: ValidationError, origin: Mapping[Path_, str]) -> l
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == SETTING_REFUSED:  # about one field of the section: name that one
+            setting = str(error.get("ctx", {}).get("setting", ""))
+            where = _where((*error["loc"], setting), origin)
+            lines.append(f"{where} {message.removeprefix(setting).lstrip()}")
+            continue
         lines.append(f"{_where(error['loc'], origin)}: {message}")
     return lines
 

@@ -29,9 +29,12 @@ def is_model(annotation: Any) -> bool:
 
 
 def is_complex(field: FieldInfo) -> bool:
-    """Whether a value for this field is given as JSON (a list, a dict or a section)."""
-    if NoDecode in field.metadata:
-        # The field's own validator reads the text (the trusted proxies' comma form, say).
+    """Whether a value for this field is given as JSON (a list, a dict or a section).
+
+    A field marked ``NoDecode`` parses its own text (``http.trusted_proxies`` takes a JSON list
+    or the comma form), so it is not JSON here either.
+    """
+    if any(meta is NoDecode or isinstance(meta, NoDecode) for meta in field.metadata):
         return False
     annotation = field.annotation
     if get_origin(annotation) is Union:

@@ -16,7 +16,7 @@ from aiohttp import web
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway import configuration, tracing
-from gateway.api.auth import KeyRing
+from gateway.api.auth import load_keys_file
 from gateway.api.keys import KEY_RELOADER, KEY_RING
 from gateway.api.protocol import GatewayRunner
 from gateway.api.signing import load_private_key
@@ -50,7 +50,10 @@ def verify(settings: Settings) -> None:
     """Read now what the settings only name (keys file, signing key); exits 2 if unusable."""
     problems = []
     try:
-        KeyRing.from_settings(settings.auth)  # the keys file read now, not at the first request
+        # The keys file read now, not at the first request. Only read: the key ring, with its
+        # start-up warnings, is built by the app once logging has its configured format.
+        if settings.auth.api_keys_file is not None:
+            load_keys_file(settings.auth.api_keys_file)
     except ValueError as exc:
         problems.append(f"LACGW_AUTH__API_KEYS_FILE: {exc}")
     if settings.signing.private_key is not None:

@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,6 +37,10 @@ from pydantic_settings import (
 )
 
 from gateway.secretfiles import SecretFilesSource
+
+# The error type of a section check that refuses one of its settings; its context's
+# ``setting`` names that field (see gateway.configuration).
+SETTING_REFUSED = "setting_refused"
 
 LAC_HOST = "https://license.x-formation.com"
 CONFIG_VARIABLE = "LACGW_CONFIG"
@@ -185,11 +190,13 @@ class LacSettings(BaseModel):
             return self
         for name in ("soap_url", "vendor_soap_url", "rest_url"):
             if getattr(self, name).startswith("http://"):
-                msg = (
-                    f"LACGW_LAC__{name.upper()} is plain http://; "
-                    "set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+                # ``setting`` lets the configuration loader name the URL as the operator set
+                # it (variable, secret file or TOML key), not the section this check runs on.
+                raise PydanticCustomError(
+                    SETTING_REFUSED,
+                    "{setting} is plain http://; set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it",
+                    {"setting": name},
                 )
-                raise ValueError(msg)
         return self
 
 

@@ -14,11 +14,18 @@ WITHOUT_GET_LICENSE_HELP = (
 )
 
 
+DESCRIPTION = (
+    "Run the LAC sandbox alone: a stand-in for X-Formation's License Activation Center that "
+    "speaks its SOAP and REST wire formats, for tests and development (what the sandbox "
+    "container image runs)."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The sandbox's options: ``--host``, ``--port``, ``--seed``, ``--without-get-license``."""
-    parser = argparse.ArgumentParser(prog="lacsandbox", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
+    parser = argparse.ArgumentParser(prog="lacsandbox", description=DESCRIPTION)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="port to listen on (8090)")
     parser.add_argument("--seed", default=None, help="orders seed file (TOML)")
     parser.add_argument("--without-get-license", action="store_true", help=WITHOUT_GET_LICENSE_HELP)
     return parser

@@ -223,10 +223,19 @@ def run_demo(port: int) -> int:
     return 0
 
 
+# The module docstring in plain text, for --help.
+DEMO_DESCRIPTION = (
+    "Redis, the LAC sandbox and the gateway in one command (what make run runs), all local. "
+    "Both states start fresh on every run; the demo API key is kept in .run/demo-api-key. "
+    "Ctrl-C stops the gateway first (requests in flight are answered), then the sandbox, "
+    "then Redis."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m lacsandbox.demo [--port N]``."""
-    parser = argparse.ArgumentParser(prog="lacsandbox.demo", description=__doc__)
-    parser.add_argument("--port", type=int, default=8080)
+    parser = argparse.ArgumentParser(prog="lacsandbox.demo", description=DEMO_DESCRIPTION)
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
     return run_demo(parser.parse_args(argv).port)
 
 

@@ -81,6 +81,12 @@ class KeyRing:
         return found
 
 
+def _place(loc: tuple[int | str, ...]) -> str:
+    """Where in a keys file a problem is (``[0].sha256: ``); nothing for the file as a whole."""
+    place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    return f"{place}: " if place else ""
+
+
 def load_keys_file(path: Path) -> list[ApiKey]:
     """Keys from a JSON file shaped like ``auth.api_keys``; raises ValueError when unusable."""
     try:
@@ -93,11 +99,7 @@ def load_keys_file(path: Path) -> list[ApiKey]:
     except ValidationError as exc:
         # One line, no input echoed: a file's problems by place (``[0].sha256``).
         found = exc.errors(include_url=False, include_input=False)
-        places = "; ".join(
-            "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-            + f": {error['msg']}"
-            for error in found
-        )
+        places = "; ".join(_place(error["loc"]) + str(error["msg"]) for error in found)
         raise ValueError(f"{str(path)!r} holds no valid key list ({places})") from None
 
 

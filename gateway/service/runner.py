@@ -356,18 +356,21 @@ class JobRunner:
 
     async def _fail_lac(self, job: Job, owner: str, exc: LacError) -> None:
         """Fail ``job`` with a LAC failure; a refused request ends it, never polled again."""
-        brief = isinstance(exc, LacRequestRejected)
-        await self._fail(job, owner, exc.code, exc.message, brief=brief)
+        refused = exc.operation if isinstance(exc, LacRequestRejected) else ""
+        await self._fail(job, owner, exc.code, exc.message, refused=refused)
 
     async def _fail(
-        self, job: Job, owner: str, code: int, message: str, *, brief: bool = False
+        self, job: Job, owner: str, code: int, message: str, *, refused: str = ""
     ) -> None:
         # A transient code is kept just long enough for this job's waiters to read it: the
         # negative cache is for permanent rejections, not for LAC's bad minutes. So is a
-        # request LAC refused (``brief``): the gateway's configuration, fixed by an operator,
-        # not a verdict on this activation.
-        ttl = TRANSIENT_FAILURE_TTL if brief or lookup(code).retryable else None
-        negative = orjson.dumps({"code": code, "message": message})
+        # request LAC refused (``refused`` names its operation): the gateway's configuration,
+        # fixed by an operator, not a verdict on this activation.
+        ttl = TRANSIENT_FAILURE_TTL if refused or lookup(code).retryable else None
+        record: dict[str, object] = {"code": code, "message": message}
+        if refused:
+            record["operation"] = refused
+        negative = orjson.dumps(record)
         outcome = orjson.dumps({"state": "failed", "code": code})
         ttl_ms = ms(self.settings.cache.negative_ttl if ttl is None else ttl)
         event = self._failure_event(job, code, message, definitive=ttl is None)

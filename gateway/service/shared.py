@@ -101,8 +101,10 @@ def ready(
     )
 
 
-def rejection(code: int, message: str) -> GatewayError:
+def rejection(code: int, message: str, operation: str = "") -> GatewayError:
     """The failure a recorded rejection stands for (PLEASE_WAIT: the job's deadline passed)."""
+    if operation:  # LAC refused the request itself: the same 502 the first caller got
+        return LacRequestRefused(message)
     if code == Code.PLEASE_WAIT:  # a job that outlived its deadline while LAC said "wait"
         return GatewayError(504, "License generation timed out", message, type_="timeout")
     return lac_problem(code, message)

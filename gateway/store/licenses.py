@@ -26,7 +26,10 @@ from gateway.store.batch import Batch
 from gateway.store.keys import Keys
 from gateway.store.values import ms
 
-Rejection = tuple[int, str]  # a cached LAC rejection: (code, message)
+# A cached LAC rejection: (code, message, operation). ``operation`` names the LAC operation
+# when LAC refused the request itself (a SOAP ``Client`` fault), else it is empty: such a
+# failure is not LAC's verdict on its code, so its other callers must read it as refused too.
+Rejection = tuple[int, str, str]
 
 
 JOB_ORIGIN = "job"  # the origin of a license that a job finished (``LicenseRecord.origin``)
@@ -84,12 +87,12 @@ def license_record(raw: bytes | str | None) -> LicenseRecord | None:
 
 
 def rejection(raw: bytes | str | None) -> Rejection | None:
-    """A cached rejection as (code, message); None when absent or unreadable."""
+    """A cached rejection as (code, message, operation); None when absent or unreadable."""
     if raw is None:
         return None
     try:
         record = orjson.loads(raw)
-        return int(record["code"]), str(record["message"])
+        return int(record["code"]), str(record["message"]), str(record.get("operation", ""))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
 
@@ -210,11 +213,14 @@ class Licenses:
         return (None if record is None else record.at(now)), rejection(raw_negative)
 
     async def put_negative(
-        self, aid: str, code: int, message: str, ttl: float | None = None
+        self, aid: str, code: int, message: str, ttl: float | None = None, *, operation: str = ""
     ) -> None:
-        """Remember a permanent LAC rejection for a short while."""
+        """Remember a LAC rejection for a short while (``operation``: a request LAC refused)."""
         ttl = self.cache.negative_ttl if ttl is None else ttl
-        value = orjson.dumps({"code": code, "message": message})
+        record: dict[str, object] = {"code": code, "message": message}
+        if operation:
+            record["operation"] = operation
+        value = orjson.dumps(record)
         await self.redis.set(self.keys.negative(aid), value, px=ms(ttl))
 
     async def purge(self, aid: str) -> int:

@@ -50,6 +50,24 @@ def test_help_is_plain_text_and_serve_lists_its_options() -> None:
         assert option in serve.stdout
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*CLI, "sandbox", "--help"],
+        [*CLI, "demo", "--help"],
+        [sys.executable, "-m", "lacsandbox", "--help"],
+        [sys.executable, "-m", "lacsandbox.demo", "--help"],
+    ],
+    ids=["gateway-sandbox", "gateway-demo", "lacsandbox", "lacsandbox-demo"],
+)
+def test_the_development_commands_have_plain_help_saying_what_they_do(argv: list[str]) -> None:
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "``" not in done.stdout  # no reST markup
+    assert "port to listen on" in done.stdout
+    assert len(done.stdout.split("options:")[0].splitlines()) > 2  # a description, not usage only
+
+
 def _keygen(*args: str) -> tuple[str, ApiKey]:
     done = run_cli("keygen", *args)
     assert done.returncode == 0, done.stderr
@@ -81,6 +99,15 @@ def test_keygen_refuses_an_unknown_scope() -> None:
     done = run_cli("keygen", "--scope", "everything")
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65])
+def test_keygen_refuses_a_name_the_gateway_would_refuse(name: str) -> None:
+    done = run_cli("keygen", "--name", name)
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == ""
+    assert "--name" in done.stderr
+    assert "1 to 64 characters" in done.stderr
 
 
 def test_signing_key_prints_a_key_the_gateway_loads() -> None:
@@ -176,6 +203,24 @@ async def test_serve_says_where_it_listens_and_refuses_a_port_in_use(
             f"lac-gateway: cannot listen on 127.0.0.1:{port} (LACGW_HTTP__HOST/PORT): "
             "Address already in use"
         ]
+    finally:
+        gateway.stop()
+
+
+async def test_serve_with_json_logs_writes_only_json_lines_from_the_start(
+    tmp_path: Path, redis_url: str, sandbox_process: Process
+) -> None:
+    # The fleet key has no scopes: its start-up warning is logged while the settings are
+    # checked, and must come out in the configured format, once, like every other line.
+    env = gateway_env(redis_url, sandbox_process.url, new_prefix())
+    port = free_port()
+    argv = [*CLI, "serve", "--port", str(port)]
+    gateway = Process("gateway", argv, env, port, tmp_path, cwd=ROOT)
+    try:
+        await gateway.wait_healthy("/healthz")
+        lines = gateway.log.read_text().splitlines()
+        events = [json.loads(line)["event"] for line in lines]
+        assert events.count("api_keys_default_scopes") == 1
     finally:
         gateway.stop()
 

@@ -52,3 +52,10 @@ async def test_an_unreachable_lac_fails_every_needed_check() -> None:
     assert not passed(rows)
     assert [row.check for row in rows] == ["end-user WSDL", "vendor WSDL", "REST license-orders"]
     assert all("LACGW_LAC__" in row.todo for row in rows)
+
+
+async def test_without_vendor_credentials_the_login_row_says_skipped_once(sandbox_url: str) -> None:
+    rows = await run_checks(lac_settings(sandbox_url, username="", password=""))
+    assert passed(rows)
+    line = next(line for line in render(rows).splitlines() if line.startswith("vendor login"))
+    assert line.split(None, 2)[2] == "skipped: no LACGW_LAC__USERNAME"

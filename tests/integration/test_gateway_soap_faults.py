@@ -77,3 +77,25 @@ async def test_a_server_fault_on_the_poll_is_retried_and_the_activation_complete
     assert reply.status == 200, reply.body[:300]
     assert reply.json()["state"] == "ready"
     assert await soap_gw.count("soap", "GetLicense") >= 2
+
+
+@pytest.mark.parametrize("operation", ["GetLicense", "CreateLicenseRequest"])
+async def test_a_caller_after_a_client_fault_gets_the_same_502_naming_the_operation(
+    soap_gw: Running, operation: str
+) -> None:
+    # The failure is kept for the job's other callers; they must read the same problem as the
+    # first one, not the bare code it is stored under (41, "invalid SOAP version or type").
+    await soap_gw.fault(
+        kind="soap_fault", transport="soap", operation=operation, faultcode="Client"
+    )
+    body = {"activation_key": KEY, "hostids": [f"HOSTNAME=again-{operation.lower()}"]}
+    first = problem_of(
+        await soap_gw.call("POST", "/v1/activations", json=body, headers={"Prefer": "wait=5"}),
+        502,
+    )
+    again = await soap_gw.call("POST", "/v1/activations", json=body, headers={"Prefer": "wait=5"})
+    problem = problem_of(again, 502)
+    assert problem["type"] == REQUEST_REJECTED
+    assert problem["detail"] == first["detail"]
+    assert operation in problem["detail"]
+    assert await soap_gw.count("soap", operation) == 1

@@ -59,7 +59,7 @@ async def job_of(store: Stores, aid: str) -> Job | None:
     return next((job for job in await store.jobs.list_jobs() if job.id == aid), None)
 
 
-async def rejection_of(store: Stores, aid: str) -> tuple[int, str] | None:
+async def rejection_of(store: Stores, aid: str) -> tuple[int, str, str] | None:
     return (await store.licenses.lookup(aid, now=T0))[1]
 
 
@@ -167,7 +167,7 @@ async def test_negative_cache_keeps_code_and_message_for_its_ttl(
     store: Stores, redis_client: aioredis.Redis
 ) -> None:
     await store.licenses.put_negative(AID, 101, "invalid activation key")
-    assert await rejection_of(store, AID) == (101, "invalid activation key")
+    assert await rejection_of(store, AID) == (101, "invalid activation key", "")
     pttl = await redis_client.pttl(store.keys.negative(AID))
     assert (CACHE.negative_ttl - 5) * 1000 < pttl <= CACHE.negative_ttl * 1000
     assert await store.licenses.purge(AID) == 1

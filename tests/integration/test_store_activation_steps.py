@@ -89,7 +89,7 @@ async def test_a_cached_license_or_rejection_is_returned_and_no_job_created(stor
     await store.licenses.purge(AID)
     await store.licenses.put_negative(AID, 101, "invalid activation key")
     rejected = await store.activations.start(a_job(), now=time.time())
-    assert rejected == Start(Started.REJECTED, rejection=(101, "invalid activation key"))
+    assert rejected == Start(Started.REJECTED, rejection=(101, "invalid activation key", ""))
     assert await job_of(store, AID) is None
 
 
@@ -106,7 +106,7 @@ async def test_a_rejection_wins_over_a_stale_license_but_not_a_fresh_one(store: 
     await store.licenses.put_negative(AID, 101, "invalid activation key")
     stale = await store.activations.start(a_job(), now=time.time() + 5)
     assert stale.outcome is Started.REJECTED
-    assert stale.rejection == (101, "invalid activation key")
+    assert stale.rejection == (101, "invalid activation key", "")
     # The stale copy comes along: the service counts the lookup as a stale hit, as it did.
     assert stale.license is not None
     assert not stale.license.fresh
@@ -221,5 +221,5 @@ async def test_the_state_of_an_activation_is_read_in_one_step(store: Stores) -> 
     assert state.license.license == a_license()
     await store.licenses.purge(AID)
     await store.licenses.put_negative(AID, 101, "invalid activation key")
-    rejected = State(False, None, (101, "invalid activation key"))
+    rejected = State(False, None, (101, "invalid activation key", ""))
     assert await store.activations.read_state(AID, now=time.time()) == rejected

@@ -127,3 +127,12 @@ def test_an_unknown_scope_in_the_keys_file_is_refused(tmp_path: Path, scopes: ob
     path.write_text(json.dumps([{"name": "x", "sha256": sha("k1"), "scopes": scopes}]))
     with pytest.raises(ValueError, match="scopes"):
         load_keys_file(path)
+
+
+def test_a_keys_file_that_is_not_json_says_so_without_an_empty_place(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text('[{"name": "x"')
+    with pytest.raises(ValueError, match="holds no valid key list") as caught:
+        load_keys_file(path)
+    assert "(: " not in str(caught.value)
+    assert "(Invalid JSON: " in str(caught.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.checkconfig import render
-from gateway.configuration import ConfigurationError, load_settings, load_with_origins
+from gateway.configuration import ConfigurationError, load_settings, load_with_origins, origin_of
 
 SECRET = "s3cret-pw-0123"
 SHA = "ab" * 32
@@ -120,6 +120,23 @@ def test_an_unknown_variable_is_an_error_with_a_suggestion(
     assert problems == [f"{name} is not a setting; did you mean {suggestion}?"]
 
 
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("lac__pasword", "lac__password"),
+        ("LACGW_LAC__PASWORD", "LACGW_LAC__PASSWORD"),
+        ("LACGW_REDIS_URL", "LACGW_REDIS__URL"),
+    ],
+)
+def test_an_unknown_secret_file_is_an_error_with_a_suggestion_in_its_own_form(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, suggestion: str
+) -> None:
+    (tmp_path / name).write_text(SECRET)
+    problems = problems_of(monkeypatch, LACGW_SECRETS_DIR=str(tmp_path))
+    file = tmp_path / name
+    assert problems == [f"secret file {file} is not a setting; did you mean {suggestion}?"]
+
+
 def test_an_unknown_toml_key_and_a_syntax_error_name_the_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -180,3 +197,59 @@ def test_check_config_prints_the_trusted_proxies_as_written(
     (line,) = [row for row in render(settings, origins).splitlines() if "trusted_proxies" in row]
     assert '["10.0.0.0/8", "fd00::/8"]' in line
     assert "environment LACGW_HTTP__TRUSTED_PROXIES" in line
+
+
+def test_a_setting_the_toml_file_leaves_out_comes_from_its_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A table ([http]) names a section, not each of its settings: only the keys it holds
+    # came from the file.
+    config = tmp_path / "gateway.toml"
+    config.write_text("[http]\nport = 9000\n")
+    monkeypatch.setenv("LACGW_CONFIG", str(config))
+    settings, origins = load_with_origins()
+    assert settings.http.port == 9000
+    assert origin_of(("http", "port"), origins) == f"TOML {config}: key http.port"
+    assert origin_of(("http", "max_body_bytes"), origins) == "default"
+
+
+def test_a_plain_http_url_is_named_where_the_operator_set_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    problems = problems_of(monkeypatch, LACGW_LAC__REST_URL="http://lac.example/rest/v2")
+    assert problems == [
+        "LACGW_LAC__REST_URL is plain http://; set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+    ]
+    monkeypatch.delenv("LACGW_LAC__REST_URL")
+    config = tmp_path / "gateway.toml"
+    config.write_text('[lac]\nsoap_url = "http://lac.example/soap"\n')
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(config))
+    assert problems == [
+        f"{config}: key lac.soap_url is plain http://; "
+        "set LACGW_LAC__ALLOW_PLAIN_HTTP=true to allow it"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["LACGW_TEST_REDIS_URL", "LACGW_API_KEY", "LACGW_PUBLISH_ADDRESS", "LACGW_HTTPS_PORT"],
+)
+def test_the_projects_own_variables_that_are_no_settings_are_not_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # The tests' Redis (README), the example client's key, compose's own variables (a sourced
+    # deploy/.env): they share the prefix but are for other programs.
+    monkeypatch.setenv(name, "redis://127.0.0.1:6379/9")
+    assert load_settings().http.port == 8080
+
+
+def test_a_missing_settings_file_is_named_as_given_by_option_or_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # serve --config FILE sets LACGW_CONFIG: the line must fit either way the file was named.
+    missing = tmp_path / "gateway.toml"
+    problems = problems_of(monkeypatch, LACGW_CONFIG=str(missing))
+    assert problems == [
+        f"settings file {missing} (--config or LACGW_CONFIG) cannot be read "
+        "(No such file or directory)"
+    ]
