@@ -14,7 +14,6 @@ from gateway.api.reference.base import (
     Reference,
     activation_id_of,
     item_problem,
-    problem,
 )
 from gateway.api.reference.problems import GENERIC_PROBLEMS
 
@@ -72,7 +71,6 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                     "source": None,
                     "next_check_after": None,
                     "stale": False,
-                    "error": None,
                 },
             ),
             Exchange(
@@ -122,12 +120,22 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                         {
                             "index": 0,
                             "status": 200,
-                            "body": {**READY, "id": DEACT_ID, "source": "lac"},
+                            "body": {
+                                **READY,
+                                "id": DEACT_ID,
+                                "source": "lac",
+                                "next_check_after": "2026-12-02T18:43:40Z",
+                            },
                         },
                         {
                             "index": 1,
                             "status": 200,
-                            "body": {**READY, "id": REMOVAL_ID, "source": "lac"},
+                            "body": {
+                                **READY,
+                                "id": REMOVAL_ID,
+                                "source": "lac",
+                                "next_check_after": "2026-12-02T17:45:27Z",
+                            },
                         },
                         {"index": 2, "status": 409, "body": item_problem(NO_SEAT)},
                     ]
@@ -154,20 +162,19 @@ ACTIVATIONS_REFERENCE: dict[str, Reference] = {
                 200,
                 path={"id": PENDING_ID},
                 query={"wait": "10"},
-                answer={**READY, "id": PENDING_ID, "source": "lac"},
+                answer={
+                    **READY,
+                    "id": PENDING_ID,
+                    "source": "job",
+                    "next_check_after": "2026-12-02T17:53:34Z",
+                },
             ),
             Exchange(
                 "unknown",
                 "An activation id the gateway does not know",
                 404,
                 path={"id": "act_aarjjopecsae4rvcmoqjvluih7"},
-                answer=problem(
-                    404,
-                    "not-found",
-                    "Not found",
-                    "no activation 'act_aarjjopecsae4rvcmoqjvluih7'",
-                    instance="/v1/activations/act_aarjjopecsae4rvcmoqjvluih7",
-                ),
+                answer=GENERIC_PROBLEMS[404].example,
             ),
         ),
     ),

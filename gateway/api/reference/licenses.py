@@ -8,6 +8,7 @@ from gateway.api.reference.base import (
     READY,
     REMOVAL_KEY,
     SINGLE_KEY,
+    UNKNOWN_KEY,
     Exchange,
     Reference,
     problem,
@@ -27,6 +28,8 @@ LICENSES_REFERENCE: dict[str, Reference] = {
             200: "The license: check `LAC-Gateway-Signature`, store `license.content` as "
             "`license.filename`. `stale: true` (with `Warning: 110`) means LAC could not be "
             "asked and the cached copy is past its freshness: keep using it, ask again later.",
+            304: "The license named by `If-None-Match` (its `ETag`) is unchanged: keep the "
+            "file the product holds. No body.",
             404: "No license for this host: activate it with `POST /v1/activations`.",
         },
         examples=(
@@ -37,6 +40,14 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 path={"activation_key": SINGLE_KEY},
                 query={"hostid": LAPTOP},
                 answer={**READY, "source": "cache"},
+            ),
+            Exchange(
+                "unchanged",
+                "The product already holds this license (`If-None-Match` with its ETag)",
+                304,
+                path={"activation_key": SINGLE_KEY},
+                query={"hostid": LAPTOP},
+                headers={"If-None-Match": "*"},
             ),
         ),
     ),
@@ -65,8 +76,10 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 answer=problem(
                     409,
                     "lac-cannot-deactivate-license",
-                    "Cannot deactivate license order",
-                    "cannot deactivate license order",
+                    "Cannot deactivate the license",
+                    "LAC will not deactivate this license: the order allows no more "
+                    "deactivations, or the license is not active; the vendor can reset the "
+                    "order's deactivation allowance",
                     lac=(111, "LAC_CANNOT_DEACTIVATE_LICENSE"),
                     instance=f"/v1/licenses/{SINGLE_KEY}",
                 ),
@@ -117,7 +130,9 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                     409,
                     "lac-license-removal-not-requested",
                     "Removing the license from the host was not requested",
-                    "removing the license from the host was not requested",
+                    "the vendor has not asked this host to remove its license: keep the "
+                    "license, and confirm a removal only after GET "
+                    "/v1/licenses/{activation_key}/removal says removal_requested",
                     lac=(204, "LAC_LICENSE_REMOVAL_NOT_REQUESTED"),
                     instance=f"/v1/licenses/{SINGLE_KEY}/removal/confirm",
                 ),
@@ -128,7 +143,8 @@ LICENSES_REFERENCE: dict[str, Reference] = {
         "A summary of the license order behind an activation key: whether it may be activated "
         "and how many activations it holds. Call it to show the user their order before "
         "activating, or to explain a refusal; it is cached briefly and never costs a seat. A "
-        "field LAC's configured transport cannot report is `null`.",
+        "field LAC's configured transport cannot report is left out and named in "
+        "`not_reported`.",
         replies={
             200: "The order; `enabled: false` means every activation is refused: ask the vendor.",
             404: "LAC does not know the activation key.",
@@ -141,10 +157,10 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 path={"activation_key": SINGLE_KEY},
                 answer={
                     "activation_key": SINGLE_KEY,
-                    "product": None,
+                    "product_template_id": 1,
                     "activations_used": 1,
-                    "activations_allowed": None,
                     "enabled": True,
+                    "not_reported": ["product", "activations_allowed"],
                 },
             ),
             Exchange(
@@ -152,13 +168,7 @@ LICENSES_REFERENCE: dict[str, Reference] = {
                 "An activation key LAC does not know",
                 404,
                 path={"activation_key": "XXXXX-XXXXX-XXXXX-XXXXX"},
-                answer=problem(
-                    404,
-                    "not-found",
-                    "Not found",
-                    "LAC knows no order with this activation key",
-                    instance="/v1/orders/XXXXX-XXXXX-XXXXX-XXXXX",
-                ),
+                answer={**UNKNOWN_KEY, "instance": "/v1/orders/XXXXX-XXXXX-XXXXX-XXXXX"},
             ),
         ),
     ),

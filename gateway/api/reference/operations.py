@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.api.reference.base import SINGLE_KEY, Exchange, Reference
+from gateway.api.reference.base import SINGLE_KEY, Exchange, Reference, problem
 
 _ADMIN = "Needs an admin API key; products never call it."
 
@@ -78,17 +78,71 @@ ADMIN_REFERENCE: dict[str, Reference] = {
                 answer={
                     "events": [
                         {
-                            "id": "1796141292978-0",
-                            "at": "2026-12-01T16:08:12.978657+00:00",
-                            "action": "activation",
+                            "id": "1796145844472-0",
+                            "at": "2026-12-01T17:24:04.471848+00:00",
+                            "action": "removal",
                             "caller": "fleet",
+                            "client": "127.0.0.1",
                             "key": "SNGLE-*****-*****-00001",
-                            "host": "61a741a5bc384af3",
+                            "host": "703082c363288112",
                             "outcome": "failed",
-                            "lac_code": 201,
-                        }
+                            "lac_code": 204,
+                        },
+                        {
+                            "id": "1796145844464-0",
+                            "at": "2026-12-01T17:24:04.464105+00:00",
+                            "action": "removal",
+                            "caller": "fleet",
+                            "client": "127.0.0.1",
+                            "key": "RMVAL-*****-*****-00010",
+                            "host": "ead643fb2c73bf70",
+                            "outcome": "confirmed",
+                            "lac_code": 0,
+                        },
                     ]
                 },
+            ),
+        ),
+    ),
+    "listWebhookDeliveries": Reference(
+        "The webhook deliveries of one status (`pending` by default, `failed` once "
+        "dead-lettered, or `delivered`), newest first, for every configured endpoint or the "
+        "one `endpoint` names. Operators call it to see what a receiver missed; page on with "
+        "`next_cursor` as `cursor` while it is not `null`. " + _ADMIN,
+        examples=(
+            Exchange(
+                "failed",
+                "No dead-lettered delivery (no webhook endpoint is configured)",
+                200,
+                query={"status": "failed", "limit": "10"},
+                admin=True,
+                answer={"deliveries": [], "next_cursor": None},
+            ),
+        ),
+    ),
+    "retryWebhookDelivery": Reference(
+        "Sends a pending or failed (dead-lettered) delivery again now, with its `webhook_id` "
+        "unchanged (receivers deduplicate on it) and a fresh retry schedule. Call it once the "
+        "receiver is fixed; follow the delivery in `GET /v1/admin/webhooks/deliveries`. " + _ADMIN,
+        replies={
+            202: "The delivery is pending again and due now; the worker sends it shortly.",
+            404: "No delivery has this id (or its endpoint is no longer configured).",
+            409: "The delivery was delivered: the receiver has it, nothing to retry.",
+        },
+        examples=(
+            Exchange(
+                "unknown",
+                "A delivery id the gateway does not know",
+                404,
+                path={"id": "billing.1796145844464-0"},
+                admin=True,
+                answer=problem(
+                    404,
+                    "not-found",
+                    "Not found",
+                    "no webhook delivery with this id",
+                    instance="/v1/admin/webhooks/deliveries/billing.1796145844464-0/retry",
+                ),
             ),
         ),
     ),
@@ -108,7 +162,7 @@ ADMIN_REFERENCE: dict[str, Reference] = {
                             "start_date": "2026-01-01",
                             "expiration_date": "2027-01-01",
                             "next_reset_date": "2026-12-01",
-                            "activations_left_count": 997,
+                            "activations_left_count": 996,
                             "default_count": 1000,
                         }
                     ],
@@ -146,6 +200,34 @@ OPERATIONS_REFERENCE: dict[str, Reference] = {
             ),
         ),
     ),
+    "problemType": Reference(
+        "What a problem type means: every problem's `type` is `/problems/<slug>`, and this page "
+        "gives its status, the LAC codes behind it and what to do about it. HTML for a browser "
+        "(`Accept: text/html`), plain text otherwise. No API key needed.",
+        replies={404: "No problem type has this slug."},
+        examples=(
+            Exchange(
+                "page",
+                "The page of an unknown activation key",
+                200,
+                path={"slug": "unknown-activation-key"},
+                headers={"Accept": "text/plain"},
+            ),
+            Exchange(
+                "unknown",
+                "A slug that names no problem type",
+                404,
+                path={"slug": "no-such-problem"},
+                answer=problem(
+                    404,
+                    "not-found",
+                    "Not found",
+                    "no problem type has this name; /openapi.json lists the routes",
+                    instance="/problems/no-such-problem",
+                ),
+            ),
+        ),
+    ),
     "healthz": Reference(
         "Liveness: the process answers. For the orchestrator's liveness probe; it checks "
         "nothing else, so a Redis or LAC outage does not restart the gateway.",
@@ -153,7 +235,10 @@ OPERATIONS_REFERENCE: dict[str, Reference] = {
     ),
     "readyz": Reference(
         "Readiness: Redis is reachable and takes writes, and the gateway is not draining. For "
-        "the load balancer's readiness probe; a 503 problem names the reason.",
+        "the load balancer's readiness probe; a 503 problem names the reason. `status: "
+        "degraded` is still ready (200): the gateway works around part of LAC's API "
+        "(`checks.lac_api.reasons` says what); `checks.lac.breaker: open` means calls to LAC "
+        "fail fast for now.",
         replies={503: "Not ready: take the replica out of rotation until it answers 200."},
         examples=(
             Exchange(
@@ -162,7 +247,13 @@ OPERATIONS_REFERENCE: dict[str, Reference] = {
                 200,
                 answer={
                     "status": "ready",
-                    "checks": {"redis": "ok", "transport": "soap", "jobs": 0},
+                    "checks": {
+                        "redis": "ok",
+                        "transport": "soap",
+                        "jobs": 0,
+                        "lac": {"status": "ok", "breaker": "closed"},
+                        "lac_api": {"status": "ok", "wsdl": "live", "polling": "soap GetLicense"},
+                    },
                 },
             ),
         ),

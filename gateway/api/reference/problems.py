@@ -37,7 +37,14 @@ GENERIC_PROBLEMS: dict[int, GenericProblem] = {
     404: GenericProblem(
         "No such activation key, license or activation: check what was sent; retrying does "
         "not help.",
-        problem(404, "not-found", "Not found", "no activation 'act_aarjjopecsae4rvcmoqjvluih7'"),
+        problem(
+            404,
+            "unknown-activation",
+            "Not found",
+            "no activation has this id: it was never requested, or it ended and its record "
+            "expired; send POST /v1/activations again for its license",
+            instance="/v1/activations/act_aarjjopecsae4rvcmoqjvluih7",
+        ),
     ),
     406: GenericProblem(
         "The `Accept` header allows none of the answer's representations (JSON, or the license "
@@ -58,7 +65,8 @@ GENERIC_PROBLEMS: dict[int, GenericProblem] = {
             409,
             "lac-license-activation-count-exceeded",
             "Activations have exceeded the allowable limit",
-            "activations have exceeded the allowable limit",
+            "the order allows no more activations: free a seat by deactivating a host, or ask "
+            "the vendor for more",
             lac=(201, "LAC_LICENSE_ACTIVATION_COUNT_EXCEEDED"),
         ),
     ),
@@ -73,13 +81,8 @@ GENERIC_PROBLEMS: dict[int, GenericProblem] = {
             422,
             "invalid-input",
             "Invalid input",
-            "the request body does not match the schema",
-            errors=[
-                {
-                    "field": "hostids",
-                    "message": "List should have at least 1 item after validation, not 0",
-                }
-            ],
+            "the request body is invalid: hostids must have at least 1 item",
+            errors=[{"field": "hostids", "message": "must have at least 1 item"}],
         ),
     ),
     429: GenericProblem(
