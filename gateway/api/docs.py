@@ -27,6 +27,8 @@ _VENDOR_FILES = {
     "swagger-ui-bundle.js": "text/javascript",
     "favicon-32x32.png": "image/png",
 }
+STATIC_MEDIA_TYPES = tuple(sorted({*_OWN_FILES.values(), *_VENDOR_FILES.values()}))
+"""Every media type a file of the page is served as (the OpenAPI document lists each)."""
 # Swagger UI's files change only with the package version: a day of caching is safe.
 _CACHE_CONTROL = "public, max-age=86400"
 

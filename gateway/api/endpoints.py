@@ -428,7 +428,14 @@ def endpoints() -> tuple[Endpoint, ...]:
             summary="A file of the /docs page (Swagger UI, its style, the start-up script)",
             tag="operations",
             scope=None,
-            replies=(Reply(200, "the file", media="application/octet-stream"),),
+            replies=(
+                Reply(
+                    200,
+                    "the file, as its name says (script, style sheet or icon)",
+                    media=docs.STATIC_MEDIA_TYPES[0],
+                    alternatives=tuple((m, "the file") for m in docs.STATIC_MEDIA_TYPES[1:]),
+                ),
+            ),
             problems=(404,),
         ),
     )
