@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -280,3 +281,22 @@ def requests_counted(gw: Running, label: str) -> dict[str, float]:
                 value = sample.labels[label]
                 counted[value] = counted.get(value, 0.0) + sample.value
     return counted
+
+
+@asynccontextmanager
+async def two_replicas(redis_url: str, transport: str) -> AsyncIterator[tuple[Running, Running]]:
+    """Two gateways on one Redis (same key prefix) in front of one sandbox."""
+    sandbox_runner, sandbox_url = await start_sandbox()
+    settings = gateway_settings(redis_url, sandbox_url, transport)
+    first_runner, first_url, first_app = await start_gateway(settings)
+    second_runner, second_url, second_app = await start_gateway(settings)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield (
+                Running(first_url, sandbox_url, http, settings, first_app),
+                Running(second_url, sandbox_url, http, settings, second_app),
+            )
+        finally:
+            await first_runner.cleanup()
+            await second_runner.cleanup()
+            await sandbox_runner.cleanup()

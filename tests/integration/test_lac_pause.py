@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from tests.gwharness import (
     Reply,
     Running,
-    gateway_settings,
     problem_of,
-    start_gateway,
-    start_sandbox,
+    two_replicas,
     until,
 )
 
@@ -28,20 +25,8 @@ async def replicas(
     request: pytest.FixtureRequest, redis_url: str
 ) -> AsyncIterator[tuple[Running, Running]]:
     """Two gateways on one Redis (same key prefix) in front of one sandbox."""
-    sandbox_runner, sandbox_url = await start_sandbox()
-    settings = gateway_settings(redis_url, sandbox_url, request.param)
-    first_runner, first_url, first_app = await start_gateway(settings)
-    second_runner, second_url, second_app = await start_gateway(settings)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield (
-                Running(first_url, sandbox_url, http, settings, first_app),
-                Running(second_url, sandbox_url, http, settings, second_app),
-            )
-        finally:
-            await first_runner.cleanup()
-            await second_runner.cleanup()
-            await sandbox_runner.cleanup()
+    async with two_replicas(redis_url, request.param) as pair:
+        yield pair
 
 
 async def activate(gateway: Running, host: str, wait: int = 1) -> Reply:

@@ -7,7 +7,6 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from multidict import CIMultiDict
@@ -15,7 +14,12 @@ from multidict import CIMultiDict
 from gateway.api.keys import RENDERED
 from gateway.api.rendered import RenderedCache
 from gateway.hostids import Target
-from tests.gwharness import Reply, Running, gateway_settings, start_gateway, start_sandbox, until
+from tests.gwharness import (
+    Reply,
+    Running,
+    two_replicas,
+    until,
+)
 
 KEY = "BULK5-SEATS-DEMO0-00002"
 DEACT_KEY = "DEACT-ONCE0-DEMO0-00011"  # an order whose licenses may be deactivated
@@ -26,20 +30,8 @@ PER_REQUEST = {"X-Request-ID", "Date", "RateLimit-Remaining", "RateLimit-Reset"}
 @pytest.fixture
 async def replicas(redis_url: str) -> AsyncIterator[tuple[Running, Running]]:
     """Two gateways on one Redis (same key prefix) in front of one sandbox."""
-    sandbox_runner, sandbox_url = await start_sandbox()
-    settings = gateway_settings(redis_url, sandbox_url, "soap")
-    first_runner, first_url, first_app = await start_gateway(settings)
-    second_runner, second_url, second_app = await start_gateway(settings)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield (
-                Running(first_url, sandbox_url, http, settings, first_app),
-                Running(second_url, sandbox_url, http, settings, second_app),
-            )
-        finally:
-            await first_runner.cleanup()
-            await second_runner.cleanup()
-            await sandbox_runner.cleanup()
+    async with two_replicas(redis_url, "soap") as pair:
+        yield pair
 
 
 def rendered(gateway: Running) -> RenderedCache:
