@@ -8,9 +8,11 @@ they describe the process that answered the scrape.
 
 from __future__ import annotations
 
+import itertools
 import platform
 import re
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
 from datetime import date
 
 from prometheus_client import (
@@ -21,9 +23,12 @@ from prometheus_client import (
     Info,
     disable_created_metrics,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 JOB_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900)
@@ -31,6 +36,63 @@ REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 # From an event to its delivery: seconds on a good day, hours through the retry schedule.
 WEBHOOK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000)
 _COUNT = re.compile(r"[0-9]{1,18}")  # an activation count LAC sent as text
+
+
+class _Latency:
+    """One histogram series in plain numbers: counts per bucket (the last: above every bound)."""
+
+    __slots__ = ("buckets", "total")
+
+    def __init__(self, bounds: int) -> None:
+        self.buckets = [0] * (bounds + 1)
+        self.total = 0.0
+
+
+class RequestCounts(Collector):
+    """``lacgw_http_requests_total`` and ``lacgw_http_request_duration_seconds``, counted in
+    plain numbers and exported as a Counter and a Histogram of those names would be.
+
+    Every answer updates both. prometheus_client's Counter and Histogram take a lock for each
+    of their three updates; here an answer adds to integers, and a scrape reads them. Only the
+    process's event loop counts (aiohttp serves from one thread); a scrape runs on it too.
+    """
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self._bounds = tuple(float(bound) for bound in buckets)
+        bounds = [floatToGoString(b) for b in self._bounds]  # type: ignore[no-untyped-call]
+        self._labels = [*bounds, "+Inf"]  # each bucket's le, as prometheus_client writes it
+        self._answers: dict[tuple[str, str, int], int] = {}
+        self._latency: dict[tuple[str, str], _Latency] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answer and its latency."""
+        key = (method, route, status)
+        self._answers[key] = self._answers.get(key, 0) + 1
+        series = self._latency.get((method, route))
+        if series is None:
+            series = self._latency[method, route] = _Latency(len(self._bounds))
+        series.buckets[bisect_left(self._bounds, seconds)] += 1  # le: bound >= seconds
+        series.total += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        """The two families, as a scrape reads them."""
+        answers = CounterMetricFamily(
+            "lacgw_http_requests", "HTTP requests answered", labels=["method", "route", "status"]
+        )
+        for (method, route, status), count in self._answers.items():
+            answers.add_metric([method, route, str(status)], count)
+        yield answers
+        latency = HistogramMetricFamily(
+            "lacgw_http_request_duration_seconds",
+            "HTTP request latency",
+            labels=["method", "route"],
+        )
+        for labels, series in self._latency.items():
+            cumulative = list(itertools.accumulate(series.buckets))
+            latency.add_metric(
+                list(labels), list(zip(self._labels, cumulative, strict=True)), series.total
+            )
+        yield latency
 
 
 class Metrics:
@@ -57,19 +119,8 @@ class Metrics:
             buckets=REDIS_BUCKETS,
             registry=reg,
         )
-        self.http_requests = Counter(
-            "lacgw_http_requests_total",
-            "HTTP requests answered",
-            ["method", "route", "status"],
-            registry=reg,
-        )
-        self.http_latency = Histogram(
-            "lacgw_http_request_duration_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            buckets=LATENCY_BUCKETS,
-            registry=reg,
-        )
+        self.http = RequestCounts(LATENCY_BUCKETS)
+        reg.register(self.http)
         self.lac_calls = Counter(
             "lacgw_lac_calls_total",
             "Calls made to LAC, by outcome code",
@@ -181,9 +232,7 @@ class Metrics:
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency (route: a template, never a raw path)."""
-        self._count_and_time(
-            self.http_requests, self.http_latency, method, route, str(status), seconds
-        )
+        self.http.observe(method, route, status, seconds)
 
     def observe_lac_call(self, operation: str, transport: str, code: str, seconds: float) -> None:
         """Count one LAC call by its outcome code, and its latency."""

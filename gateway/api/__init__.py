@@ -16,16 +16,16 @@ from aiohttp import web
 
 from gateway.api.auth import KeyRing
 from gateway.api.endpoints import setup_routes
+from gateway.api.hotpath import hot_path_middleware
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keyreload import key_reload_ctx
 from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import (
     auth_middleware,
-    close_after_encoded_body,
     context_middleware,
     error_middleware,
-    name_server,
+    prepare_response,
 )
 from gateway.api.openapi import install_document
 from gateway.api.proxies import create_forwarded_middleware
@@ -49,6 +49,7 @@ def setup_api(app: web.Application) -> None:
     app.cleanup_ctx.append(key_reload_ctx)
     app.middlewares.extend(
         [
+            hot_path_middleware,  # answers cache hits and probes itself, as the chain below would
             context_middleware,
             error_middleware,
             size_middleware,
@@ -64,6 +65,5 @@ def setup_api(app: web.Application) -> None:
         # Outermost, so every middleware and handler sees the client's address. Only installed
         # when configured: without trusted proxies, requests pay nothing for it.
         app.middlewares.insert(0, create_forwarded_middleware(trusted))
-    app.on_response_prepare.append(name_server)
-    app.on_response_prepare.append(close_after_encoded_body)
+    app.on_response_prepare.append(prepare_response)
     install_document(app, setup_routes(app), _version())

@@ -39,11 +39,20 @@ class Caller:
         return scope in self.scopes
 
 
+KNOWN_TOKENS = 1024  # accepted keys remembered per process: a fleet presents a handful
+
+
 class KeyRing:
-    """Every accepted API key, held only as SHA-256 hex digests."""
+    """Every accepted API key, held only as SHA-256 hex digests.
+
+    A key once accepted is remembered (at most ``KNOWN_TOKENS``, until the keys are replaced),
+    so later requests bearing it skip the hash. Only accepted keys are: a caller guessing keys
+    learns nothing from the time taken that the answer does not tell, and cannot fill the memory.
+    """
 
     def __init__(self, keys: list[ApiKey]) -> None:
         self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.granted())) for key in keys]
+        self._known: dict[str, Caller] = {}
         defaulted = sorted({key.name for key in keys if key.scopes is None and not key.admin})
         if defaulted:
             # Keys configured before scopes existed lose deactivation: say so once, at start.
@@ -66,11 +75,15 @@ class KeyRing:
         """Accept exactly ``keys`` from now on; returns how many were added and removed."""
         before = {stored for stored, _ in self._keys}
         self._keys = [(key.sha256.encode("ascii"), Caller(key.name, key.granted())) for key in keys]
+        self._known = {}
         after = {stored for stored, _ in self._keys}
         return len(after - before), len(before - after)
 
     def identify(self, token: str) -> Caller | None:
         """The caller whose key is ``token``, or None."""
+        known = self._known.get(token)
+        if known is not None:
+            return known
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
         presented = digest.encode("ascii")
         found: Caller | None = None
@@ -78,6 +91,10 @@ class KeyRing:
         for stored, caller in self._keys:
             if hmac.compare_digest(presented, stored) and found is None:
                 found = caller
+        if found is not None:
+            if len(self._known) >= KNOWN_TOKENS:
+                self._known.clear()
+            self._known[token] = found
         return found
 
 

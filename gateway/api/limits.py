@@ -34,41 +34,47 @@ def _header_bytes(request: web.Request) -> int:
 @web.middleware
 async def size_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """414 for an over-long target, 431 for over-large headers, 400/417 for bad ones, first."""
-    _check_sizes(request, request.app[SETTINGS].limits)
-    _check_headers(request)
+    refusal = request_refusal(request, request.app[SETTINGS].limits)
+    if refusal is not None:
+        raise refusal
     return await handler(request)
 
 
-def _check_sizes(request: web.Request, limits: LimitSettings) -> None:
+def request_refusal(request: web.Request, limits: LimitSettings) -> errors.GatewayError | None:
+    """Why the request's target or headers are refused before anything else; None: they pass."""
     if len(request.raw_path) > limits.max_path_chars:
-        raise errors.GatewayError(
+        return errors.GatewayError(
             414,
             "URI too long",
             f"the request target is limited to {limits.max_path_chars} characters",
             type_="uri-too-long",
         )
     if _header_bytes(request) > limits.max_header_bytes:
-        raise errors.GatewayError(
+        return errors.GatewayError(
             431,
             "Request header fields too large",
             f"headers are limited to {limits.max_header_bytes} bytes in all",
             type_="headers-too-large",
         )
+    return _header_refusal(request)
 
 
-def _check_headers(request: web.Request) -> None:
+def _header_refusal(request: web.Request) -> errors.GatewayError | None:
     headers = request.headers
     for name in SINGLE_HEADERS:
         if len(headers.getall(name, ())) > 1:
-            raise errors.BadRequest(f"send one {name} header, not several", type_="repeated-header")
+            return errors.BadRequest(
+                f"send one {name} header, not several", type_="repeated-header"
+            )
     expect = headers.get("Expect")
     if expect is not None and expect.lower() != "100-continue":
-        raise errors.GatewayError(
+        return errors.GatewayError(
             417,
             "Expectation failed",
             "only Expect: 100-continue is supported",
             type_="expectation-failed",
         )
+    return None
 
 
 def scope_of(request: web.Request) -> tuple[str, bool]:
@@ -92,23 +98,11 @@ def rate_headers(limit: int, used: int, reset: float, window: float) -> dict[str
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """429 with ``Retry-After`` over the caller's limit; ``RateLimit-*`` headers on answers."""
-    limits: LimitSettings = request.app[SETTINGS].limits
-    limiter = request.app.get(RATE_LIMITER)
-    if limiter is None or not limits.enabled or request.path in UNLIMITED_PATHS:
+    counted = await count_request(request)
+    if counted is None:
         return await handler(request)
-    scope, keyed = scope_of(request)
-    limit = limits.per_key if keyed else limits.per_ip
-    try:
-        used, reset = await limiter.hit(scope, limit, limits.window)
-    except RedisError as exc:
-        log.debug("rate_limit_skipped", error=type(exc).__name__)
-        return await handler(request)
-    headers = rate_headers(limit, used, reset, limits.window)
-    if used > limit:
-        retry = max(1, math.ceil(reset))
-        limited = errors.RateLimited(
-            f"at most {limit} requests per {limits.window:g} s", retry_after=retry
-        )
+    headers, limited = counted
+    if limited is not None:
         return problem_response(request, limited, headers)
     try:
         response = await handler(request)
@@ -121,3 +115,29 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     if not response.prepared:
         response.headers.update(headers)
     return response
+
+
+async def count_request(
+    request: web.Request,
+) -> tuple[dict[str, str], errors.RateLimited | None] | None:
+    """Count the request against its caller's limit: its ``RateLimit-*`` headers, and the 429
+    when it is over. None: not limited (limits off, a probe, or Redis not answering)."""
+    limits: LimitSettings = request.app[SETTINGS].limits
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is None or not limits.enabled or request.path in UNLIMITED_PATHS:
+        return None
+    scope, keyed = scope_of(request)
+    limit = limits.per_key if keyed else limits.per_ip
+    try:
+        used, reset = await limiter.hit(scope, limit, limits.window)
+    except RedisError as exc:
+        log.debug("rate_limit_skipped", error=type(exc).__name__)
+        return None
+    headers = rate_headers(limit, used, reset, limits.window)
+    if used <= limit:
+        return headers, None
+    retry = max(1, math.ceil(reset))
+    limited = errors.RateLimited(
+        f"at most {limit} requests per {limits.window:g} s", retry_after=retry
+    )
+    return headers, limited

@@ -93,20 +93,17 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
-async def name_server(_request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: every answer says ``Server: lac-gateway``, without versions."""
-    response.headers["Server"] = SERVER_NAME
-
-
-async def close_after_encoded_body(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: the connection closes after a request with an encoded body.
+async def prepare_response(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``, for every answer: ``Server: lac-gateway`` without versions, and
+    ``Connection: close`` after a request with an encoded body.
 
     Such a body may be answered before it is read (a refused key), and aiohttp's parser takes
     a coding error in it for broken framing: a client reusing the connection would wait on it.
     Products rarely encode their small bodies, so closing costs nothing.
     """
-    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
-    if coding not in ("", "identity"):
+    response.headers["Server"] = SERVER_NAME
+    coding = request.headers.get("Content-Encoding")
+    if coding is not None and coding.strip().lower() not in ("", "identity"):
         # The headers are already prepared when this hook runs: say it, and do it.
         response.headers["Connection"] = "close"
         response.force_close()
@@ -128,28 +125,53 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
                 response.headers[REQUEST_ID_HEADER] = request_id
             return response
         finally:
-            _observe(request, status, time.perf_counter() - started)
+            observe_request(request, status, time.perf_counter() - started)
 
 
-def _observe(request: web.Request, status: int, elapsed: float) -> None:
-    route = route_template(request)
+def observe_request(request: web.Request, status: int, elapsed: float) -> None:
+    """Metrics and the access-log line of one answered request."""
     method = request.method if request.method in KNOWN_METHODS else "OTHER"
-    request.app[METRICS].observe_http(method, route, status, elapsed)
-    if not request.app[SETTINGS].log.access_log:
-        return
     caller = request.get(CALLER, None)
     key = request.match_info.get("activation_key") or _optional(request, ACTIVATION_KEY)
-    fields: dict[str, object] = {
-        "method": method,
-        "route": route,
-        "status": status,
-        "request_id": _optional(request, REQUEST_ID),
-        "duration_ms": round(elapsed * 1000, 2),
-        "client": request.remote,
-        "caller": caller.name if caller is not None else None,
-        "activation_key": mask_key(key) if key else None,
-    }
-    line = {name: value for name, value in fields.items() if value is not None}
+    record_answer(
+        request,
+        method,
+        route_template(request),
+        status,
+        elapsed,
+        request_id=_optional(request, REQUEST_ID),
+        caller=caller.name if caller is not None else None,
+        activation_key=key,
+    )
+
+
+def record_answer(
+    request: web.Request,
+    method: str,
+    route: str,
+    status: int,
+    elapsed: float,
+    *,
+    request_id: str | None,
+    caller: str | None,
+    activation_key: str | None,
+) -> None:
+    """Count the answer and write its access line (the hot path knows its fields already)."""
+    app = request.app
+    app[METRICS].observe_http(method, route, status, elapsed)
+    if not app[SETTINGS].log.access_log:
+        return
+    line: dict[str, object] = {"method": method, "route": route, "status": status}
+    if request_id is not None:
+        line["request_id"] = request_id
+    line["duration_ms"] = round(elapsed * 1000, 2)
+    client = request.remote
+    if client is not None:
+        line["client"] = client
+    if caller is not None:
+        line["caller"] = caller
+    if activation_key:
+        line["activation_key"] = mask_key(activation_key)
     if not info_line("http_request", line):  # the same bytes, without the processor chain
         log.info("http_request", **line)
 

@@ -160,14 +160,16 @@ class GatewayRequestHandler(web.RequestHandler):
         """aiohttp's parsing, then ``_fail_body_in_flight`` when a body's framing broke."""
         if self._broken:
             return
-        queued = len(self._messages)
+        messages = self._messages
+        queued = len(messages)
         super().data_received(data)
-        added = [self._messages[i] for i in range(queued, len(self._messages))]
-        for message, payload in added:
+        last = len(messages) - 1
+        for i in range(queued, last + 1):  # the requests this data completed, oldest first
+            message, payload = messages[i]
             if not isinstance(message, _ErrInfo):
                 self._latest_body = payload
-        if added and isinstance(added[-1][0], _ErrInfo):
-            self._fail_body_in_flight()
+            elif i == last:
+                self._fail_body_in_flight()
 
     def _fail_body_in_flight(self) -> None:
         # A parser error inside a body that arrives after its headers (a bad chunk size, a

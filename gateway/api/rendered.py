@@ -24,9 +24,9 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway import errors
-from gateway.api.body import parse_model, read_body
+from gateway.api.body import parse_model
 from gateway.api.keys import NEAR_CACHE, RENDERED, SETTINGS, SIGNER
-from gateway.api.middleware import ACTIVATION_KEY, Handler, route_template
+from gateway.api.middleware import Handler, route_template
 from gateway.api.routes import CACHE_NAME
 from gateway.api.signing import SIGNATURE_HEADER
 from gateway.hostids import Target
@@ -158,9 +158,53 @@ def _fresh(near: NearCache[LicenseRecord], aid: str) -> LicenseRecord | None:
     return record if record is not None and time.time() < record.fresh_until else None
 
 
+def _caches(request: web.Request) -> tuple[RenderedCache, NearCache[LicenseRecord]] | None:
+    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
+    return (cache, near) if cache is not None and near is not None else None
+
+
+def _kept(
+    caches: tuple[RenderedCache, NearCache[LicenseRecord]], variant: Variant
+) -> Rendered | None:
+    cache, near = caches
+    aid = cache.aid_of(variant)  # rendered before: its key and HostIDs need no parsing
+    record = _fresh(near, aid) if aid is not None else None
+    return cache.get(aid, variant, record) if aid is not None and record is not None else None
+
+
+def _read_variant(request: web.Request) -> Variant:
+    # The whole target too: a representation chosen by a query parameter is a variant of its own.
+    return ("GET", request.headers.get("Accept", ""), request.raw_path)
+
+
+def _activation_variant(request: web.Request, raw: bytes) -> Variant:
+    headers = request.headers
+    return ("POST", headers.get("Accept", ""), ",".join(headers.getall("Prefer", [])), raw)
+
+
+def license_hit(request: web.Request) -> Rendered | None:
+    """The rendered answer to a license read (``GET``), if one is kept and still fresh."""
+    caches = _caches(request)
+    return _kept(caches, _read_variant(request)) if caches is not None else None
+
+
+def activation_hit(request: web.Request, raw: bytes) -> Rendered | None:
+    """The rendered answer to an activation with body ``raw``, if one is kept and still fresh.
+
+    A request with an ``Idempotency-Key`` is the idempotency middleware's to answer: never this.
+    """
+    caches = _caches(request)
+    if caches is None or IDEMPOTENCY_HEADER in request.headers:
+        return None
+    return _kept(caches, _activation_variant(request, raw))
+
+
 @web.middleware
 async def rendered_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """License answers: the rendered answer of a fresh near-cache entry, else the slow path's."""
+    """Keep the slow path's fresh license answers rendered; ETag and 304 on license reads.
+
+    Answering from what is kept is the hot path's (``gateway.api.hotpath``), before the chain.
+    """
     route = route_template(request)
     if route == LICENSE_ROUTE and request.method in ("GET", "HEAD"):
         return await _license_read(request, handler)
@@ -170,46 +214,29 @@ async def rendered_middleware(request: web.Request, handler: Handler) -> web.Str
 
 
 async def _license_read(request: web.Request, handler: Handler) -> web.StreamResponse:
-    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
-    aid = _aid(request) if cache is not None and near is not None else None
-    if cache is None or near is None or aid is None or request.method != "GET":
+    caches = _caches(request)
+    aid = _aid(request) if caches is not None else None
+    if caches is None or aid is None or request.method != "GET":
         return _conditional(request, await handler(request))
-    # The whole target too: a representation chosen by a query parameter is a variant of its own.
-    variant: Variant = ("GET", request.headers.get("Accept", ""), request.raw_path)
-    record = _fresh(near, aid)
-    kept = cache.get(aid, variant, record) if record is not None else None
-    if kept is not None:
-        return _answer(request, kept)
+    cache, near = caches
     generation = near.generation
     response = await handler(request)
     if near.generation == generation:  # nothing dropped meanwhile: the entry is what it read
-        _keep(cache, aid, variant, _fresh(near, aid), response)
+        _keep(cache, aid, _read_variant(request), _fresh(near, aid), response)
     return _conditional(request, response)
 
 
 async def _activation(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """POST /v1/activations of a license held here: known body bytes need no parsing."""
-    cache, near = request.app.get(RENDERED), request.app.get(NEAR_CACHE)
-    if cache is None or near is None or IDEMPOTENCY_HEADER in request.headers:
+    """POST /v1/activations: the answer to a license held here is kept for its body's bytes."""
+    caches = _caches(request)
+    if caches is None or IDEMPOTENCY_HEADER in request.headers:
         return await handler(request)  # a keyed request is the idempotency middleware's
-    raw = await read_body(request, request.app[SETTINGS].http.max_body_bytes)  # as parsed later
-    headers = request.headers
-    variant: Variant = (
-        "POST",
-        headers.get("Accept", ""),
-        ",".join(headers.getall("Prefer", [])),
-        raw,
-    )
-    aid = cache.aid_of(variant)
-    record = _fresh(near, aid) if aid is not None else None
-    kept = cache.get(aid, variant, record) if aid is not None and record is not None else None
-    if kept is not None:
-        request[ACTIVATION_KEY] = kept.activation_key
-        return _answer(request, kept, tagged=False)
+    cache, near = caches
     generation = near.generation
-    response = await handler(request)  # the body read above is read again from aiohttp's copy
+    response = await handler(request)
     if near.generation == generation and response.status == 200:  # a license, maybe cached
-        _keep_activation(cache, near, variant, raw, response)
+        raw = await request.read()  # the handler read and parsed it: aiohttp keeps the bytes
+        _keep_activation(cache, near, _activation_variant(request, raw), raw, response)
     return response
 
 
@@ -252,7 +279,7 @@ def _keep(
     cache.put(aid, variant, kept)
 
 
-def _answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.StreamResponse:
+def answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.Response:
     """The kept answer, its signature renewed once it is older than signatures are reused."""
     if tagged and _matches(request, kept.etag):
         return _not_modified(kept.etag, CIMultiDictProxy(CIMultiDict(kept.headers)))

@@ -1,0 +1,226 @@
+"""The hot path answers cache hits and probes as the middleware chain would, and leaves the rest
+to it: two gateways on one Redis, one of them without the hot path, asked the same things."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from structlog.testing import capture_logs
+
+from gateway.api.hotpath import hot_path_middleware
+from gateway.api.keys import RENDERED
+from gateway.api.protocol import GatewayRunner
+from gateway.app import create_app
+from gateway.hostids import Target
+from gateway.settings import Settings
+from tests.gwharness import (
+    FLEET_KEY,
+    PRODUCT_SCOPES,
+    Reply,
+    Running,
+    gateway_settings,
+    serve,
+    sha256,
+    start_sandbox,
+    until,
+)
+
+KEY = "BULK5-SEATS-DEMO0-00002"
+HOST = "HOSTNAME=hotpath01"
+READER_KEY = "reader-test-key-0123456789"  # may read licenses, not activate
+SEED = base64.b64encode(bytes(range(32))).decode()  # one signing key for both gateways
+PER_REQUEST = {"x-request-id", "date", "ratelimit-remaining", "ratelimit-reset"}
+SIGNATURE = "lac-gateway-signature"
+LICENSE = f"/v1/licenses/{KEY}?hostid={HOST}"
+ACTIVATION = {"activation_key": KEY, "hostids": [HOST]}
+
+
+def settings_for(redis_url: str, sandbox_url: str, **over: Any) -> Settings:
+    keys = [
+        {"name": "fleet", "sha256": sha256(FLEET_KEY), "scopes": PRODUCT_SCOPES},
+        {"name": "reader", "sha256": sha256(READER_KEY), "scopes": ["read"]},
+    ]
+    return gateway_settings(
+        redis_url,
+        sandbox_url,
+        "soap",
+        signing={"private_key": SEED},
+        auth={"api_keys": keys},
+        **over,
+    )
+
+
+async def start(settings: Settings, *, hot: bool) -> tuple[web.AppRunner, str, web.Application]:
+    app = create_app(settings)
+    if not hot:
+        app.middlewares.remove(hot_path_middleware)
+    runner, url = await serve(app, GatewayRunner)
+    return runner, url, app
+
+
+@pytest.fixture
+async def pair(redis_url: str) -> AsyncIterator[tuple[Running, Running]]:
+    """(with the hot path, without it): the same settings, Redis and sandbox."""
+    sandbox_runner, sandbox_url = await start_sandbox()
+    settings = settings_for(redis_url, sandbox_url)
+    hot_runner, hot_url, hot_app = await start(settings, hot=True)
+    chain_runner, chain_url, chain_app = await start(settings, hot=False)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield (
+                Running(hot_url, sandbox_url, http, settings, hot_app),
+                Running(chain_url, sandbox_url, http, settings, chain_app),
+            )
+        finally:
+            await hot_runner.cleanup()
+            await chain_runner.cleanup()
+            await sandbox_runner.cleanup()
+
+
+def hits(gateway: Running) -> int:
+    cache = gateway.app[RENDERED]
+    assert cache is not None
+    return cache.hits
+
+
+def lasting(reply: Reply) -> dict[str, str]:
+    return {
+        k.lower(): v for k, v in reply.headers.items() if k.lower() not in PER_REQUEST | {SIGNATURE}
+    }
+
+
+def comparable(reply: Reply, *varying: str) -> tuple[int, Any, dict[str, str]]:
+    """Status, body (a problem's request id aside) and the headers that do not vary."""
+    body: Any = reply.body
+    if reply.headers.get("Content-Type", "").startswith("application/problem+json"):
+        body = {k: v for k, v in reply.json().items() if k != "request_id"}
+    headers = {k: v for k, v in lasting(reply).items() if k not in varying}
+    return reply.status, body, headers
+
+
+async def held(gateway: Running) -> None:
+    """Activate and read until the license's answer is kept rendered."""
+    assert (await gateway.activate(KEY, [HOST])).status == 200
+    aid = Target(KEY, [HOST]).aid
+
+    async def kept() -> bool:
+        assert (await gateway.call("GET", LICENSE)).status == 200
+        cache = gateway.app[RENDERED]
+        return cache is not None and aid in cache
+
+    await until(kept, "the answer kept rendered")
+
+
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", LICENSE, {}),
+    ("GET", LICENSE, {"headers": {"Accept": "text/plain"}}),
+    ("POST", "/v1/activations", {"json": ACTIVATION}),
+    ("GET", "/healthz", {"key": None}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), REQUESTS)
+async def test_a_hit_or_a_probe_is_answered_as_the_chain_answers_it(
+    pair: tuple[Running, Running], method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    hot, chain = pair
+    await held(hot)
+    await held(chain)
+    for gateway in pair:  # the second read of each representation is the rendered one
+        await gateway.call(method, path, **kwargs)
+    before = hits(hot), hits(chain)
+    fast = await hot.call(method, path, **kwargs)
+    slow = await chain.call(method, path, **kwargs)
+    assert fast.status == 200, fast.body
+    assert comparable(fast) == comparable(slow)
+    assert (SIGNATURE in fast.headers) == (SIGNATURE in slow.headers)
+    assert fast.headers["X-Request-ID"]
+    if path != "/healthz":
+        assert hits(hot) == before[0] + 1  # the hot path answered it, from what it kept
+    assert hits(chain) == before[1]  # the chain never answers from the rendered cache
+
+
+REFUSED: list[tuple[str, str, dict[str, Any], int]] = [
+    ("GET", LICENSE, {"key": None}, 401),
+    ("GET", LICENSE, {"key": "not-a-known-key"}, 401),
+    ("POST", "/v1/activations", {"key": READER_KEY, "json": ACTIVATION}, 403),
+    ("GET", LICENSE + "&pad=" + "x" * 9000, {}, 414),
+    ("GET", LICENSE, {"headers": {"Expect": "something-else"}}, 417),
+    ("POST", "/v1/activations", {"data": b'{"activation_key": 1}'}, 422),
+    ("GET", "/healthz", {"key": None, "headers": {"X-Big": "y" * 20000}}, 431),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), REFUSED)
+async def test_what_the_chain_refuses_is_refused_the_same_way_with_the_answer_at_hand(
+    pair: tuple[Running, Running], method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    hot, chain = pair
+    await held(hot)
+    await held(chain)
+    before = hits(hot)
+    fast = await hot.call(method, path, **kwargs)
+    slow = await chain.call(method, path, **kwargs)
+    assert fast.status == status, fast.body
+    assert comparable(fast) == comparable(slow)
+    assert hits(hot) == before
+
+
+async def test_the_access_line_is_the_chains(pair: tuple[Running, Running]) -> None:
+    hot, chain = pair
+    for gateway in pair:
+        await held(gateway)
+        await gateway.call("POST", "/v1/activations", json=ACTIVATION)
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for name, gateway in (("hot", hot), ("chain", chain)):
+        with capture_logs() as logs:
+            await gateway.call("GET", LICENSE)
+            await gateway.call("POST", "/v1/activations", json=ACTIVATION)
+            await gateway.call("GET", "/healthz", key=None)
+        lines[name] = [
+            {k: v for k, v in line.items() if k not in ("request_id", "duration_ms")}
+            for line in logs
+            if line["event"] == "http_request"
+        ]
+    assert len(lines["hot"]) == 3
+    assert lines["hot"] == lines["chain"]
+    assert lines["hot"][0]["caller"] == "fleet"
+    assert lines["hot"][0]["activation_key"] != KEY  # masked, as always
+
+
+async def test_over_its_limit_a_hit_is_a_429_as_on_the_chain(redis_url: str) -> None:
+    sandbox_runner, sandbox_url = await start_sandbox()
+    limits = {"per_key": 6, "window": 60.0}
+    settings = settings_for(redis_url, sandbox_url, limits=limits)
+    # A Redis key prefix of its own: each gateway counts its own window.
+    chain_settings = settings_for(redis_url, sandbox_url, limits=limits)
+    hot_runner, hot_url, hot_app = await start(settings, hot=True)
+    chain_runner, chain_url, chain_app = await start(chain_settings, hot=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            hot = Running(hot_url, sandbox_url, http, settings, hot_app)
+            chain = Running(chain_url, sandbox_url, http, chain_settings, chain_app)
+            replies: dict[str, list[Reply]] = {}
+            for name, gateway in (("hot", hot), ("chain", chain)):
+                assert (await gateway.activate(KEY, [HOST])).status == 200  # the first of six
+                replies[name] = [await gateway.call("GET", LICENSE) for _ in range(6)]
+            assert [r.status for r in replies["hot"]] == [200] * 5 + [429]
+            assert hits(hot) >= 1  # some were answered from what was kept
+            assert hits(chain) == 0
+            for fast, slow in zip(replies["hot"], replies["chain"], strict=True):
+                # The licenses differ in when each gateway cached them (next_check_after).
+                varying = ("etag", "next-check-after")
+                assert comparable(fast, *varying)[0::2] == comparable(slow, *varying)[0::2]
+            # Each window started at its gateway's first request: a second apart at most.
+            refused = [comparable(r[-1], "retry-after") for r in replies.values()]
+            assert refused[0] == refused[1]
+            assert int(replies["hot"][-1].headers["Retry-After"]) >= 59
+    finally:
+        await hot_runner.cleanup()
+        await chain_runner.cleanup()
+        await sandbox_runner.cleanup()
