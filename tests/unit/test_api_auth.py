@@ -33,6 +33,25 @@ def test_an_unknown_key_or_the_hash_itself_is_not_accepted() -> None:
     assert ring.identify(sha("k1")) is None
 
 
+def test_a_remembered_key_is_forgotten_when_the_keys_are_replaced() -> None:
+    ring = KeyRing([ApiKey(name="fleet", sha256=sha("k1"))])
+    first = ring.identify("k1")
+    assert first is not None
+    assert ring.identify("k1") is first  # remembered: the same caller without hashing again
+    ring.replace([ApiKey(name="other", sha256=sha("k2"))])
+    assert ring.identify("k1") is None  # a withdrawn key stops working at once
+    second = ring.identify("k2")
+    assert second is not None
+    assert second.name == "other"
+
+
+def test_refused_keys_are_not_remembered() -> None:
+    ring = KeyRing([ApiKey(name="fleet", sha256=sha("k1"))])
+    for n in range(5000):  # guesses fill no memory
+        assert ring.identify(f"guess-{n}") is None
+    assert len(ring._known) == 0
+
+
 def test_upper_case_hashes_in_settings_still_match() -> None:
     ring = KeyRing([ApiKey(name="fleet", sha256=sha("k1").upper())])
     assert ring.identify("k1") is not None
