@@ -66,8 +66,6 @@ _REQUEST_IDS = RequestIds()
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CALLER = web.RequestKey("caller", Caller)
-# Who the Authorization header names (None: nobody known), worked out once per request.
-IDENTIFIED: web.RequestKey[Caller | None] = web.RequestKey("identified")
 ACTIVATION_KEY = web.RequestKey("activation_key", str)
 """Set by handlers that learn the activation key from the body, for the access log."""
 
@@ -312,13 +310,10 @@ async def check_scope(request: web.Request, caller: Caller) -> None:
 
 
 def identify(request: web.Request) -> Caller | None:
-    """The caller whose API key the request bears, if any (looked up once per request)."""
-    if IDENTIFIED in request:
-        return request[IDENTIFIED]
+    """The caller whose API key the request bears, if any (the key ring remembers accepted
+    keys, so asking again costs a lookup)."""
     token = bearer_token(request.headers.get("Authorization"))
-    caller = request.app[KEY_RING].identify(token) if token is not None else None
-    request[IDENTIFIED] = caller
-    return caller
+    return request.app[KEY_RING].identify(token) if token is not None else None
 
 
 def caller_of(request: web.Request) -> Caller:
