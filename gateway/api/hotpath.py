@@ -16,14 +16,16 @@ answer is known to be here, so nothing happens twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import structlog
 from aiohttp import hdrs, web
+from redis.exceptions import RedisError
 
 from gateway import errors
 from gateway.api.auth import Caller
 from gateway.api.body import read_body
-from gateway.api.keys import SETTINGS
+from gateway.api.keys import LICENSE_SERVICE, SETTINGS
 from gateway.api.limits import count_request, request_refusal
 from gateway.api.middleware import (
     CALLER,
@@ -39,6 +41,7 @@ from gateway.api.middleware import (
 from gateway.api.rendered import (
     ACTIVATIONS_ROUTE,
     LICENSE_ROUTE,
+    Lapsed,
     Rendered,
     activation_hit,
     answer,
@@ -65,7 +68,7 @@ async def hot_path_middleware(request: web.Request, handler: Handler) -> web.Str
         response = web.Response(body=HEALTHY, content_type=JSON)
         return _finish(request, route, response, started, request_id, None, None)
     if method == "GET" and route == LICENSE_ROUTE:
-        found = _license(request)
+        found = await _license(request)
     elif method == "POST" and route == ACTIVATIONS_ROUTE:
         found = await _activation(request)
     else:
@@ -103,10 +106,28 @@ def _allowed(request: web.Request, scope: Scope) -> Caller | None:
     return caller if caller is not None and caller.allows(scope) else None
 
 
-def _license(request: web.Request) -> tuple[Caller, Rendered] | None:
+async def _license(request: web.Request) -> tuple[Caller, Rendered] | None:
     caller = _allowed(request, "read")
-    kept = license_hit(request) if caller is not None else None
-    return (caller, kept) if caller is not None and kept is not None else None
+    if caller is None:
+        return None
+    kept = await _confirmed(request, license_hit(request), lambda: license_hit(request))
+    return (caller, kept) if kept is not None else None
+
+
+async def _confirmed(
+    request: web.Request,
+    found: Rendered | Lapsed | None,
+    again: Callable[[], Rendered | Lapsed | None],
+) -> Rendered | None:
+    """``found``, or for a lapsed near-cache entry, the answer again once Redis confirmed it."""
+    if not isinstance(found, Lapsed):
+        return found
+    try:
+        held = await request.app[LICENSE_SERVICE].still_held(found.aid, found.record)
+    except RedisError:
+        return None  # the chain answers as it does while Redis is away
+    retried = again() if held else None
+    return retried if isinstance(retried, Rendered) else None
 
 
 async def _activation(request: web.Request) -> tuple[Caller, Rendered] | None:
@@ -127,7 +148,9 @@ async def _activation(request: web.Request) -> tuple[Caller, Rendered] | None:
         raw = await read_body(request, limit)
     except errors.GatewayError:
         return None  # the chain meets the same failure and answers it
-    kept = activation_hit(request, raw)
+    kept = await _confirmed(
+        request, activation_hit(request, raw), lambda: activation_hit(request, raw)
+    )
     return (caller, kept) if kept is not None else None
 
 

@@ -19,6 +19,7 @@ from gateway.models import (
     RemovalConfirmRequest,
 )
 from gateway.store.idempotency import IdemState
+from gateway.store.licenses import LicenseRecord
 
 
 class Activations(Protocol):
@@ -44,6 +45,11 @@ class Licenses(Protocol):
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
         """The issued license for a host, from cache or LAC."""
+        ...
+
+    async def still_held(self, aid: str, record: LicenseRecord) -> bool:
+        """Whether ``record`` is still the cached license of activation ``aid`` (one Redis read);
+        if so this process keeps it near again. Raises RedisError when Redis does not answer."""
         ...
 
     async def deactivate(

@@ -106,6 +106,11 @@ class RenderedCache:
         self._hit.inc()  # the slow path counts its near-cache read as a hit: so does this one
         return kept
 
+    def peek(self, aid: str, variant: Variant) -> Rendered | None:
+        """The answer kept for ``aid`` and ``variant``, whatever its entry (not a hit)."""
+        variants = self._entries.get(aid)
+        return variants.get(variant) if variants is not None else None
+
     def aid_of(self, variant: Variant) -> str | None:
         """The activation id an activation's variant (body included) was rendered for."""
         return self._ids.get(variant)
@@ -163,13 +168,29 @@ def _caches(request: web.Request) -> tuple[RenderedCache, NearCache[LicenseRecor
     return (cache, near) if cache is not None and near is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class Lapsed:
+    """A rendered answer whose near-cache entry's time ran out: it still holds if Redis still
+    stores ``record``, the entry it was rendered from (``LICENSE_SERVICE.still_held``)."""
+
+    aid: str
+    record: LicenseRecord
+
+
 def _kept(
     caches: tuple[RenderedCache, NearCache[LicenseRecord]], variant: Variant
-) -> Rendered | None:
+) -> Rendered | Lapsed | None:
     cache, near = caches
     aid = cache.aid_of(variant)  # rendered before: its key and HostIDs need no parsing
-    record = _fresh(near, aid) if aid is not None else None
-    return cache.get(aid, variant, record) if aid is not None and record is not None else None
+    if aid is None:
+        return None
+    record = _fresh(near, aid)
+    if record is not None:
+        return cache.get(aid, variant, record)
+    held = cache.peek(aid, variant)
+    if held is None or near.get(aid) is not None or time.time() >= held.record.fresh_until:
+        return None  # nothing kept, another entry read since, or no longer fresh: the chain's
+    return Lapsed(aid, held.record)
 
 
 def _read_variant(request: web.Request) -> Variant:
@@ -182,13 +203,13 @@ def _activation_variant(request: web.Request, raw: bytes) -> Variant:
     return ("POST", headers.get("Accept", ""), ",".join(headers.getall("Prefer", [])), raw)
 
 
-def license_hit(request: web.Request) -> Rendered | None:
+def license_hit(request: web.Request) -> Rendered | Lapsed | None:
     """The rendered answer to a license read (``GET``), if one is kept and still fresh."""
     caches = _caches(request)
     return _kept(caches, _read_variant(request)) if caches is not None else None
 
 
-def activation_hit(request: web.Request, raw: bytes) -> Rendered | None:
+def activation_hit(request: web.Request, raw: bytes) -> Rendered | Lapsed | None:
     """The rendered answer to an activation with body ``raw``, if one is kept and still fresh.
 
     A request with an ``Idempotency-Key`` is the idempotency middleware's to answer: never this.

@@ -28,7 +28,7 @@ from gateway.service.shared import (
 )
 from gateway.store.activations import ActivationSteps
 from gateway.store.activators import Activators
-from gateway.store.licenses import CachedLicense, Licenses
+from gateway.store.licenses import CachedLicense, LicenseRecord, Licenses
 from gateway.webhooks.events import DEACTIVATED, REMOVAL_CONFIRMED, WebhookEvents
 
 log = structlog.get_logger("gateway.service")
@@ -97,6 +97,15 @@ class LicenseService:
         self, aid: str, cached: CachedLicense, source: str, *, stale: bool = False
     ) -> ActivationResponse:
         return ready(aid, cached, source, self.licenses.cache, self.clock(), stale=stale)
+
+    async def still_held(self, aid: str, record: LicenseRecord) -> bool:
+        """Whether ``record`` is still the cached license of ``aid`` (it is kept near again).
+
+        False once it is due for revalidation: ``fetch`` is where that starts.
+        """
+        if self.revalidator.due(record.at(self.clock())):
+            return False
+        return await self.licenses.still_held(aid, record)
 
     async def deactivate(
         self, activation_key: str, hostids: list[str], *, caller: str = "", any_pair: bool = False

@@ -125,6 +125,21 @@ class Licenses:
         record = self.keep(aid, await self.redis.get(self.keys.license(aid)), generation)
         return None if record is None else record.at(now)
 
+    async def still_held(self, aid: str, held: LicenseRecord) -> bool:
+        """Whether Redis still stores ``held`` for ``aid``; if so, the near cache keeps that very
+        object for another ``near_ttl`` (what was derived from it stays valid), and True.
+
+        For an entry whose near-cache time ran out while nothing changed: one read, no decode
+        of a new record into everything made from it.
+        """
+        if self.near is None:
+            return False
+        generation = self.near.generation
+        if license_record(await self.redis.get(self.keys.license(aid))) != held:
+            return False
+        self.near.put(aid, held, generation)  # not kept if a drop came meanwhile
+        return self.near.get(aid) is held
+
     def recall(self, aid: str) -> tuple[LicenseRecord | None, int]:
         """The near cache's copy of ``aid``'s license, and the generation to keep a read at."""
         if self.near is None:

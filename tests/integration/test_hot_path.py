@@ -3,21 +3,24 @@ to it: two gateways on one Redis, one of them without the hot path, asked the sa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 
 from gateway.api import middleware
 from gateway.api.hotpath import hot_path_middleware
-from gateway.api.keys import RENDERED
+from gateway.api.keys import REDIS, RENDERED
 from gateway.api.protocol import GatewayRunner
 from gateway.app import create_app
 from gateway.hostids import Target
 from gateway.settings import Settings
+from gateway.store.keys import Keys
 from tests.gwharness import (
     FLEET_KEY,
     PRODUCT_SCOPES,
@@ -232,4 +235,82 @@ async def test_over_its_limit_a_hit_is_a_429_as_on_the_chain(redis_url: str) -> 
     finally:
         await hot_runner.cleanup()
         await chain_runner.cleanup()
+        await sandbox_runner.cleanup()
+
+
+@pytest.fixture
+async def lapsing(redis_url: str) -> AsyncIterator[Running]:
+    """A gateway whose near-cache entries lapse after 0.3 s."""
+    sandbox_runner, sandbox_url = await start_sandbox()
+    settings = settings_for(redis_url, sandbox_url, cache={"near_ttl": NEAR_TTL})
+    runner, url, app = await start(settings, hot=True)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Running(url, sandbox_url, http, settings, app)
+        finally:
+            await runner.cleanup()
+            await sandbox_runner.cleanup()
+
+
+NEAR_TTL = 0.3
+
+
+async def test_a_lapsed_entry_redis_still_holds_is_answered_by_the_hot_path(
+    lapsing: Running,
+) -> None:
+    await held(lapsing)
+    first = await lapsing.call("GET", LICENSE)
+    before = hits(lapsing)
+    await asyncio.sleep(NEAR_TTL * 2)  # the near-cache entry lapses; Redis holds the same
+    again = await lapsing.call("GET", LICENSE)
+    assert again.status == 200
+    assert hits(lapsing) == before + 1  # answered from what was kept, after one Redis read
+    assert again.body == first.body
+    assert lasting(again) == lasting(first)
+
+
+async def test_a_lapsed_entry_changed_in_redis_is_read_anew_a_missed_message_is_bounded(
+    lapsing: Running,
+) -> None:
+    await held(lapsing)
+    aid = Target(KEY, [HOST]).aid
+    redis = lapsing.app[REDIS]
+    key = Keys(lapsing.settings.redis.key_prefix).license(aid)
+    raw = await redis.get(key)
+    assert raw is not None
+    entry = orjson.loads(raw)
+    entry["license"]["content"] += "# changed without a message to the replicas\n"
+    ttl = await redis.pttl(key)
+    await redis.set(key, orjson.dumps(entry), px=ttl)  # no invalidation published
+    before = hits(lapsing)
+    await asyncio.sleep(NEAR_TTL * 2)
+    again = await lapsing.call("GET", LICENSE)
+    assert again.status == 200
+    assert again.json()["license"]["content"].endswith("without a message to the replicas\n")
+    assert hits(lapsing) == before  # the chain read and rendered it
+    kept = await lapsing.call("GET", LICENSE)
+    assert kept.body == again.body
+
+
+async def test_a_lapsed_entry_due_for_revalidation_goes_down_the_chain(redis_url: str) -> None:
+    sandbox_runner, sandbox_url = await start_sandbox()
+    cache = {"near_ttl": NEAR_TTL, "revalidate_after": 1.0}
+    settings = settings_for(redis_url, sandbox_url, cache=cache)
+    runner, url, app = await start(settings, hot=True)
+    try:
+        async with aiohttp.ClientSession() as http:
+            gateway = Running(url, sandbox_url, http, settings, app)
+            await held(gateway)
+            before = hits(gateway)
+            await asyncio.sleep(1.2)  # past revalidate_after, and the near entry lapsed
+            assert (await gateway.call("GET", LICENSE)).status == 200
+            assert hits(gateway) == before  # fetch, where revalidation starts, answered it
+
+            async def revalidated() -> bool:
+                counters = await gateway.counters()
+                return counters["soap"].get("GetLicense", 0) >= 1
+
+            await until(revalidated, "the license revalidated at LAC")
+    finally:
+        await runner.cleanup()
         await sandbox_runner.cleanup()

@@ -43,6 +43,7 @@ from gateway.models import (
 )
 from gateway.problems import problem_types
 from gateway.settings import ApiKey, AuthSettings, HttpSettings, JobSettings, Settings
+from gateway.store.licenses import LicenseRecord
 
 FLEET_KEY = "fleet-secret-key"
 ADMIN_KEY = "admin-secret-key"
@@ -152,6 +153,9 @@ class MemoryService:
         self, action: str, activation_key: str, hostids: Sequence[str], caller: str
     ) -> None:
         self.calls.append(("refused", caller))
+
+    async def still_held(self, aid: str, record: LicenseRecord) -> bool:
+        return False  # no near cache in front of this fake: nothing rendered is ever lapsed
 
     async def order(self, activation_key: str) -> OrderResponse:
         self.log_context.append(structlog.contextvars.get_contextvars())
