@@ -25,7 +25,6 @@ from gateway.api.middleware import (
     auth_middleware,
     context_middleware,
     error_middleware,
-    prepare_response,
 )
 from gateway.api.openapi import install_document
 from gateway.api.proxies import create_forwarded_middleware
@@ -65,5 +64,4 @@ def setup_api(app: web.Application) -> None:
         # Outermost, so every middleware and handler sees the client's address. Only installed
         # when configured: without trusted proxies, requests pay nothing for it.
         app.middlewares.insert(0, create_forwarded_middleware(trusted))
-    app.on_response_prepare.append(prepare_response)
     install_document(app, setup_routes(app), _version())

@@ -30,8 +30,8 @@ from gateway.api.limits import count_request, request_refusal
 from gateway.api.middleware import (
     CALLER,
     REQUEST_ID,
-    REQUEST_ID_HEADER,
     Handler,
+    finish_headers,
     identify,
     problem_response,
     record_answer,
@@ -163,8 +163,9 @@ def _finish(  # noqa: PLR0917 - the access line's fields
     caller: str | None,
     activation_key: str | None,
 ) -> web.Response:
-    """The request id on the answer; metrics and the access line, as the context middleware."""
-    response.headers[REQUEST_ID_HEADER] = request_id
+    """The request id and server on the answer; metrics and the access line, as the context
+    middleware does."""
+    finish_headers(request, response, request_id)
     elapsed = time.perf_counter() - started
     record_answer(
         request,

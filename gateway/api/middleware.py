@@ -91,19 +91,22 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
-async def prepare_response(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``, for every answer: ``Server: lac-gateway`` without versions, and
-    ``Connection: close`` after a request with an encoded body.
+def finish_headers(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+    """What every answer carries: ``X-Request-ID``, ``Server: lac-gateway`` without versions,
+    and ``Connection: close`` after a request with an encoded body.
 
     Such a body may be answered before it is read (a refused key), and aiohttp's parser takes
     a coding error in it for broken framing: a client reusing the connection would wait on it.
-    Products rarely encode their small bodies, so closing costs nothing.
+    Products rarely encode their small bodies, so closing costs nothing. (Set here, by the
+    middleware every answer passes, rather than in an ``on_response_prepare`` hook: aiohttp's
+    signal costs each request more than the headers do. Parser refusals set their own.)
     """
-    response.headers["Server"] = SERVER_NAME
+    headers = response.headers
+    headers[REQUEST_ID_HEADER] = request_id
+    headers["Server"] = SERVER_NAME
     coding = request.headers.get("Content-Encoding")
     if coding is not None and coding.strip().lower() not in ("", "identity"):
-        # The headers are already prepared when this hook runs: say it, and do it.
-        response.headers["Connection"] = "close"
+        headers["Connection"] = "close"
         response.force_close()
 
 
@@ -118,9 +121,14 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     with structlog.contextvars.bound_contextvars(request_id=request_id, client=request.remote):
         try:
             response = await handler(request)
+        except web.HTTPException as exc:  # below 400 (the error middleware answers the rest)
+            status = exc.status
+            finish_headers(request, exc, request_id)
+            raise
+        else:
             status = response.status
             if not response.prepared:
-                response.headers[REQUEST_ID_HEADER] = request_id
+                finish_headers(request, response, request_id)
             return response
         finally:
             observe_request(request, status, time.perf_counter() - started)
