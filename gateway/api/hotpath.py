@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import structlog
 from aiohttp import hdrs, web
 from redis.exceptions import RedisError
 
@@ -52,8 +51,6 @@ from gateway.api.spec import JSON
 from gateway.settings import Scope
 
 HEALTH_ROUTE = "/healthz"
-
-log = structlog.get_logger("gateway.api")
 
 
 @web.middleware
@@ -110,24 +107,23 @@ async def _license(request: web.Request) -> tuple[Caller, Rendered] | None:
     caller = _allowed(request, "read")
     if caller is None:
         return None
-    kept = await _confirmed(request, license_hit(request), lambda: license_hit(request))
+    kept = await _confirmed(request, lambda: license_hit(request))
     return (caller, kept) if kept is not None else None
 
 
 async def _confirmed(
-    request: web.Request,
-    found: Rendered | Lapsed | None,
-    again: Callable[[], Rendered | Lapsed | None],
+    request: web.Request, lookup: Callable[[], Rendered | Lapsed | None]
 ) -> Rendered | None:
-    """``found``, or for a lapsed near-cache entry, the answer again once Redis confirmed it."""
+    """What ``lookup`` finds; for a lapsed near-cache entry, once Redis confirmed it."""
+    found = lookup()
     if not isinstance(found, Lapsed):
         return found
     try:
         held = await request.app[LICENSE_SERVICE].still_held(found.aid, found.record)
     except RedisError:
         return None  # the chain answers as it does while Redis is away
-    retried = again() if held else None
-    return retried if isinstance(retried, Rendered) else None
+    again = lookup() if held else None
+    return again if isinstance(again, Rendered) else None
 
 
 async def _activation(request: web.Request) -> tuple[Caller, Rendered] | None:
@@ -148,9 +144,7 @@ async def _activation(request: web.Request) -> tuple[Caller, Rendered] | None:
         raw = await read_body(request, limit)
     except errors.GatewayError:
         return None  # the chain meets the same failure and answers it
-    kept = await _confirmed(
-        request, activation_hit(request, raw), lambda: activation_hit(request, raw)
-    )
+    kept = await _confirmed(request, lambda: activation_hit(request, raw))
     return (caller, kept) if kept is not None else None
 
 

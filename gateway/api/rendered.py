@@ -2,12 +2,13 @@
 
 A fleet re-reads the same licenses all day, and the answer to a fresh cache hit depends only on
 the near-cache entry and the representation asked for (``Accept``, the request target; for an
-activation, its body and ``Prefer``). The first hit
-runs the slow path (service, model, JSON, signature) and keeps what it produced: body, ETag,
-signature and headers. Later hits answer those bytes until the near-cache entry goes: it is
-dropped with the entry, so a change on any replica (announced over the invalidation channel)
-drops it everywhere. Whatever varies per request (request id, rate-limit headers, ``Server``)
-is added by the middlewares around this one, on both paths.
+activation, its body and ``Prefer``). The first hit runs the slow path (service, model, JSON,
+signature) and this middleware keeps what it produced: body, ETag, signature and headers. Later
+hits are answered from those bytes by the hot path (``gateway.api.hotpath``) until the
+near-cache entry goes: it is dropped with the entry, so a change on any replica (announced over
+the invalidation channel) drops it everywhere. An entry whose time merely ran out is confirmed
+by one Redis read (``Lapsed``). Whatever varies per request (request id, rate-limit headers,
+``Server``) is added on both paths by the code that answers.
 
 License answers carry a strong ``ETag`` over their body; ``If-None-Match`` with it answers 304.
 """
