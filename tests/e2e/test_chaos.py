@@ -246,7 +246,7 @@ async def test_chaos_every_caller_gets_its_license_once_and_never_a_500(  # noqa
         order = await control(http, sandbox_process, "GET", f"/orders/{GOOD_ORDER}")
         refused_order = await control(http, sandbox_process, "GET", f"/orders/{DISABLED_ORDER}")
 
-    assert fleet.statuses[500] == 0, fleet.statuses
+    assert fleet.statuses[500] == 0, (fleet.statuses, error_lines(tmp_path))
     issued = {lic["hostid"].split("=", 1)[1].lower(): lic["content"] for lic in order["licenses"]}
     assert len(issued) == GOOD_PAIRS
     assert order["activations_total"] == GOOD_PAIRS  # one activation per pair, no seat burned twice
@@ -262,6 +262,16 @@ async def test_chaos_every_caller_gets_its_license_once_and_never_a_500(  # noqa
             assert body["license"]["content"] == issued[host], host
     assert len(procs) == 3  # the SIGKILL and the restart really happened
     await every_issue_delivered_once(receiver, set(issued))
+
+
+def error_lines(workdir: Path) -> list[str]:
+    """The gateways' ERROR lines (a 500's traceback among them), for a failure's message."""
+    return [
+        line
+        for log in sorted(workdir.glob("gateway-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if '"level":"error"' in line or '"level": "error"' in line
+    ][-20:]
 
 
 async def every_issue_delivered_once(receiver: Receiver, hosts: set[str]) -> None:
