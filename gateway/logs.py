@@ -234,8 +234,14 @@ def configure_logging(
         )
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    # The list is changed in place, never replaced: loggers cached on first use hold it, so a
+    # second configuration (a test's, check-lac's) reaches them too, as structlog's capture does.
+    processors = structlog.get_config()["processors"]
+    if not isinstance(processors, list):  # configured elsewhere with another sequence
+        processors = []
+    processors[:] = [*shared_processors(trace_ids=trace_ids), renderer]
     structlog.configure(
-        processors=[*shared_processors(trace_ids=trace_ids), renderer],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=factory,
         cache_logger_on_first_use=True,

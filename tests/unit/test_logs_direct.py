@@ -62,3 +62,18 @@ def test_another_configuration_gets_the_event_through_structlog(out: io.BytesIO)
         assert not info_line("http_request", dict(FIELDS))
     assert captured == []  # the caller logs it the usual way, and the capture sees that
     assert lines(out) == []
+
+
+def test_a_logger_used_before_a_new_configuration_follows_it() -> None:
+    # Loggers are cached on first use: a module's logger used under one configuration must
+    # still reach what a later one installs (here structlog's capture, as the tests use it).
+    early = structlog.get_logger("gateway.test_early")
+    configure_logging("DEBUG", "json")
+    try:
+        early.info("first_use")  # cached now, under this configuration's processor list
+        configure_logging("INFO", "json")
+        with structlog.testing.capture_logs() as captured:
+            early.warning("after_reconfiguration")
+        assert [entry["event"] for entry in captured] == ["after_reconfiguration"]
+    finally:
+        configure_logging("INFO", "json")  # as the test session's conftest leaves it
