@@ -214,7 +214,7 @@ class Metrics:
             ["endpoint"],
             registry=reg,
         )
-        self._series: dict[tuple[int, str, str, str], tuple[Counter, Histogram]] = {}
+        self._lac_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     def set_build_info(self, version: str, transport: str) -> None:
         """Set ``lacgw_build_info{version,python,transport}``."""
@@ -235,28 +235,16 @@ class Metrics:
         self.http.observe(method, route, status, seconds)
 
     def observe_lac_call(self, operation: str, transport: str, code: str, seconds: float) -> None:
-        """Count one LAC call by its outcome code, and its latency."""
-        self._count_and_time(self.lac_calls, self.lac_latency, operation, transport, code, seconds)
-
-    def _count_and_time(  # noqa: PLR0917 - the labels, spelled out for the key
-        self,
-        counter: Counter,
-        histogram: Histogram,
-        first: str,
-        second: str,
-        outcome: str,
-        seconds: float,
-    ) -> None:
-        """Count under (first, second, outcome) and time under (first, second).
+        """Count one LAC call by its outcome code, and its latency.
 
         The labelled series are looked up once per label set: labels() costs more than the
-        update itself, and these run on every request and every LAC call.
+        update itself.
         """
-        key = (id(counter), first, second, outcome)
-        series = self._series.get(key)
+        key = (operation, transport, code)
+        series = self._lac_series.get(key)
         if series is None:
-            series = (counter.labels(first, second, outcome), histogram.labels(first, second))
-            self._series[key] = series
+            series = (self.lac_calls.labels(*key), self.lac_latency.labels(operation, transport))
+            self._lac_series[key] = series
         series[0].inc()
         series[1].observe(seconds)
 

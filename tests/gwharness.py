@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,9 +210,17 @@ class Reply:
         return self.headers.get("Content-Type", "").split(";")[0].strip()
 
 
-async def start_gateway(settings: Settings) -> tuple[web.AppRunner, str, web.Application]:
+AppChange = Callable[[web.Application], None]
+"""Changes a test makes to the gateway's application before it serves (a middleware taken out)."""
+
+
+async def start_gateway(
+    settings: Settings, change: AppChange | None = None
+) -> tuple[web.AppRunner, str, web.Application]:
     """The gateway app on a free port, served as ``python -m gateway serve`` serves it."""
     app = create_app(settings)
+    if change is not None:
+        change(app)
     runner, url = await serve(app, GatewayRunner)
     return runner, url, app
 
@@ -284,19 +292,34 @@ def requests_counted(gw: Running, label: str) -> dict[str, float]:
 
 
 @asynccontextmanager
+async def gateways(
+    settings_of: Callable[[str], Sequence[Settings]],
+    changes: Sequence[AppChange | None] = (),
+) -> AsyncIterator[list[Running]]:
+    """One sandbox and a gateway for each of ``settings_of(sandbox_url)``, the n-th with the
+    n-th of ``changes`` made to its application, sharing one HTTP client."""
+    sandbox_runner, sandbox_url = await start_sandbox()
+    started: list[tuple[web.AppRunner, str, web.Application, Settings]] = []
+    try:
+        for n, settings in enumerate(settings_of(sandbox_url)):
+            change = changes[n] if n < len(changes) else None
+            started.append((*await start_gateway(settings, change), settings))
+        async with aiohttp.ClientSession() as http:
+            yield [
+                Running(url, sandbox_url, http, settings, app) for _, url, app, settings in started
+            ]
+    finally:
+        for runner, _, _, _ in started:
+            await runner.cleanup()
+        await sandbox_runner.cleanup()
+
+
+@asynccontextmanager
 async def two_replicas(redis_url: str, transport: str) -> AsyncIterator[tuple[Running, Running]]:
     """Two gateways on one Redis (same key prefix) in front of one sandbox."""
-    sandbox_runner, sandbox_url = await start_sandbox()
-    settings = gateway_settings(redis_url, sandbox_url, transport)
-    first_runner, first_url, first_app = await start_gateway(settings)
-    second_runner, second_url, second_app = await start_gateway(settings)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield (
-                Running(first_url, sandbox_url, http, settings, first_app),
-                Running(second_url, sandbox_url, http, settings, second_app),
-            )
-        finally:
-            await first_runner.cleanup()
-            await second_runner.cleanup()
-            await sandbox_runner.cleanup()
+
+    def same_twice(sandbox_url: str) -> list[Settings]:
+        return [gateway_settings(redis_url, sandbox_url, transport)] * 2
+
+    async with gateways(same_twice) as (first, second):
+        yield first, second

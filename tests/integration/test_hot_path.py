@@ -8,7 +8,6 @@ import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp import web
@@ -16,8 +15,6 @@ from aiohttp import web
 from gateway.api import middleware
 from gateway.api.hotpath import hot_path_middleware
 from gateway.api.keys import REDIS, RENDERED
-from gateway.api.protocol import GatewayRunner
-from gateway.app import create_app
 from gateway.hostids import Target
 from gateway.settings import Settings
 from gateway.store.keys import Keys
@@ -27,9 +24,8 @@ from tests.gwharness import (
     Reply,
     Running,
     gateway_settings,
-    serve,
+    gateways,
     sha256,
-    start_sandbox,
     until,
 )
 
@@ -58,31 +54,19 @@ def settings_for(redis_url: str, sandbox_url: str, **over: Any) -> Settings:
     )
 
 
-async def start(settings: Settings, *, hot: bool) -> tuple[web.AppRunner, str, web.Application]:
-    app = create_app(settings)
-    if not hot:
-        app.middlewares.remove(hot_path_middleware)
-    runner, url = await serve(app, GatewayRunner)
-    return runner, url, app
+def without_hot_path(app: web.Application) -> None:
+    app.middlewares.remove(hot_path_middleware)
 
 
 @pytest.fixture
 async def pair(redis_url: str) -> AsyncIterator[tuple[Running, Running]]:
     """(with the hot path, without it): the same settings, Redis and sandbox."""
-    sandbox_runner, sandbox_url = await start_sandbox()
-    settings = settings_for(redis_url, sandbox_url)
-    hot_runner, hot_url, hot_app = await start(settings, hot=True)
-    chain_runner, chain_url, chain_app = await start(settings, hot=False)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield (
-                Running(hot_url, sandbox_url, http, settings, hot_app),
-                Running(chain_url, sandbox_url, http, settings, chain_app),
-            )
-        finally:
-            await hot_runner.cleanup()
-            await chain_runner.cleanup()
-            await sandbox_runner.cleanup()
+
+    def same_twice(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url)] * 2
+
+    async with gateways(same_twice, [None, without_hot_path]) as (hot, chain):
+        yield hot, chain
 
 
 def hits(gateway: Running) -> int:
@@ -206,50 +190,38 @@ async def test_the_access_line_is_the_chains(
 
 
 async def test_over_its_limit_a_hit_is_a_429_as_on_the_chain(redis_url: str) -> None:
-    sandbox_runner, sandbox_url = await start_sandbox()
-    limits = {"per_key": 6, "window": 60.0}
-    settings = settings_for(redis_url, sandbox_url, limits=limits)
-    # A Redis key prefix of its own: each gateway counts its own window.
-    chain_settings = settings_for(redis_url, sandbox_url, limits=limits)
-    hot_runner, hot_url, hot_app = await start(settings, hot=True)
-    chain_runner, chain_url, chain_app = await start(chain_settings, hot=False)
-    try:
-        async with aiohttp.ClientSession() as http:
-            hot = Running(hot_url, sandbox_url, http, settings, hot_app)
-            chain = Running(chain_url, sandbox_url, http, chain_settings, chain_app)
-            replies: dict[str, list[Reply]] = {}
-            for name, gateway in (("hot", hot), ("chain", chain)):
-                assert (await gateway.activate(KEY, [HOST])).status == 200  # the first of six
-                replies[name] = [await gateway.call("GET", LICENSE) for _ in range(6)]
-            assert [r.status for r in replies["hot"]] == [200] * 5 + [429]
-            assert hits(hot) >= 1  # some were answered from what was kept
-            assert hits(chain) == 0
-            for fast, slow in zip(replies["hot"], replies["chain"], strict=True):
-                # The licenses differ in when each gateway cached them (next_check_after).
-                varying = ("etag", "next-check-after")
-                assert comparable(fast, *varying)[0::2] == comparable(slow, *varying)[0::2]
-            # Each window started at its gateway's first request: a second apart at most.
-            refused = [comparable(r[-1], "retry-after") for r in replies.values()]
-            assert refused[0] == refused[1]
-            assert int(replies["hot"][-1].headers["Retry-After"]) >= 59
-    finally:
-        await hot_runner.cleanup()
-        await chain_runner.cleanup()
-        await sandbox_runner.cleanup()
+    def limited(sandbox_url: str) -> list[Settings]:
+        # A Redis key prefix each (settings_for draws one): each gateway counts its own window.
+        limits = {"per_key": 6, "window": 60.0}
+        return [settings_for(redis_url, sandbox_url, limits=limits) for _ in range(2)]
+
+    async with gateways(limited, [None, without_hot_path]) as (hot, chain):
+        replies: dict[str, list[Reply]] = {}
+        for name, gateway in (("hot", hot), ("chain", chain)):
+            assert (await gateway.activate(KEY, [HOST])).status == 200  # the first of six
+            replies[name] = [await gateway.call("GET", LICENSE) for _ in range(6)]
+        assert [r.status for r in replies["hot"]] == [200] * 5 + [429]
+        assert hits(hot) >= 1  # some were answered from what was kept
+        assert hits(chain) == 0
+        for fast, slow in zip(replies["hot"], replies["chain"], strict=True):
+            # The licenses differ in when each gateway cached them (next_check_after).
+            varying = ("etag", "next-check-after")
+            assert comparable(fast, *varying)[0::2] == comparable(slow, *varying)[0::2]
+        # Each window started at its gateway's first request: a second apart at most.
+        refused = [comparable(r[-1], "retry-after") for r in replies.values()]
+        assert refused[0] == refused[1]
+        assert int(replies["hot"][-1].headers["Retry-After"]) >= 59
 
 
 @pytest.fixture
 async def lapsing(redis_url: str) -> AsyncIterator[Running]:
     """A gateway whose near-cache entries lapse after 0.3 s."""
-    sandbox_runner, sandbox_url = await start_sandbox()
-    settings = settings_for(redis_url, sandbox_url, cache={"near_ttl": NEAR_TTL})
-    runner, url, app = await start(settings, hot=True)
-    async with aiohttp.ClientSession() as http:
-        try:
-            yield Running(url, sandbox_url, http, settings, app)
-        finally:
-            await runner.cleanup()
-            await sandbox_runner.cleanup()
+
+    def lapsing_soon(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url, cache={"near_ttl": NEAR_TTL})]
+
+    async with gateways(lapsing_soon) as (gateway,):
+        yield gateway
 
 
 NEAR_TTL = 0.3
@@ -293,24 +265,19 @@ async def test_a_lapsed_entry_changed_in_redis_is_read_anew_a_missed_message_is_
 
 
 async def test_a_lapsed_entry_due_for_revalidation_goes_down_the_chain(redis_url: str) -> None:
-    sandbox_runner, sandbox_url = await start_sandbox()
-    cache = {"near_ttl": NEAR_TTL, "revalidate_after": 1.0}
-    settings = settings_for(redis_url, sandbox_url, cache=cache)
-    runner, url, app = await start(settings, hot=True)
-    try:
-        async with aiohttp.ClientSession() as http:
-            gateway = Running(url, sandbox_url, http, settings, app)
-            await held(gateway)
-            before = hits(gateway)
-            await asyncio.sleep(1.2)  # past revalidate_after, and the near entry lapsed
-            assert (await gateway.call("GET", LICENSE)).status == 200
-            assert hits(gateway) == before  # fetch, where revalidation starts, answered it
+    def revalidating_soon(sandbox_url: str) -> list[Settings]:
+        cache = {"near_ttl": NEAR_TTL, "revalidate_after": 1.0}
+        return [settings_for(redis_url, sandbox_url, cache=cache)]
 
-            async def revalidated() -> bool:
-                counters = await gateway.counters()
-                return counters["soap"].get("GetLicense", 0) >= 1
+    async with gateways(revalidating_soon) as (gateway,):
+        await held(gateway)
+        before = hits(gateway)
+        await asyncio.sleep(1.2)  # past revalidate_after, and the near entry lapsed
+        assert (await gateway.call("GET", LICENSE)).status == 200
+        assert hits(gateway) == before  # fetch, where revalidation starts, answered it
 
-            await until(revalidated, "the license revalidated at LAC")
-    finally:
-        await runner.cleanup()
-        await sandbox_runner.cleanup()
+        async def revalidated() -> bool:
+            counters = await gateway.counters()
+            return counters["soap"].get("GetLicense", 0) >= 1
+
+        await until(revalidated, "the license revalidated at LAC")
