@@ -3,7 +3,8 @@
 JSON lines are written out together: a line at INFO or DEBUG (the access log above all) waits
 at most ``FLUSH_SECONDS`` for others to join it in one write, a warning or error takes every
 waiting line out at once, and ``flush_logs`` (called at exit and before a fork) leaves nothing
-behind. A write per line cost more than building the line.
+behind. A write per line cost more than building the line. The access line is even built when
+it is written (``info_line``): per request, only its values are kept.
 """
 
 from __future__ import annotations
@@ -53,15 +54,19 @@ def redact(text: str, values: Iterable[str]) -> str:
     return text
 
 
+Later = tuple[Callable[..., bytes], tuple[Any, ...]]
+"""A line rendered when it is written: ``render(*args)``."""
+
+
 class LineSink:
     """Log lines on their way to one file, written in batches."""
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | Later] = []
         self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush waits on
 
-    def add(self, line: bytes, *, urgent: bool) -> None:
+    def add(self, line: bytes | Later, *, urgent: bool) -> None:
         """Queue ``line``; write it now if ``urgent`` or when no event loop runs here."""
         self._pending.append(line)
         if urgent:
@@ -81,8 +86,11 @@ class LineSink:
         self._flush_on = None
         pending, self._pending = self._pending, []
         if pending:
+            data = b"".join(
+                line if isinstance(line, bytes) else line[0](*line[1]) for line in pending
+            )
             with contextlib.suppress(ValueError, OSError):  # the stream is gone: nowhere to write
-                self._file.write(b"".join(pending))
+                self._file.write(data)
                 self._file.flush()
 
 
@@ -127,13 +135,16 @@ class UtcStamp:
     def __call__(
         self, _logger: Any, _name: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        now = time.time()
+        event["timestamp"] = self.at(time.time())
+        return event
+
+    def at(self, now: float) -> str:
+        """The timestamp of ``now`` (``time.time()``)."""
         second = int(now)
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        event["timestamp"] = f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
-        return event
+        return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
 
 
 def _dumps(event: Any, **kwargs: Any) -> bytes:
@@ -182,13 +193,15 @@ class _Direct:
 _DIRECT: _Direct | None = None
 
 
-def info_line(event: str, fields: dict[str, Any]) -> bool:
-    """Log an INFO line of plain JSON fields without structlog's chain, to the same bytes.
+def info_line(event: str, fields: Callable[..., dict[str, Any]], *args: Any) -> bool:
+    """Log an INFO line of plain JSON fields ``fields(*args)`` without structlog's chain, to
+    the same bytes.
 
     For the per-request access line, where the chain's frames cost more than the line: the
-    fields, ``event``, the bound context variables, ``level`` and ``timestamp``, in the chain's
-    order. False when logging is configured otherwise (console, a test's capture): the caller
-    then logs through structlog. ``fields`` is used up.
+    fields, ``event``, the context variables bound now, ``level`` and ``timestamp`` (now), in
+    the chain's order. The line is built when the sink writes it, within ``FLUSH_SECONDS``:
+    per request only ``args`` are kept. False when logging is configured otherwise (console, a
+    test's capture): the caller then logs through structlog.
     """
     direct = _DIRECT
     if direct is None:
@@ -198,13 +211,28 @@ def info_line(event: str, fields: dict[str, Any]) -> bool:
         return False
     if direct.level > logging.INFO:
         return True  # filtered, as the chain's logger would
-    fields["event"] = event
-    for name, value in structlog.contextvars.get_contextvars().items():
-        fields.setdefault(name, value)
-    fields["level"] = "info"
-    direct.stamp(None, "info", fields)
-    direct.sink.add(_dumps(fields) + b"\n", urgent=False)
+    bound = structlog.contextvars.get_contextvars()
+    direct.sink.add(
+        (_render, (direct.stamp, event, fields, args, bound, time.time())), urgent=False
+    )
     return True
+
+
+def _render(  # noqa: PLR0917 - what info_line kept of one line
+    stamp: UtcStamp,
+    event: str,
+    fields: Callable[..., dict[str, Any]],
+    args: tuple[Any, ...],
+    bound: dict[str, Any],
+    now: float,
+) -> bytes:
+    line = fields(*args)
+    line["event"] = event
+    for name, value in bound.items():
+        line.setdefault(name, value)
+    line["level"] = "info"
+    line["timestamp"] = stamp.at(now)
+    return _dumps(line) + b"\n"
 
 
 def configure_logging(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -167,8 +167,8 @@ async def test_the_access_line_is_the_chains(
         await gateway.call("POST", "/v1/activations", json=ACTIVATION)
     written: list[dict[str, Any]] = []
 
-    def line(event: str, fields: dict[str, Any]) -> bool:  # the line as both paths write it
-        written.append({"event": event, **fields})
+    def line(event: str, fields: Callable[..., dict[str, Any]], *args: Any) -> bool:
+        written.append({"event": event, **fields(*args)})  # the line as both paths write it
         return True
 
     monkeypatch.setattr(middleware, "info_line", line)
