@@ -16,10 +16,10 @@ from aiohttp import web
 
 from gateway.api.auth import KeyRing
 from gateway.api.endpoints import setup_routes
-from gateway.api.hotpath import hot_path_middleware
+from gateway.api.hotpath import front_door, hot_path_middleware
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keyreload import key_reload_ctx
-from gateway.api.keys import KEY_RING, SETTINGS, SIGNER
+from gateway.api.keys import FRONT_DOOR, KEY_RING, SETTINGS, SIGNER
 from gateway.api.limits import rate_limit_middleware, size_middleware
 from gateway.api.middleware import (
     auth_middleware,
@@ -46,6 +46,7 @@ def setup_api(app: web.Application) -> None:
     app[KEY_RING] = KeyRing.from_settings(app[SETTINGS].auth)
     app[SIGNER] = Signer.from_settings(app[SETTINGS].signing)
     app.cleanup_ctx.append(key_reload_ctx)
+    app[FRONT_DOOR] = front_door  # GatewayRunner's server answers probes before routing
     app.middlewares.extend(
         [
             hot_path_middleware,  # answers cache hits and probes itself, as the chain below would

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -64,3 +64,9 @@ SERVICES: web.AppKey[Services] = web.AppKey("services")
 # Set by gateway.tracing.setup_tracing: None and no trace configs while tracing is off.
 TRACER: web.AppKey[Tracer | None] = web.AppKey("tracer")
 TRACE_CONFIGS: web.AppKey[list[aiohttp.TraceConfig]] = web.AppKey("trace_configs")
+
+ServerHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+# What the server puts before the application's handler (``hotpath.front_door``).
+FRONT_DOOR: web.AppKey[Callable[[web.Application, ServerHandler], ServerHandler]] = web.AppKey(
+    "front_door"
+)

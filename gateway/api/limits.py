@@ -27,7 +27,7 @@ SINGLE_HEADERS = ("Authorization", "Idempotency-Key")
 log = structlog.get_logger("gateway.api")
 
 
-def _header_bytes(request: web.Request) -> int:
+def _header_bytes(request: web.BaseRequest) -> int:
     return sum(len(name) + len(value) for name, value in request.raw_headers)
 
 
@@ -40,7 +40,7 @@ async def size_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def request_refusal(request: web.Request, limits: LimitSettings) -> errors.GatewayError | None:
+def request_refusal(request: web.BaseRequest, limits: LimitSettings) -> errors.GatewayError | None:
     """Why the request's target or headers are refused before anything else; None: they pass."""
     if len(request.raw_path) > limits.max_path_chars:
         return errors.GatewayError(
@@ -59,7 +59,7 @@ def request_refusal(request: web.Request, limits: LimitSettings) -> errors.Gatew
     return _header_refusal(request)
 
 
-def _header_refusal(request: web.Request) -> errors.GatewayError | None:
+def _header_refusal(request: web.BaseRequest) -> errors.GatewayError | None:
     headers = request.headers
     for name in SINGLE_HEADERS:
         if len(headers.getall(name, ())) > 1:

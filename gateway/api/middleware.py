@@ -91,7 +91,7 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
-def finish_headers(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+def finish_headers(request: web.BaseRequest, response: web.StreamResponse, request_id: str) -> None:
     """What every answer carries: ``X-Request-ID``, ``Server: lac-gateway`` without versions,
     and ``Connection: close`` after a request with an encoded body.
 
@@ -145,6 +145,7 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
         route_template(request),
         status,
         elapsed,
+        app=request.app,
         request_id=_optional(request, REQUEST_ID),
         caller=caller.name if caller is not None else None,
         activation_key=key,
@@ -152,18 +153,21 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
 
 
 def record_answer(
-    request: web.Request,
+    request: web.BaseRequest,
     method: str,
     route: str,
     status: int,
     elapsed: float,
     *,
+    app: web.Application,
     request_id: str | None,
     caller: str | None,
     activation_key: str | None,
 ) -> None:
-    """Count the answer and write its access line (the hot path knows its fields already)."""
-    app = request.app
+    """Count the answer and write its access line (the hot path knows its fields already).
+
+    ``app`` is the request's; a request answered before routing has none of its own yet.
+    """
     app[METRICS].observe_http(method, route, status, elapsed)
     if not app[SETTINGS].log.access_log:
         return

@@ -30,7 +30,7 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestPayloadError, _ErrInfo
 
 from gateway import errors
-from gateway.api.keys import METRICS, SETTINGS
+from gateway.api.keys import FRONT_DOOR, METRICS, SETTINGS
 from gateway.api.middleware import (
     PROBLEM_JSON,
     REQUEST_ID_HEADER,
@@ -226,7 +226,8 @@ class GatewayServer(web.Server):
 
 
 class GatewayRunner(web.AppRunner):
-    """``web.AppRunner`` whose server answers parser refusals with the gateway's problems."""
+    """``web.AppRunner`` whose server answers parser refusals with the gateway's problems, and
+    probes before routing (``hotpath.FrontDoor``)."""
 
     async def _make_server(self) -> web.Server:
         # AppRunner starts the application and builds aiohttp's Server with the application's
@@ -234,8 +235,9 @@ class GatewayRunner(web.AppRunner):
         # ours is that one with its own protocol class. aiohttp keeps those arguments in
         # Server._kwargs and exposes them nowhere else.
         made = await super()._make_server()
+        handler, door = made.request_handler, self.app.get(FRONT_DOOR)
         return GatewayServer(
-            made.request_handler,
+            handler if door is None else door(self.app, handler),
             refusals=Refusals(self.app),
             request_factory=made.request_factory,
             handler_cancellation=made.handler_cancellation,

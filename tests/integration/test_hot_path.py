@@ -11,10 +11,12 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from gateway.api import middleware
-from gateway.api.hotpath import hot_path_middleware
+from gateway.api.hotpath import FrontDoor, front_door, hot_path_middleware
 from gateway.api.keys import REDIS, RENDERED
+from gateway.app import create_app
 from gateway.hostids import Target
 from gateway.settings import Settings
 from gateway.store.keys import Keys
@@ -281,3 +283,47 @@ async def test_a_lapsed_entry_due_for_revalidation_goes_down_the_chain(redis_url
             return counters["soap"].get("GetLicense", 0) >= 1
 
         await until(revalidated, "the license revalidated at LAC")
+
+
+async def test_a_probe_is_answered_before_routing_and_anything_else_is_routed(
+    redis_url: str,
+) -> None:
+    resolved: list[str] = []
+
+    def counting_routes(app: web.Application) -> None:
+        resolve = app.router.resolve
+
+        async def counted(request: web.Request) -> UrlMappingMatchInfo:
+            resolved.append(request.raw_path)
+            return await resolve(request)
+
+        app.router.resolve = counted  # type: ignore[method-assign]
+
+    def settings_of(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url)]
+
+    async with gateways(settings_of, [counting_routes]) as (gateway,):
+        for _ in range(3):
+            probe = await gateway.call("GET", "/healthz", key=None)
+            assert (probe.status, probe.json()) == (200, {"status": "ok"})
+            assert probe.headers["X-Request-ID"]
+            assert probe.headers["Server"] == "lac-gateway"
+        assert resolved == []  # the front door answered them
+        assert (await gateway.call("GET", "/healthz?from=lb", key=None)).status == 200
+        assert (await gateway.call("HEAD", "/healthz", key=None)).status == 200
+        assert (await gateway.call("GET", "/readyz", key=None)).status == 200
+        assert resolved == ["/healthz?from=lb", "/healthz", "/readyz"]
+
+
+def test_the_front_door_stands_only_before_a_hot_path_that_comes_first(
+    redis_url: str,
+) -> None:
+    async def handle(_request: web.BaseRequest) -> web.StreamResponse:
+        return web.Response()
+
+    sandbox = "http://127.0.0.1:9"
+    plain = create_app(settings_for(redis_url, sandbox))
+    assert isinstance(front_door(plain, handle), FrontDoor)
+    # A trusted proxy's middleware comes first (the client's address): the chain answers.
+    proxied = create_app(settings_for(redis_url, sandbox, http={"trusted_proxies": ["10.0.0.0/8"]}))
+    assert front_door(proxied, handle) is handle
