@@ -72,6 +72,9 @@ class LineSink:
         if urgent:
             self.flush()
             return
+        scheduled = self._flush_on
+        if scheduled is not None and scheduled.is_running():
+            return  # the flush already waiting takes this line too
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: nobody would come back for the line

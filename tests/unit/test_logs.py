@@ -27,6 +27,18 @@ async def test_waiting_lines_are_written_within_the_flush_interval() -> None:
     assert out.getvalue() == b'{"n":1}\n'
 
 
+async def test_lines_joining_a_waiting_flush_and_lines_after_it_are_all_written() -> None:
+    out = io.BytesIO()
+    logger = LineLogger(LineSink(out))
+    logger.info(b'{"n":1}')
+    logger.info(b'{"n":2}')  # joins the flush the first one scheduled
+    await asyncio.sleep(FLUSH_SECONDS * 3)
+    assert out.getvalue() == b'{"n":1}\n{"n":2}\n'
+    logger.info(b'{"n":3}')  # that flush is done: this one schedules the next
+    await asyncio.sleep(FLUSH_SECONDS * 3)
+    assert out.getvalue() == b'{"n":1}\n{"n":2}\n{"n":3}\n'
+
+
 def test_without_an_event_loop_every_line_is_written_at_once() -> None:
     out = io.BytesIO()
     LineLogger(LineSink(out)).info(b'{"n":1}')
