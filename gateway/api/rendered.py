@@ -74,7 +74,7 @@ class Rendered:
 
     record: LicenseRecord  # the near-cache entry it was rendered from
     body: bytes
-    headers: tuple[tuple[str, str], ...]
+    headers: CIMultiDict[str]  # never changed once kept: each answer copies it
     etag: str
     signature: str | None
     signed_at: int
@@ -295,7 +295,7 @@ def _keep(
         return
     body = response.body
     signature = response.headers.get(SIGNATURE_HEADER)
-    headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
+    headers = CIMultiDict((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
     stamp = signed_at(signature) if signature is not None else 0
     kept = Rendered(record, body, headers, etag_of(body), signature, stamp, activation_key)
     cache.put(aid, variant, kept)
@@ -304,19 +304,20 @@ def _keep(
 def answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.Response:
     """The kept answer, its signature renewed once it is older than signatures are reused."""
     if tagged and _matches(request, kept.etag):
-        return _not_modified(kept.etag, CIMultiDictProxy(CIMultiDict(kept.headers)))
+        return _not_modified(kept.etag, CIMultiDictProxy(kept.headers))
     if kept.signature is not None:
         reuse = request.app[SETTINGS].signing.reuse_seconds
         now = time.time()
         if now - kept.signed_at >= reuse:
             kept.signature = request.app[SIGNER].sign(kept.body, now)
             kept.signed_at = signed_at(kept.signature)
-    headers = CIMultiDict(kept.headers)
+    response = web.Response(body=kept.body, headers=kept.headers)  # a copy of them
+    headers = response.headers
     if tagged:  # license reads carry an ETag; activations answer as their slow path does
         headers[ETAG] = kept.etag
     if kept.signature is not None:
         headers[SIGNATURE_HEADER] = kept.signature
-    return web.Response(body=kept.body, headers=headers)
+    return response
 
 
 def _matches(request: web.Request, etag: str) -> bool:

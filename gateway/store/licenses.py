@@ -7,9 +7,10 @@ re-read finds the new state.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,9 @@ class LicenseRecord:
     stored_at: float
     fresh_until: float
     origin: str = ""
+    # A digest of the stored bytes: whether Redis still stores this very entry, without
+    # decoding it again (``Licenses.still_held``).
+    digest: bytes = field(default=b"", compare=False, repr=False)
 
     def at(self, now: float) -> CachedLicense:
         """The entry as read at ``now``."""
@@ -81,9 +85,15 @@ def license_record(raw: bytes | str | None) -> LicenseRecord | None:
         entry = orjson.loads(raw)
         body = LicenseBody.model_validate(entry["license"])
         origin = str(entry.get("origin", ""))
-        return LicenseRecord(body, float(entry["stored_at"]), float(entry["fresh_until"]), origin)
+        stored_at, fresh_until = float(entry["stored_at"]), float(entry["fresh_until"])
+        return LicenseRecord(body, stored_at, fresh_until, origin, entry_digest(raw))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
         return None  # an unreadable entry is a miss; the next put overwrites it
+
+
+def entry_digest(raw: bytes | str) -> bytes:
+    """A digest of a stored entry's bytes: equal for the same bytes, compared instead of them."""
+    return hashlib.blake2b(raw.encode() if isinstance(raw, str) else raw, digest_size=16).digest()
 
 
 def rejection(raw: bytes | str | None) -> Rejection | None:
@@ -129,13 +139,14 @@ class Licenses:
         """Whether Redis still stores ``held`` for ``aid``; if so, the near cache keeps that very
         object for another ``near_ttl`` (what was derived from it stays valid), and True.
 
-        For an entry whose near-cache time ran out while nothing changed: one read, no decode
-        of a new record into everything made from it.
+        For an entry whose near-cache time ran out while nothing changed: one read, compared
+        by digest, no decode of a new record into everything made from it.
         """
         if self.near is None:
             return False
         generation = self.near.generation
-        if license_record(await self.redis.get(self.keys.license(aid))) != held:
+        raw = await self.redis.get(self.keys.license(aid))
+        if raw is None or entry_digest(raw) != held.digest:
             return False
         self.near.put(aid, held, generation)  # not kept if a drop came meanwhile
         return self.near.get(aid) is held
