@@ -247,7 +247,13 @@ class JobSettings(BaseModel):
         description="longest sleep of a poller between looks for due jobs "
         "(it wakes when the next one is due)",
     )
-    batch: int = Field(default=64, gt=0, description="most jobs a poller handles at once")
+    batch: int = Field(
+        default=256,
+        gt=0,
+        description="most jobs a poller handles at once (their LAC calls share "
+        "lac.max_concurrency with the requests'; a smaller hand falls behind while requests "
+        "keep the process busy)",
+    )
 
 
 class CacheSettings(BaseModel):
