@@ -23,7 +23,7 @@ from redis.typing import EncodableT
 from gateway.models import LicenseBody
 from gateway.nearcache import NearCache
 from gateway.settings import CacheSettings
-from gateway.store.batch import Batch
+from gateway.store.batch import Batch, Gathered
 from gateway.store.keys import Keys
 from gateway.store.values import ms
 
@@ -125,6 +125,7 @@ class Licenses:
         self.cache = cache
         # Licenses read lately, kept in this process while its listener drops the changed ones.
         self.near = near
+        self._confirming = Gathered(redis, batch)  # lapsed entries confirmed together
 
     async def get_license(self, aid: str, *, now: float | None = None) -> CachedLicense | None:
         """The cached license (fresh or stale): from the near cache, else one round trip."""
@@ -139,13 +140,14 @@ class Licenses:
         """Whether Redis still stores ``held`` for ``aid``; if so, the near cache keeps that very
         object for another ``near_ttl`` (what was derived from it stays valid), and True.
 
-        For an entry whose near-cache time ran out while nothing changed: one read, compared
-        by digest, no decode of a new record into everything made from it.
+        For an entry whose near-cache time ran out while nothing changed: one read (shared
+        with the other entries confirmed meanwhile), compared by digest, no decode of a new
+        record into everything made from it.
         """
         if self.near is None:
             return False
         generation = self.near.generation
-        raw = await self.redis.get(self.keys.license(aid))
+        raw = await self._confirming.get(self.keys.license(aid))
         if raw is None or entry_digest(raw) != held.digest:
             return False
         self.near.put(aid, held, generation)  # not kept if a drop came meanwhile
