@@ -198,12 +198,12 @@ def _finish(  # noqa: PLR0917 - the access line's fields
     finish_headers(request, response, request_id)
     elapsed = time.perf_counter() - started
     record_answer(
-        request,
+        app,
         request.method,
         route,
         response.status,
         elapsed,
-        app=app,
+        client=request.remote,
         request_id=request_id,
         caller=caller,
         activation_key=activation_key,

@@ -140,12 +140,12 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
     caller = request.get(CALLER, None)
     key = request.match_info.get("activation_key") or _optional(request, ACTIVATION_KEY)
     record_answer(
-        request,
+        request.app,
         method,
         route_template(request),
         status,
         elapsed,
-        app=request.app,
+        client=request.remote,
         request_id=_optional(request, REQUEST_ID),
         caller=caller.name if caller is not None else None,
         activation_key=key,
@@ -153,25 +153,23 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
 
 
 def record_answer(
-    request: web.BaseRequest,
+    app: web.Application,
     method: str,
     route: str,
     status: int,
     elapsed: float,
     *,
-    app: web.Application,
+    client: str | None,
     request_id: str | None,
     caller: str | None,
     activation_key: str | None,
 ) -> None:
-    """Count the answer and write its access line (the hot path knows its fields already).
-
-    ``app`` is the request's; a request answered before routing has none of its own yet.
-    """
+    """Count the answer of ``app`` and write its access line (the hot path knows its fields
+    already; a request answered before routing has no application of its own yet)."""
     app[METRICS].observe_http(method, route, status, elapsed)
     if not app[SETTINGS].log.access_log:
         return
-    values = (method, route, status, request_id, elapsed, request.remote, caller, activation_key)
+    values = (method, route, status, request_id, elapsed, client, caller, activation_key)
     if not info_line("http_request", access_fields, *values):  # no processor chain, same bytes
         log.info("http_request", **access_fields(*values))
 
