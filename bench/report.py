@@ -87,7 +87,7 @@ def _rows(res: Result) -> list[Row]:
             (
                 f"4 Pending jobs ({pend['jobs']}), Redis",
                 f"{pend['redis_bytes_per_job']:.0f} B/job",
-                "INFO memory delta "
+                "MEMORY STATS delta less clients "
                 f"({pend.get('redis_marginal_bytes_per_job', 0):.0f} B/job marginal)",
                 "—",
                 "≤ 1024 B/job",

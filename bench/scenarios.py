@@ -453,10 +453,16 @@ def _amplification_result(
 SAMPLES_PER_S = 10  # how often the most overdue job is looked at
 
 
-async def _memory(redis: Redis) -> tuple[int, int]:
-    """``used_memory`` and ``used_memory_dataset`` (without Redis's own and clients' overhead)."""
-    info = await redis.info("memory")
-    return int(info["used_memory"]), int(info["used_memory_dataset"])
+async def _memory(redis: Redis) -> tuple[int, int, int]:
+    """``used_memory`` less the clients' memory, ``used_memory_dataset``, the clients' memory.
+
+    A burst opens connections (the gateway's pool grows with its concurrency) and fills their
+    buffers: Redis's memory for its clients, whatever they store. The keys' own memory, the
+    keyspace's tables included, is what the jobs cost.
+    """
+    stats = await redis.memory_stats()
+    clients = int(stats["clients.normal"])
+    return int(stats["total.allocated"]) - clients, int(stats["dataset.bytes"]), clients
 
 
 def _cpu_seconds(proc: Process) -> float:
@@ -490,7 +496,7 @@ async def pending_scale(env: Env) -> Result:
             await bounded(warm, 32)
             await asyncio.sleep(1.0)
             rss_before = gw.rss_bytes()
-            mem_before, data_before = await _memory(redis)
+            mem_before, data_before, clients_before = await _memory(redis)
             jobs_before = int(await redis.zcard(due_key))
             jobs = [
                 partial(activate, env.http, gw.url, PENDING, hostid("P", i), "respond-async")
@@ -499,12 +505,12 @@ async def pending_scale(env: Env) -> Result:
             half = len(jobs) // 2
             started, cpu_started = time.monotonic(), _cpu_seconds(gw)
             answers = await bounded(jobs[:half], 32)
-            mem_half, _ = await _memory(redis)
+            mem_half, _, _ = await _memory(redis)
             answers += await bounded(jobs[half:], 32)
             submit_s = time.monotonic() - started
             cpu_submit = _cpu_seconds(gw) - cpu_started
             accepted = sum(1 for status, _, _ in answers if status == 202)
-            mem_after, data_after = await _memory(redis)
+            mem_after, data_after, clients_after = await _memory(redis)
             jobs_in_redis = int(await redis.zcard(due_key)) - jobs_before
             await _sandbox_json(env, "DELETE", "/_sandbox/counters")
             cpu_started = _cpu_seconds(gw)
@@ -526,6 +532,7 @@ async def pending_scale(env: Env) -> Result:
         "redis_dataset_bytes_per_job": round((data_after - data_before) / max(1, jobs_in_redis), 1),
         # The second half alone: what one more job costs, without the run's one-off growth.
         "redis_marginal_bytes_per_job": round((mem_after - mem_half) / max(1, len(jobs) - half), 1),
+        "redis_clients_growth_mb": round((clients_after - clients_before) / 2**20, 1),
         "gateway_rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
         "observed_s": sizes.observe,
         "polls_observed": polls,

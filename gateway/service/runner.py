@@ -16,8 +16,8 @@ step through ``handle_job``.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -109,7 +109,7 @@ class JobRunner:
             # Recorded as sent from the start: the creator sends it next, and a crash in
             # between leaves a job that is reconciled as if it had been sent.
             sent_at=now,
-            creator=uuid.uuid4().hex,
+            creator=secrets.token_hex(8),
             activated_by=caller,
         )
 

@@ -3,7 +3,7 @@
 A poller claims due jobs with a lease (their due time becomes the lease end, so the job of a
 poller that died is simply due again then); only the lease holder reschedules, renews or
 finishes a job. Times are epoch seconds passed in by the caller, so the job logic can be driven
-by a test clock.
+by a test clock; a job keeps them to the millisecond.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from redis.typing import EncodableT
 
 from gateway.store import scripts
 from gateway.store.keys import JOB_RETENTION, Keys
-from gateway.store.values import ms, num, text
+from gateway.store.values import instant, ms, num, text
 
 
 class JobState(StrEnum):
@@ -63,7 +63,7 @@ class Job:
         # Not dataclasses.asdict: it deep-copies every value, on every activation's cold path.
         for name in _JOB_FIELDS:
             value = getattr(self, name)
-            out += [name, num(value) if isinstance(value, float) else str(value)]
+            out += [name, instant(value) if isinstance(value, float) else str(value)]
         return out
 
     @classmethod
@@ -103,7 +103,7 @@ def create_args(keys: Keys, job: Job) -> tuple[list[str], list[EncodableT]]:
     """KEYS and ARGV of the ``create_job`` piece for ``job``."""
     retention = max(job.deadline_at - job.created_at, 0.0) + JOB_RETENTION
     args: list[EncodableT] = [
-        *(job.id, num(job.due_at), ms(retention), job.creator),
+        *(job.id, instant(job.due_at), ms(retention), job.creator),
         *job.to_fields(),
     ]
     return [keys.due, keys.job(job.id)], args

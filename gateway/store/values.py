@@ -18,3 +18,8 @@ def text(value: bytes | str | None) -> str:
 def num(value: float) -> str:
     """A float as Redis keeps it (and ``float()`` reads it back exactly)."""
     return repr(float(value))
+
+
+def instant(value: float) -> str:
+    """An epoch time to the millisecond: what a job keeps (four bytes a time fewer than ``num``)."""
+    return repr(round(float(value), 3))

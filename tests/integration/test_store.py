@@ -237,6 +237,17 @@ async def test_create_job_only_if_absent_and_read_it_back(
     assert await redis_client.pttl(store.keys.job(AID)) > 0  # an abandoned job cannot leak
 
 
+async def test_a_job_keeps_its_times_to_the_millisecond_in_its_hash_and_its_schedule(
+    store: Stores, redis_client: aioredis.Redis
+) -> None:
+    job = a_job(AID, due_at=T0 + 2.123456789)
+    await store.jobs.create_job(job)
+    kept = await job_of(store, AID)
+    assert kept is not None
+    assert kept.due_at == T0 + 2.123  # not a hash of 18-byte stamps for every pending job
+    assert await redis_client.zscore(store.keys.due, AID) == kept.due_at
+
+
 async def test_an_unknown_activation_has_no_job(store: Stores) -> None:
     assert await job_of(store, AID) is None
 
