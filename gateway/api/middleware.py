@@ -188,7 +188,7 @@ def access_fields(  # noqa: PLR0917 - the access line's fields
     line: dict[str, object] = {"method": method, "route": route, "status": status}
     if request_id is not None:
         line["request_id"] = request_id
-    line["duration_ms"] = round(elapsed * 1000, 2)
+    line["duration_ms"] = int(elapsed * 100_000 + 0.5) / 100  # to 1/100 ms, cheaper than round()
     if client is not None:
         line["client"] = client
     if caller is not None:

@@ -6,7 +6,7 @@ import asyncio
 import io
 import re
 
-from gateway.logs import FLUSH_SECONDS, LineLogger, LineSink, UtcStamp, redact
+from gateway.logs import FLUSH_LINES, FLUSH_SECONDS, LineLogger, LineSink, UtcStamp, redact
 
 
 async def test_info_lines_wait_for_each_other_and_a_warning_takes_them_out() -> None:
@@ -37,6 +37,20 @@ async def test_lines_joining_a_waiting_flush_and_lines_after_it_are_all_written(
     logger.info(b'{"n":3}')  # that flush is done: this one schedules the next
     await asyncio.sleep(FLUSH_SECONDS * 3)
     assert out.getvalue() == b'{"n":1}\n{"n":2}\n{"n":3}\n'
+
+
+async def test_a_full_batch_is_written_at_once_without_waiting_for_the_interval() -> None:
+    out = io.BytesIO()
+    logger = LineLogger(LineSink(out))
+    for n in range(FLUSH_LINES - 1):
+        logger.info(b'{"n":%d}' % n)
+    assert out.getvalue() == b""  # still waiting for more to join them
+    logger.info(b'{"n":%d}' % (FLUSH_LINES - 1))
+    assert out.getvalue() == b"".join(b'{"n":%d}\n' % n for n in range(FLUSH_LINES))
+    logger.info(b'{"n":-1}')  # the next batch waits again
+    assert out.getvalue().count(b"\n") == FLUSH_LINES
+    await asyncio.sleep(FLUSH_SECONDS * 3)
+    assert out.getvalue().endswith(b'{"n":-1}\n')
 
 
 def test_without_an_event_loop_every_line_is_written_at_once() -> None:
