@@ -217,7 +217,13 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services.licenses,
         services.admin,
     )
+    near = app[NEAR_CACHE]
+    if near is not None:  # licenses read all day are confirmed before their time runs out
+        near.on_ending = services.licenses.renew_ahead
     yield
+    if near is not None:
+        near.on_ending = None
+    await services.licenses.close()
     await services.revalidator.close()
 
 

@@ -7,6 +7,10 @@ name on one pub/sub channel, and every process's listener drops its copy: a deac
 replica is not served by another a moment later. Should a message be lost (Redis restarted,
 connection dropped), the listener clears everything; while it is not subscribed, nothing new
 is kept.
+
+An entry read in the last ``RENEW_AHEAD`` of its time is handed once to ``on_ending``, which
+may confirm it in the background and ``put`` it again: a license read all day is renewed before
+its time runs out, and no request waits for the confirmation.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ log = structlog.get_logger("gateway.nearcache")
 
 V = TypeVar("V")
 
+RENEW_AHEAD = 0.25  # the share of an entry's time at whose end a read hands it to on_ending
+
 
 class NearCache(Generic[V]):
     """At most ``max_entries`` values, each kept ``ttl`` seconds from when it was stored."""
@@ -41,6 +47,10 @@ class NearCache(Generic[V]):
         self.listening = False  # set by listen_for_drops while its subscription stands
         # Told of every drop (a name, or None for all): what is derived from entries goes too.
         self.on_drop: list[Callable[[str | None], None]] = []
+        # Told once of an entry read close to its end (name, value), until it is put again.
+        self.on_ending: Callable[[str, V], None] | None = None
+        self._ahead = ttl * RENEW_AHEAD
+        self._ending: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -55,10 +65,15 @@ class NearCache(Generic[V]):
         entry = self._entries.get(name)
         if entry is None:
             return None
-        if self._clock() >= entry[0]:
+        now, until = self._clock(), entry[0]
+        if now >= until:
             del self._entries[name]
+            self._ending.discard(name)
             return None
         self._entries.move_to_end(name)
+        if now >= until - self._ahead and self.on_ending is not None and name not in self._ending:
+            self._ending.add(name)
+            self.on_ending(name, entry[1])
         return entry[1]
 
     def put(self, name: str, value: V, generation: int) -> None:
@@ -71,13 +86,15 @@ class NearCache(Generic[V]):
             return
         self._entries[name] = (self._clock() + self.ttl, value)
         self._entries.move_to_end(name)
+        self._ending.discard(name)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            self._ending.discard(self._entries.popitem(last=False)[0])
 
     def drop(self, name: str) -> None:
         """Forget ``name`` (changed or removed somewhere)."""
         self._generation += 1
         self._entries.pop(name, None)
+        self._ending.discard(name)
         for listener in self.on_drop:
             listener(name)
 
@@ -85,6 +102,7 @@ class NearCache(Generic[V]):
         """Forget everything (drop messages may have been missed)."""
         self._generation += 1
         self._entries.clear()
+        self._ending.clear()
         for listener in self.on_drop:
             listener(None)
 

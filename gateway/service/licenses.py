@@ -6,10 +6,13 @@ a ``deactivate_any`` key's): a refusal is audited like every outcome.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 
 from gateway.codes import Code
 from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound
@@ -70,6 +73,7 @@ class LicenseService:
         self.auditor = auditor
         self.revalidator = revalidator
         self.clock = clock
+        self._renewals: set[asyncio.Future[Any]] = set()
 
     async def fetch(self, activation_key: str, hostids: list[str]) -> ActivationResponse:
         """The issued license for a host: from the cache, else from LAC (then cached)."""
@@ -106,6 +110,28 @@ class LicenseService:
         if self.revalidator.due(record.at(self.clock())):
             return False
         return await self.licenses.still_held(aid, record)
+
+    def renew_ahead(self, aid: str, record: LicenseRecord) -> None:
+        """Confirm in the background a near-cache entry about to run out (``on_ending``).
+
+        Held, it is kept again before its time is up, so that no request waits for the
+        confirmation; otherwise, or with Redis away, it runs out and the next read decides.
+        """
+        renewal = asyncio.ensure_future(self._renew(aid, record))
+        self._renewals.add(renewal)
+        renewal.add_done_callback(self._renewals.discard)
+
+    async def _renew(self, aid: str, record: LicenseRecord) -> None:
+        try:
+            await self.still_held(aid, record)
+        except RedisError:
+            return  # it runs out; a request then confirms it or reads it again
+
+    async def close(self) -> None:
+        """Stop the renewals still on their way."""
+        for renewal in list(self._renewals):
+            renewal.cancel()
+        await asyncio.gather(*self._renewals, return_exceptions=True)
 
     async def deactivate(
         self, activation_key: str, hostids: list[str], *, caller: str = "", any_pair: bool = False

@@ -15,7 +15,7 @@ from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from gateway.api import middleware
 from gateway.api.hotpath import FrontDoor, front_door, hot_path_middleware
-from gateway.api.keys import REDIS, RENDERED
+from gateway.api.keys import NEAR_CACHE, REDIS, RENDERED
 from gateway.app import create_app
 from gateway.hostids import Target
 from gateway.settings import Settings
@@ -264,6 +264,26 @@ async def test_a_lapsed_entry_changed_in_redis_is_read_anew_a_missed_message_is_
     assert hits(lapsing) == before  # the chain read and rendered it
     kept = await lapsing.call("GET", LICENSE)
     assert kept.body == again.body
+
+
+async def test_an_entry_read_near_its_end_is_renewed_before_it_runs_out(redis_url: str) -> None:
+    near_ttl = 1.0
+
+    def renewing(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url, cache={"near_ttl": near_ttl})]
+
+    async with gateways(renewing) as (gateway,):
+        await held(gateway)
+        near = gateway.app[NEAR_CACHE]
+        assert near is not None
+        aid = Target(KEY, [HOST]).aid
+        assert (await gateway.call("GET", LICENSE)).status == 200
+        kept = near.get(aid)
+        assert kept is not None
+        await asyncio.sleep(near_ttl * 0.85)  # in the last quarter of the entry's time
+        assert (await gateway.call("GET", LICENSE)).status == 200
+        await asyncio.sleep(near_ttl * 0.35)  # past its first end, with no request meanwhile
+        assert near.get(aid) is kept  # confirmed in the background, the same entry kept again
 
 
 async def test_a_lapsed_entry_due_for_revalidation_goes_down_the_chain(redis_url: str) -> None:

@@ -69,3 +69,36 @@ def test_a_cache_of_no_entries_keeps_nothing() -> None:
     cache, _ = listening_cache(size=0)
     cache.put("a", "A", cache.generation)
     assert cache.get("a") is None
+
+
+def test_an_entry_read_near_its_end_is_handed_once_to_on_ending_until_kept_again() -> None:
+    cache, clock = listening_cache(ttl=4.0)
+    ending: list[tuple[str, str]] = []
+    cache.on_ending = lambda name, value: ending.append((name, value))
+    cache.put("a", "A", cache.generation)
+    clock.now += 2.9  # before the last quarter of its time: nothing to renew yet
+    assert cache.get("a") == "A"
+    assert ending == []
+    clock.now += 0.2
+    assert cache.get("a") == "A"
+    assert cache.get("a") == "A"  # handed over once, not per read
+    assert ending == [("a", "A")]
+    cache.put("a", "A", cache.generation)  # confirmed: four more seconds
+    clock.now += 3.9
+    assert cache.get("a") == "A"
+    assert ending == [("a", "A"), ("a", "A")]
+
+
+def test_an_entry_nobody_renewed_still_runs_out_and_is_handed_over_again_once_read_anew() -> None:
+    cache, clock = listening_cache(ttl=4.0)
+    ending: list[str] = []
+    cache.on_ending = lambda name, _value: ending.append(name)
+    cache.put("a", "A", cache.generation)
+    clock.now += 3.5
+    assert cache.get("a") == "A"
+    clock.now += 0.5
+    assert cache.get("a") is None  # the renewal did not hold: gone at its time
+    cache.put("a", "A2", cache.generation)
+    clock.now += 3.5
+    assert cache.get("a") == "A2"
+    assert ending == ["a", "a"]
