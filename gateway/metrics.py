@@ -48,6 +48,39 @@ class _Latency:
         self.total = 0.0
 
 
+class Tally:
+    """Increments of one counter series kept in a plain number (``count += 1``) until the
+    registry is read: prometheus_client's ``inc`` takes a lock, a hit adds to an integer."""
+
+    __slots__ = ("count", "series")
+
+    def __init__(self, series: Counter) -> None:
+        self.series = series  # a Counter's child: .labels(...)
+        self.count = 0
+
+
+class Tallies(Collector):
+    """Adds every ``Tally`` to its series when the registry is read. Registered before the
+    counters, so a scrape (or any read of the registry) sees every increment."""
+
+    def __init__(self) -> None:
+        self._tallies: list[Tally] = []
+
+    def tally(self, series: Counter) -> Tally:
+        """A tally of ``series`` (a labelled Counter child)."""
+        made = Tally(series)
+        self._tallies.append(made)
+        return made
+
+    def collect(self) -> Iterator[Metric]:
+        """Nothing of its own: settles the tallies first."""
+        for kept in self._tallies:
+            count, kept.count = kept.count, 0
+            if count:
+                kept.series.inc(count)
+        return iter(())
+
+
 class RequestCounts(Collector):
     """``lacgw_http_requests_total`` and ``lacgw_http_request_duration_seconds``, counted in
     plain numbers and exported as a Counter and a Histogram of those names would be.
@@ -104,6 +137,8 @@ class Metrics:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in the library
         reg = registry if registry is not None else CollectorRegistry()
         self.registry = reg
+        self.tallies = Tallies()  # first: it settles the counters read after it
+        reg.register(self.tallies)
         _add_runtime_collectors(reg)
         self.build = Info(
             "lacgw_build", "The running gateway: version, Python, LAC transport", registry=reg

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr
 from redis.exceptions import RedisError
 
 from gateway import errors
@@ -26,7 +27,7 @@ from gateway.settings import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_HEADER = istr("X-Request-ID")  # istr: looked up without case folding
 PROBLEM_JSON = "application/problem+json"
 AUTH_CHALLENGE = 'Bearer realm="lac-gateway"'
 PROTECTED_PREFIX = "/v1/"
@@ -103,8 +104,8 @@ def finish_headers(request: web.BaseRequest, response: web.StreamResponse, reque
     """
     headers = response.headers
     headers[REQUEST_ID_HEADER] = request_id
-    headers["Server"] = SERVER_NAME
-    coding = request.headers.get("Content-Encoding")
+    headers[hdrs.SERVER] = SERVER_NAME
+    coding = request.headers.get(hdrs.CONTENT_ENCODING)
     if coding is not None and coding.strip().lower() not in ("", "identity"):
         headers["Connection"] = "close"
         response.force_close()
@@ -289,7 +290,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     where = (request.path + "/", route_template(request) + "/")
     if not any(place.startswith(PROTECTED_PREFIX) for place in where):
         return await handler(request)
-    if bearer_token(request.headers.get("Authorization")) is None:
+    if bearer_token(request.headers.get(hdrs.AUTHORIZATION)) is None:
         raise errors.Unauthorized("send Authorization: Bearer <API key>")
     caller = identify(request)
     if caller is None:
@@ -336,7 +337,7 @@ async def check_scope(request: web.Request, caller: Caller) -> None:
 def identify(request: web.Request) -> Caller | None:
     """The caller whose API key the request bears, if any (the key ring remembers accepted
     keys, so asking again costs a lookup)."""
-    token = bearer_token(request.headers.get("Authorization"))
+    token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
     return request.app[KEY_RING].identify(token) if token is not None else None
 
 

@@ -61,6 +61,9 @@ class RateLimiter:
 
         Raises RedisError when Redis must be asked and cannot be.
         """
+        counted = self.hit_here(scope, limit, window)
+        if counted is not None:
+            return counted
         now = self._clock()
         current = self._windows.get(scope)
         if current is None or now >= current.ends_at:
@@ -68,10 +71,19 @@ class RateLimiter:
                 self._forget_ended(now)
             return await self._exact(scope, window, now, None)
         current.unsent += 1
-        used = current.shared + current.unsent
-        near = limit - max(limit * NEAR_LIMIT, NEAR_LIMIT_MIN)
-        if used >= near or self._sync_interval <= 0:
-            return await self._exact(scope, window, now, current)
+        return await self._exact(scope, window, now, current)
+
+    def hit_here(self, scope: str, limit: int, window: float) -> tuple[int, float] | None:
+        """``hit`` when it needs no answer from Redis (the window is known here and far from
+        the limit); None, with nothing counted, when it does."""
+        now = self._clock()
+        current = self._windows.get(scope)
+        if current is None or now >= current.ends_at or self._sync_interval <= 0:
+            return None
+        used = current.shared + current.unsent + 1
+        if used >= limit - max(limit * NEAR_LIMIT, NEAR_LIMIT_MIN):
+            return None
+        current.unsent += 1
         if not current.syncing and now - current.synced_at >= self._sync_interval:
             self._send_later(scope, window, current)
         return used, current.ends_at - now

@@ -21,8 +21,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy, istr
 
 from gateway import errors
 from gateway.api.body import parse_model
@@ -38,9 +38,10 @@ from gateway.store.licenses import LicenseRecord
 
 LICENSE_ROUTE = "/v1/licenses/{activation_key}"
 ACTIVATIONS_ROUTE = "/v1/activations"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_HEADER = istr("Idempotency-Key")  # istr: looked up without case folding
 ETAG = "ETag"
-IF_NONE_MATCH = "If-None-Match"
+PREFER = istr("Prefer")
+IF_NONE_MATCH = hdrs.IF_NONE_MATCH
 FRESH_HIT = f"{CACHE_NAME}; hit"
 VARIANTS_PER_ENTRY = 4  # representations kept per license (JSON, text, ...): a bound, not a rule
 # Kept from a 200 on a 304 (RFC 9110 15.4.5): what a cache needs to update its stored answer.
@@ -88,7 +89,8 @@ class RenderedCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, dict[Variant, Rendered]] = OrderedDict()
         self._ids: dict[Variant, str] = {}  # an activation's variant (its body) to its id
-        self._hit = metrics.cache_lookups.labels("license", "hit")  # bound once, not per hit
+        # Bound once, counted in a plain number: a hit adds one, the next scrape reads it.
+        self._hit = metrics.tallies.tally(metrics.cache_lookups.labels("license", "hit"))
         self.hits = 0
 
     def __contains__(self, aid: object) -> bool:
@@ -104,7 +106,7 @@ class RenderedCache:
         if kept is None or kept.record is not record:
             return None
         self.hits += 1
-        self._hit.inc()  # the slow path counts its near-cache read as a hit: so does this one
+        self._hit.count += 1  # the slow path counts its near-cache read as a hit: so does this
         return kept
 
     def peek(self, aid: str, variant: Variant) -> Rendered | None:
@@ -196,12 +198,12 @@ def _kept(
 
 def _read_variant(request: web.Request) -> Variant:
     # The whole target too: a representation chosen by a query parameter is a variant of its own.
-    return ("GET", request.headers.get("Accept", ""), request.raw_path)
+    return ("GET", request.headers.get(hdrs.ACCEPT, ""), request.raw_path)
 
 
 def _activation_variant(request: web.Request, raw: bytes) -> Variant:
     headers = request.headers
-    return ("POST", headers.get("Accept", ""), ",".join(headers.getall("Prefer", [])), raw)
+    return ("POST", headers.get(hdrs.ACCEPT, ""), ",".join(headers.getall(PREFER, [])), raw)
 
 
 def license_hit(request: web.Request) -> Rendered | Lapsed | None:

@@ -75,3 +75,22 @@ def test_the_application_registry_exports_the_answers_it_was_told() -> None:
         in text
     )
     assert 'lacgw_http_request_duration_seconds_count{method="GET",route="/healthz"} 2.0' in text
+
+
+def test_a_tally_reaches_its_counter_when_the_registry_is_read_beside_direct_increments() -> None:
+    metrics = Metrics()
+    series = metrics.cache_lookups.labels("license", "hit")
+    tally = metrics.tallies.tally(series)
+    tally.count += 3  # the hot path's hits
+    series.inc()  # the slow path's, straight to the counter
+
+    def read() -> float | None:
+        labels = {"cache": "license", "result": "hit"}
+        return metrics.registry.get_sample_value("lacgw_cache_lookups_total", labels)
+
+    assert read() == 4
+    assert read() == 4  # settled once, not added again
+    tally.count += 1
+    assert b'lacgw_cache_lookups_total{cache="license",result="hit"} 5.0' in generate_latest(
+        metrics.registry
+    )
