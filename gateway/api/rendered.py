@@ -75,7 +75,9 @@ class Rendered:
 
     record: LicenseRecord  # the near-cache entry it was rendered from
     body: bytes
-    headers: CIMultiDict[str]  # never changed once kept: each answer copies it
+    # The answer's headers, its ETag (license reads) and signature included: never changed
+    # once kept (each answer copies them; a new signature comes with new headers).
+    headers: CIMultiDict[str]
     etag: str
     signature: str | None
     signed_at: int
@@ -246,7 +248,7 @@ async def _license_read(request: web.Request, handler: Handler) -> web.StreamRes
     generation = near.generation
     response = await handler(request)
     if near.generation == generation:  # nothing dropped meanwhile: the entry is what it read
-        _keep(cache, aid, _read_variant(request), _fresh(near, aid), response)
+        _keep(cache, aid, _read_variant(request), _fresh(near, aid), response, tagged=True)
     return _conditional(request, response)
 
 
@@ -285,8 +287,9 @@ def _keep(
     response: web.StreamResponse,
     *,
     activation_key: str = "",
+    tagged: bool = False,
 ) -> None:
-    """Keep a fresh cache hit's finished answer."""
+    """Keep a fresh cache hit's finished answer (``tagged``: with its ETag, a license read)."""
     if (
         record is None
         or response.status != 200  # only a license answer is kept
@@ -298,8 +301,13 @@ def _keep(
     body = response.body
     signature = response.headers.get(SIGNATURE_HEADER)
     headers = CIMultiDict((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT)
+    etag = etag_of(body)
+    if tagged:  # license reads carry an ETag; activations answer as their slow path does
+        headers[ETAG] = etag
+    if signature is not None:
+        headers[SIGNATURE_HEADER] = signature
     stamp = signed_at(signature) if signature is not None else 0
-    kept = Rendered(record, body, headers, etag_of(body), signature, stamp, activation_key)
+    kept = Rendered(record, body, headers, etag, signature, stamp, activation_key)
     cache.put(aid, variant, kept)
 
 
@@ -313,13 +321,10 @@ def answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.
         if now - kept.signed_at >= reuse:
             kept.signature = request.app[SIGNER].sign(kept.body, now)
             kept.signed_at = signed_at(kept.signature)
-    response = web.Response(body=kept.body, headers=kept.headers)  # a copy of them
-    headers = response.headers
-    if tagged:  # license reads carry an ETag; activations answer as their slow path does
-        headers[ETAG] = kept.etag
-    if kept.signature is not None:
-        headers[SIGNATURE_HEADER] = kept.signature
-    return response
+            headers = kept.headers.copy()  # answers under way keep the ones they copied
+            headers[SIGNATURE_HEADER] = kept.signature
+            kept.headers = headers
+    return web.Response(body=kept.body, headers=kept.headers)  # a copy of them
 
 
 def _matches(request: web.Request, etag: str) -> bool:
