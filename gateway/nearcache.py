@@ -42,7 +42,8 @@ class NearCache(Generic[V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        # name: (until when it is kept, the value, whether on_ending was told of it)
+        self._entries: OrderedDict[str, tuple[float, V, bool]] = OrderedDict()
         self._generation = 0
         self.listening = False  # set by listen_for_drops while its subscription stands
         # Told of every drop (a name, or None for all): what is derived from entries goes too.
@@ -50,7 +51,6 @@ class NearCache(Generic[V]):
         # Told once of an entry read close to its end (name, value), until it is put again.
         self.on_ending: Callable[[str, V], None] | None = None
         self._ahead = ttl * RENEW_AHEAD
-        self._ending: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -65,16 +65,15 @@ class NearCache(Generic[V]):
         entry = self._entries.get(name)
         if entry is None:
             return None
-        now, until = self._clock(), entry[0]
+        now, (until, value, told) = self._clock(), entry
         if now >= until:
             del self._entries[name]
-            self._ending.discard(name)
             return None
         self._entries.move_to_end(name)
-        if now >= until - self._ahead and self.on_ending is not None and name not in self._ending:
-            self._ending.add(name)
-            self.on_ending(name, entry[1])
-        return entry[1]
+        if now >= until - self._ahead and not told and self.on_ending is not None:
+            self._entries[name] = (until, value, True)
+            self.on_ending(name, value)
+        return value
 
     def put(self, name: str, value: V, generation: int) -> None:
         """Keep ``value``, read from Redis when ``generation`` was current.
@@ -84,17 +83,15 @@ class NearCache(Generic[V]):
         """
         if not self.listening or generation != self._generation or self.max_entries <= 0:
             return
-        self._entries[name] = (self._clock() + self.ttl, value)
+        self._entries[name] = (self._clock() + self.ttl, value, False)
         self._entries.move_to_end(name)
-        self._ending.discard(name)
         while len(self._entries) > self.max_entries:
-            self._ending.discard(self._entries.popitem(last=False)[0])
+            self._entries.popitem(last=False)
 
     def drop(self, name: str) -> None:
         """Forget ``name`` (changed or removed somewhere)."""
         self._generation += 1
         self._entries.pop(name, None)
-        self._ending.discard(name)
         for listener in self.on_drop:
             listener(name)
 
@@ -102,7 +99,6 @@ class NearCache(Generic[V]):
         """Forget everything (drop messages may have been missed)."""
         self._generation += 1
         self._entries.clear()
-        self._ending.clear()
         for listener in self.on_drop:
             listener(None)
 

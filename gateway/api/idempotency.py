@@ -17,10 +17,9 @@ from redis.exceptions import RedisError
 from gateway import errors
 from gateway.api.body import read_body
 from gateway.api.keys import IDEMPOTENCY_STORE, SETTINGS
-from gateway.api.middleware import CALLER, Handler
+from gateway.api.middleware import CALLER, IDEMPOTENCY_HEADER, Handler
 from gateway.store.idempotency import IdemKind, StoredResponse
 
-HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 METHODS = frozenset({"POST", "DELETE"})
 KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "Preference-Applied")
@@ -61,7 +60,7 @@ def replay(stored: StoredResponse) -> web.Response:
 @web.middleware
 async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Replay, refuse or record requests that carry an Idempotency-Key."""
-    raw_key = request.headers.get(HEADER)
+    raw_key = request.headers.get(IDEMPOTENCY_HEADER)
     if raw_key is None or request.method not in METHODS or CALLER not in request:
         return await handler(request)
     caller = request[CALLER]

@@ -14,17 +14,22 @@ import math
 
 import structlog
 from aiohttp import hdrs, web
-from multidict import istr
 from redis.exceptions import RedisError
 
 from gateway import errors
 from gateway.api.keys import RATE_LIMITER, SETTINGS
-from gateway.api.middleware import CALLER, Handler, identify, problem_response
+from gateway.api.middleware import (
+    CALLER,
+    IDEMPOTENCY_HEADER,
+    Handler,
+    identify,
+    problem_response,
+)
 from gateway.settings import LimitSettings
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Headers that name one thing: two copies would leave it to chance which one counts.
-SINGLE_HEADERS = (hdrs.AUTHORIZATION, istr("Idempotency-Key"))
+SINGLE_HEADERS = (hdrs.AUTHORIZATION, IDEMPOTENCY_HEADER)
 
 log = structlog.get_logger("gateway.api")
 
@@ -140,9 +145,10 @@ async def count_request(
         return None
     scope, keyed = scope_of(request)
     limit = limits.per_key if keyed else limits.per_ip
-    counted = limiter.hit_here(scope, limit, limits.window)  # most requests: no Redis to await
-    try:
-        used, reset = counted or await limiter.hit(scope, limit, limits.window)
+    try:  # most requests are counted here, with no Redis answer to await
+        used, reset = limiter.hit_here(scope, limit, limits.window) or await limiter.hit_in_redis(
+            scope, limits.window
+        )
     except RedisError as exc:
         log.debug("rate_limit_skipped", error=type(exc).__name__)
         return None

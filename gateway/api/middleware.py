@@ -27,7 +27,9 @@ from gateway.settings import Scope
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REQUEST_ID_HEADER = istr("X-Request-ID")  # istr: looked up without case folding
+# istr: header names looked up without case folding on every request
+REQUEST_ID_HEADER = istr("X-Request-ID")
+IDEMPOTENCY_HEADER = istr("Idempotency-Key")
 PROBLEM_JSON = "application/problem+json"
 AUTH_CHALLENGE = 'Bearer realm="lac-gateway"'
 PROTECTED_PREFIX = "/v1/"

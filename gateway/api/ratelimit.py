@@ -61,9 +61,10 @@ class RateLimiter:
 
         Raises RedisError when Redis must be asked and cannot be.
         """
-        counted = self.hit_here(scope, limit, window)
-        if counted is not None:
-            return counted
+        return self.hit_here(scope, limit, window) or await self.hit_in_redis(scope, window)
+
+    async def hit_in_redis(self, scope: str, window: float) -> tuple[int, float]:
+        """``hit`` for a request ``hit_here`` did not count: added in Redis, the total awaited."""
         now = self._clock()
         current = self._windows.get(scope)
         if current is None or now >= current.ends_at:

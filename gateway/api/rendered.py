@@ -27,7 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, istr
 from gateway import errors
 from gateway.api.body import parse_model
 from gateway.api.keys import NEAR_CACHE, RENDERED, SETTINGS, SIGNER
-from gateway.api.middleware import Handler, route_template
+from gateway.api.middleware import IDEMPOTENCY_HEADER, Handler, route_template
 from gateway.api.routes import CACHE_NAME
 from gateway.api.signing import SIGNATURE_HEADER
 from gateway.hostids import Target
@@ -38,7 +38,6 @@ from gateway.store.licenses import LicenseRecord
 
 LICENSE_ROUTE = "/v1/licenses/{activation_key}"
 ACTIVATIONS_ROUTE = "/v1/activations"
-IDEMPOTENCY_HEADER = istr("Idempotency-Key")  # istr: looked up without case folding
 ETAG = "ETag"
 PREFER = istr("Prefer")
 IF_NONE_MATCH = hdrs.IF_NONE_MATCH
