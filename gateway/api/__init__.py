@@ -14,9 +14,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
+from gateway.api import hotpath
 from gateway.api.auth import KeyRing
 from gateway.api.endpoints import setup_routes
-from gateway.api.hotpath import front_door, hot_path_middleware
 from gateway.api.idempotency import idempotency_middleware
 from gateway.api.keyreload import key_reload_ctx
 from gateway.api.keys import FRONT_DOOR, KEY_RING, SETTINGS, SIGNER
@@ -46,10 +46,11 @@ def setup_api(app: web.Application) -> None:
     app[KEY_RING] = KeyRing.from_settings(app[SETTINGS].auth)
     app[SIGNER] = Signer.from_settings(app[SETTINGS].signing)
     app.cleanup_ctx.append(key_reload_ctx)
-    app[FRONT_DOOR] = front_door  # GatewayRunner's server answers probes before routing
+    hotpath.install(app)
+    app[FRONT_DOOR] = hotpath.front_door  # GatewayRunner's server answers hits before routing
     app.middlewares.extend(
         [
-            hot_path_middleware,  # answers cache hits and probes itself, as the chain below would
+            hotpath.hot_path_middleware,  # answers hits and probes itself, as the chain below would
             context_middleware,
             error_middleware,
             size_middleware,

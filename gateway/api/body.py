@@ -29,7 +29,7 @@ async def defer_continue(_request: web.Request) -> None:
     """Routes' expect handler: nothing yet; ``read_body`` says continue once checks have passed."""
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.BaseRequest, limit: int) -> bytes:
     """The whole body, refusing more than ``limit`` bytes with a 413."""
     declared = request.content_length
     if declared is not None and declared > limit:
@@ -70,7 +70,7 @@ async def read_model(request: web.Request, model: type[Model], *, limit: int) ->
     return parse_model(await read_body(request, limit), model)
 
 
-async def _continue(request: web.Request) -> None:
+async def _continue(request: web.BaseRequest) -> None:
     expect = request.headers.get(hdrs.EXPECT, "")
     if request.version != HttpVersion11 or expect.lower() != "100-continue":
         return
@@ -79,7 +79,7 @@ async def _continue(request: web.Request) -> None:
         await request.writer.write(CONTINUE)
 
 
-def _unreadable(request: web.Request) -> errors.GatewayError:
+def _unreadable(request: web.BaseRequest) -> errors.GatewayError:
     transport = request.transport
     if transport is None or transport.is_closing():
         # The caller hung up mid-body: nobody to answer, and not the gateway's failure.

@@ -19,6 +19,7 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 
 if TYPE_CHECKING:  # imported for the annotations only: these modules import this one
+    from gateway.api.hotpath import HotPath
     from gateway.api.keyreload import KeyReloader
     from gateway.api.rendered import RenderedCache
     from gateway.api.signing import Signer
@@ -48,6 +49,7 @@ OPENAPI_DOCUMENT = web.AppKey("openapi_document", bytes)
 # Set by setup_routes: each route's endpoint by (method, path template), for the auth middleware.
 ENDPOINTS: web.AppKey[Mapping[tuple[str, str], Endpoint]] = web.AppKey("endpoints")
 SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+HOT_PATH: web.AppKey[HotPath] = web.AppKey("hot_path")
 # Set by the application factory.
 POLLER: web.AppKey[Poller] = web.AppKey("poller")
 # Set by the application factory's cleanup contexts, one per resource.

@@ -14,9 +14,11 @@ import math
 
 import structlog
 from aiohttp import hdrs, web
+from multidict import istr
 from redis.exceptions import RedisError
 
 from gateway import errors
+from gateway.api.auth import Caller
 from gateway.api.keys import RATE_LIMITER, SETTINGS
 from gateway.api.middleware import (
     CALLER,
@@ -25,6 +27,7 @@ from gateway.api.middleware import (
     identify,
     problem_response,
 )
+from gateway.api.ratelimit import RateLimiter
 from gateway.settings import LimitSettings
 
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -91,8 +94,13 @@ def scope_of(request: web.Request) -> tuple[str, bool]:
     """(the rate-limit scope, whether it is an API key) of a request."""
     caller = request.get(CALLER) or identify(request)  # the hot path knows it already
     if caller is not None:
-        return f"key:{caller.name}", True
+        return key_scope(caller), True
     return f"ip:{request.remote or 'unknown'}", False
+
+
+def key_scope(caller: Caller) -> str:
+    """The rate-limit scope of a caller with a known API key."""
+    return f"key:{caller.name}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -101,14 +109,20 @@ def _policy(limit: int, window: float) -> tuple[str, str]:
     return str(limit), f"{limit};w={math.ceil(window)}"
 
 
+RATELIMIT_LIMIT = istr("RateLimit-Limit")
+RATELIMIT_REMAINING = istr("RateLimit-Remaining")
+RATELIMIT_RESET = istr("RateLimit-Reset")
+RATELIMIT_POLICY = istr("RateLimit-Policy")
+
+
 def rate_headers(limit: int, used: int, reset: float, window: float) -> dict[str, str]:
     """The ``RateLimit-*`` headers (IETF httpapi draft) for one window."""
     stated, policy = _policy(limit, window)
     return {
-        "RateLimit-Limit": stated,
-        "RateLimit-Remaining": str(max(0, limit - used)),
-        "RateLimit-Reset": str(max(0, math.ceil(reset))),
-        "RateLimit-Policy": policy,
+        RATELIMIT_LIMIT: stated,
+        RATELIMIT_REMAINING: str(max(0, limit - used)),
+        RATELIMIT_RESET: str(max(0, math.ceil(reset))),
+        RATELIMIT_POLICY: policy,
     }
 
 
@@ -144,7 +158,13 @@ async def count_request(
     if limiter is None or not limits.enabled or request.path in UNLIMITED_PATHS:
         return None
     scope, keyed = scope_of(request)
-    limit = limits.per_key if keyed else limits.per_ip
+    return await count_in(limiter, limits, scope, limits.per_key if keyed else limits.per_ip)
+
+
+async def count_in(
+    limiter: RateLimiter, limits: LimitSettings, scope: str, limit: int
+) -> tuple[dict[str, str], errors.RateLimited | None] | None:
+    """``count_request`` for a request whose scope and limit are known (limits on)."""
     try:  # most requests are counted here, with no Redis answer to await
         used, reset = limiter.hit_here(scope, limit, limits.window) or await limiter.hit_in_redis(
             scope, limits.window

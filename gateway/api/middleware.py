@@ -22,6 +22,7 @@ from gateway.api.spec import Endpoint
 from gateway.hostids import mask_key
 from gateway.lac.base import LacError
 from gateway.logs import info_line
+from gateway.metrics import Metrics
 from gateway.models import ActivationResponse
 from gateway.settings import Scope
 
@@ -83,7 +84,7 @@ def request_id_for(request: web.BaseRequest) -> str:
     return _REQUEST_IDS.new()
 
 
-def _optional(request: web.Request, key: web.RequestKey[str]) -> str | None:
+def _optional(request: web.BaseRequest, key: web.RequestKey[str]) -> str | None:
     value: str | None = request.get(key, None)
     return value
 
@@ -142,8 +143,10 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
     method = request.method if request.method in KNOWN_METHODS else "OTHER"
     caller = request.get(CALLER, None)
     key = request.match_info.get("activation_key") or _optional(request, ACTIVATION_KEY)
+    settings = request.app[SETTINGS]
     record_answer(
-        request.app,
+        request.app[METRICS],
+        settings.log.access_log,
         method,
         route_template(request),
         status,
@@ -151,12 +154,13 @@ def observe_request(request: web.Request, status: int, elapsed: float) -> None:
         client=request.remote,
         request_id=_optional(request, REQUEST_ID),
         caller=caller.name if caller is not None else None,
-        activation_key=key,
+        masked_key=mask_key(key) if key else None,
     )
 
 
-def record_answer(
-    app: web.Application,
+def record_answer(  # noqa: PLR0917 - the access line's fields
+    metrics: Metrics,
+    access_log: bool,
     method: str,
     route: str,
     status: int,
@@ -165,14 +169,14 @@ def record_answer(
     client: str | None,
     request_id: str | None,
     caller: str | None,
-    activation_key: str | None,
+    masked_key: str | None,
 ) -> None:
-    """Count the answer of ``app`` and write its access line (the hot path knows its fields
-    already; a request answered before routing has no application of its own yet)."""
-    app[METRICS].observe_http(method, route, status, elapsed)
-    if not app[SETTINGS].log.access_log:
+    """Count an answer and write its access line (``access_log``), as the context middleware
+    does for every request; the hot path, answering before the chain, knows the fields."""
+    metrics.observe_http(method, route, status, elapsed)
+    if not access_log:
         return
-    values = (method, route, status, request_id, elapsed, client, caller, activation_key)
+    values = (method, route, status, request_id, elapsed, client, caller, masked_key)
     if not info_line("http_request", access_fields, *values):  # no processor chain, same bytes
         log.info("http_request", **access_fields(*values))
 
@@ -185,9 +189,10 @@ def access_fields(  # noqa: PLR0917 - the access line's fields
     elapsed: float,
     client: str | None,
     caller: str | None,
-    activation_key: str | None,
+    masked_key: str | None,
 ) -> dict[str, object]:
-    """One request's access line: the route template, never the path; the key masked."""
+    """One request's access line: the route template, never the path; the key masked
+    (``mask_key``)."""
     line: dict[str, object] = {"method": method, "route": route, "status": status}
     if request_id is not None:
         line["request_id"] = request_id
@@ -196,8 +201,8 @@ def access_fields(  # noqa: PLR0917 - the access line's fields
         line["client"] = client
     if caller is not None:
         line["caller"] = caller
-    if activation_key:
-        line["activation_key"] = mask_key(activation_key)
+    if masked_key is not None:
+        line["activation_key"] = masked_key
     return line
 
 
@@ -251,7 +256,7 @@ def _from_http(exc: web.HTTPException) -> errors.GatewayError:
 
 
 def problem_response(
-    request: web.Request, err: errors.GatewayError, headers: dict[str, str] | None = None
+    request: web.BaseRequest, err: errors.GatewayError, headers: dict[str, str] | None = None
 ) -> web.Response:
     """The application/problem+json response for ``err``."""
     body = errors.problem_body(

@@ -26,11 +26,11 @@ from multidict import CIMultiDict, CIMultiDictProxy, istr
 
 from gateway import errors
 from gateway.api.body import parse_model
-from gateway.api.keys import NEAR_CACHE, RENDERED, SETTINGS, SIGNER
+from gateway.api.keys import NEAR_CACHE, RENDERED
 from gateway.api.middleware import IDEMPOTENCY_HEADER, Handler, route_template
 from gateway.api.routes import CACHE_NAME
-from gateway.api.signing import SIGNATURE_HEADER
-from gateway.hostids import Target
+from gateway.api.signing import SIGNATURE_HEADER, Signer
+from gateway.hostids import Target, mask_key
 from gateway.metrics import Metrics
 from gateway.models import ActivationRequest
 from gateway.nearcache import NearCache
@@ -80,7 +80,7 @@ class Rendered:
     etag: str
     signature: str | None
     signed_at: int
-    activation_key: str = ""  # as an activation's body spelled it, for the access log
+    masked_key: str  # the activation key as the request spelled it, masked for the access log
 
 
 class RenderedCache:
@@ -181,13 +181,11 @@ class Lapsed:
     record: LicenseRecord
 
 
-def _kept(
-    caches: tuple[RenderedCache, NearCache[LicenseRecord]], variant: Variant
+def kept(
+    cache: RenderedCache, near: NearCache[LicenseRecord], aid: str, variant: Variant
 ) -> Rendered | Lapsed | None:
-    cache, near = caches
-    aid = cache.aid_of(variant)  # rendered before: its key and HostIDs need no parsing
-    if aid is None:
-        return None
+    """The answer kept for ``aid`` (``cache.aid_of(variant)``) and ``variant``, while its
+    near-cache entry is fresh; ``Lapsed`` once that entry's time ran out."""
     record = _fresh(near, aid)
     if record is not None:
         return cache.get(aid, variant, record)
@@ -197,31 +195,16 @@ def _kept(
     return Lapsed(aid, held.record)
 
 
-def _read_variant(request: web.Request) -> Variant:
+def read_variant(request: web.BaseRequest) -> Variant:
+    """What besides the license shapes a license read's answer."""
     # The whole target too: a representation chosen by a query parameter is a variant of its own.
     return ("GET", request.headers.get(hdrs.ACCEPT, ""), request.raw_path)
 
 
-def _activation_variant(request: web.Request, raw: bytes) -> Variant:
+def activation_variant(request: web.BaseRequest, raw: bytes) -> Variant:
+    """What besides the license shapes the answer to an activation with body ``raw``."""
     headers = request.headers
     return ("POST", headers.get(hdrs.ACCEPT, ""), ",".join(headers.getall(PREFER, [])), raw)
-
-
-def license_hit(request: web.Request) -> Rendered | Lapsed | None:
-    """The rendered answer to a license read (``GET``), if one is kept and still fresh."""
-    caches = _caches(request)
-    return _kept(caches, _read_variant(request)) if caches is not None else None
-
-
-def activation_hit(request: web.Request, raw: bytes) -> Rendered | Lapsed | None:
-    """The rendered answer to an activation with body ``raw``, if one is kept and still fresh.
-
-    A request with an ``Idempotency-Key`` is the idempotency middleware's to answer: never this.
-    """
-    caches = _caches(request)
-    if caches is None or IDEMPOTENCY_HEADER in request.headers:
-        return None
-    return _kept(caches, _activation_variant(request, raw))
 
 
 @web.middleware
@@ -247,7 +230,15 @@ async def _license_read(request: web.Request, handler: Handler) -> web.StreamRes
     generation = near.generation
     response = await handler(request)
     if near.generation == generation:  # nothing dropped meanwhile: the entry is what it read
-        _keep(cache, aid, _read_variant(request), _fresh(near, aid), response, tagged=True)
+        _keep(
+            cache,
+            aid,
+            read_variant(request),
+            _fresh(near, aid),
+            response,
+            activation_key=request.match_info["activation_key"],
+            tagged=True,
+        )
     return _conditional(request, response)
 
 
@@ -261,7 +252,7 @@ async def _activation(request: web.Request, handler: Handler) -> web.StreamRespo
     response = await handler(request)
     if near.generation == generation and response.status == 200:  # a license, maybe cached
         raw = await request.read()  # the handler read and parsed it: aiohttp keeps the bytes
-        _keep_activation(cache, near, _activation_variant(request, raw), raw, response)
+        _keep_activation(cache, near, activation_variant(request, raw), raw, response)
     return response
 
 
@@ -285,7 +276,7 @@ def _keep(
     record: LicenseRecord | None,
     response: web.StreamResponse,
     *,
-    activation_key: str = "",
+    activation_key: str,
     tagged: bool = False,
 ) -> None:
     """Keep a fresh cache hit's finished answer (``tagged``: with its ETag, a license read)."""
@@ -306,19 +297,21 @@ def _keep(
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
     stamp = signed_at(signature) if signature is not None else 0
-    kept = Rendered(record, body, headers, etag, signature, stamp, activation_key)
-    cache.put(aid, variant, kept)
+    masked = mask_key(activation_key)
+    cache.put(aid, variant, Rendered(record, body, headers, etag, signature, stamp, masked))
 
 
-def answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.Response:
-    """The kept answer, its signature renewed once it is older than signatures are reused."""
+def answer(
+    request: web.BaseRequest, kept: Rendered, signer: Signer, reuse: float, *, tagged: bool
+) -> web.Response:
+    """The kept answer (``tagged``: with its ETag, 304 when the caller holds it), its signature
+    renewed by ``signer`` once it is ``reuse`` seconds old."""
     if tagged and _matches(request, kept.etag):
         return _not_modified(kept.etag, CIMultiDictProxy(kept.headers))
     if kept.signature is not None:
-        reuse = request.app[SETTINGS].signing.reuse_seconds
         now = time.time()
         if now - kept.signed_at >= reuse:
-            kept.signature = request.app[SIGNER].sign(kept.body, now)
+            kept.signature = signer.sign(kept.body, now)
             kept.signed_at = signed_at(kept.signature)
             headers = kept.headers.copy()  # answers under way keep the ones they copied
             headers[SIGNATURE_HEADER] = kept.signature
@@ -326,7 +319,7 @@ def answer(request: web.Request, kept: Rendered, *, tagged: bool = True) -> web.
     return web.Response(body=kept.body, headers=kept.headers)  # a copy of them
 
 
-def _matches(request: web.Request, etag: str) -> bool:
+def _matches(request: web.BaseRequest, etag: str) -> bool:
     value = request.headers.get(IF_NONE_MATCH)
     return value is not None and matches(value, etag)
 
