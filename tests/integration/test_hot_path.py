@@ -335,6 +335,56 @@ async def test_a_probe_is_answered_before_routing_and_anything_else_is_routed(
         assert resolved == ["/healthz?from=lb", "/healthz", "/readyz"]
 
 
+async def test_a_hit_is_answered_before_routing_and_a_target_spelled_otherwise_is_routed(
+    redis_url: str,
+) -> None:
+    resolved: list[str] = []
+
+    def counting_routes(app: web.Application) -> None:
+        resolve = app.router.resolve
+
+        async def counted(request: web.Request) -> UrlMappingMatchInfo:
+            resolved.append(request.raw_path)
+            return await resolve(request)
+
+        app.router.resolve = counted  # type: ignore[method-assign]
+
+    def settings_of(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url)]
+
+    async with gateways(settings_of, [counting_routes]) as (gateway,):
+        await held(gateway)
+        first = await gateway.call("POST", "/v1/activations", json=ACTIVATION)  # kept rendered
+        resolved.clear()
+        before = hits(gateway)
+        read = await gateway.call("GET", LICENSE)
+        again = await gateway.call("POST", "/v1/activations", json=ACTIVATION)
+        assert (read.status, again.status) == (200, 200)
+        assert again.body == first.body
+        assert hits(gateway) == before + 2
+        assert resolved == []  # the front door answered both
+        # The same activation with a query string: routed once, answered by the chain alike.
+        routed = await gateway.call("POST", "/v1/activations?from=fleet", json=ACTIVATION)
+        assert (routed.status, routed.body) == (200, first.body)
+        assert resolved == ["/v1/activations?from=fleet"]
+        assert hits(gateway) == before + 2
+
+
+async def test_without_the_front_door_the_outermost_middleware_answers_hits(
+    redis_url: str,
+) -> None:
+    def behind_a_proxy(sandbox_url: str) -> list[Settings]:
+        return [settings_for(redis_url, sandbox_url, http={"trusted_proxies": ["10.0.0.0/8"]})]
+
+    async with gateways(behind_a_proxy, [None]) as (gateway,):
+        await held(gateway)
+        before = hits(gateway)
+        read = await gateway.call("GET", LICENSE)
+        assert read.status == 200
+        assert lasting(read)["etag"]
+        assert hits(gateway) == before + 1  # answered from what is kept, after routing
+
+
 def test_the_front_door_stands_only_before_a_hot_path_that_comes_first(
     redis_url: str,
 ) -> None:
