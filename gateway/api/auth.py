@@ -79,6 +79,11 @@ class KeyRing:
         after = {stored for stored, _ in self._keys}
         return len(after - before), len(before - after)
 
+    def bearer(self, authorization: str | None) -> Caller | None:
+        """The caller whose key an ``Authorization: Bearer`` header bears, or None."""
+        token = bearer_token(authorization)
+        return self.identify(token) if token is not None else None
+
     def identify(self, token: str) -> Caller | None:
         """The caller whose key is ``token``, or None."""
         known = self._known.get(token)

@@ -28,7 +28,7 @@ from aiohttp import hdrs, web
 from redis.exceptions import RedisError
 
 from gateway import errors
-from gateway.api.auth import Caller, KeyRing, bearer_token
+from gateway.api.auth import Caller, KeyRing
 from gateway.api.body import read_body
 from gateway.api.keys import (
     HOT_PATH,
@@ -86,7 +86,6 @@ class HotPath:
     """
 
     def __init__(self, app: web.Application) -> None:
-        self._app = app
         self.fronted = False  # FrontDoor asks first: the middleware then passes every request
         settings = app[SETTINGS]
         self._limits: LimitSettings = settings.limits
@@ -164,8 +163,7 @@ class HotPath:
         and scope."""
         if request_refusal(request, self._limits) is not None:
             return None
-        token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
-        caller = self._keys.identify(token) if token is not None else None
+        caller = self._keys.bearer(request.headers.get(hdrs.AUTHORIZATION))
         return caller if caller is not None and caller.allows(scope) else None
 
     async def _confirmed(self, cache: RenderedCache, aid: str, variant: Variant) -> Rendered | None:

@@ -344,8 +344,7 @@ async def check_scope(request: web.Request, caller: Caller) -> None:
 def identify(request: web.Request) -> Caller | None:
     """The caller whose API key the request bears, if any (the key ring remembers accepted
     keys, so asking again costs a lookup)."""
-    token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
-    return request.app[KEY_RING].identify(token) if token is not None else None
+    return request.app[KEY_RING].bearer(request.headers.get(hdrs.AUTHORIZATION))
 
 
 def caller_of(request: web.Request) -> Caller:

@@ -305,12 +305,10 @@ async def test_a_lapsed_entry_due_for_revalidation_goes_down_the_chain(redis_url
         await until(revalidated, "the license revalidated at LAC")
 
 
-async def test_a_probe_is_answered_before_routing_and_anything_else_is_routed(
-    redis_url: str,
-) -> None:
-    resolved: list[str] = []
+def counting_routes(resolved: list[str]) -> Callable[[web.Application], None]:
+    """An application change: every request the router resolves is noted in ``resolved``."""
 
-    def counting_routes(app: web.Application) -> None:
+    def change(app: web.Application) -> None:
         resolve = app.router.resolve
 
         async def counted(request: web.Request) -> UrlMappingMatchInfo:
@@ -319,10 +317,18 @@ async def test_a_probe_is_answered_before_routing_and_anything_else_is_routed(
 
         app.router.resolve = counted  # type: ignore[method-assign]
 
+    return change
+
+
+async def test_a_probe_is_answered_before_routing_and_anything_else_is_routed(
+    redis_url: str,
+) -> None:
+    resolved: list[str] = []
+
     def settings_of(sandbox_url: str) -> list[Settings]:
         return [settings_for(redis_url, sandbox_url)]
 
-    async with gateways(settings_of, [counting_routes]) as (gateway,):
+    async with gateways(settings_of, [counting_routes(resolved)]) as (gateway,):
         for _ in range(3):
             probe = await gateway.call("GET", "/healthz", key=None)
             assert (probe.status, probe.json()) == (200, {"status": "ok"})
@@ -340,19 +346,10 @@ async def test_a_hit_is_answered_before_routing_and_a_target_spelled_otherwise_i
 ) -> None:
     resolved: list[str] = []
 
-    def counting_routes(app: web.Application) -> None:
-        resolve = app.router.resolve
-
-        async def counted(request: web.Request) -> UrlMappingMatchInfo:
-            resolved.append(request.raw_path)
-            return await resolve(request)
-
-        app.router.resolve = counted  # type: ignore[method-assign]
-
     def settings_of(sandbox_url: str) -> list[Settings]:
         return [settings_for(redis_url, sandbox_url)]
 
-    async with gateways(settings_of, [counting_routes]) as (gateway,):
+    async with gateways(settings_of, [counting_routes(resolved)]) as (gateway,):
         await held(gateway)
         first = await gateway.call("POST", "/v1/activations", json=ACTIVATION)  # kept rendered
         resolved.clear()
