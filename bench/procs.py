@@ -73,3 +73,11 @@ def start_bare(logs: Path, body_file: Path) -> Process:
     port = free_port()
     argv = _python("-m", "bench.bare", "--port", str(port), "--body", str(body_file))
     return Process("bare", argv, dict(os.environ), port, logs, cwd=ROOT)
+
+
+def start_floor(logs: Path, sandbox: str, redis_url: str, transport: str) -> Process:
+    """The cold-activation floor (``bench.floor``): a proxy with none of the gateway's features."""
+    port = free_port()
+    argv = _python("-m", "bench.floor", "--port", str(port), "--sandbox", sandbox)
+    argv += ["--redis", redis_url, "--transport", transport]
+    return Process(f"floor-{transport}", argv, dict(os.environ), port, logs, cwd=ROOT)

@@ -81,6 +81,17 @@ def _rows(res: Result) -> list[Row]:
                     _met(cold["met"]),
                 )
             )
+        if "floor_p50_ratio" in cold:
+            rows.append(
+                (
+                    f"3 Cold activation {transport.upper()}, featureless proxy p50",
+                    f"{cold['floor_p50_ms']:.1f} ms (`bench.floor`)",
+                    f"{cold['direct_p50_ms']:.1f} ms (same direct client)",
+                    f"{cold['floor_p50_ratio']:.2f}x",
+                    "— (comparison)",
+                    "—",
+                )
+            )
     pend = res.get("pending_scale", {})
     if "redis_bytes_per_job" in pend:
         rows.append(
@@ -311,7 +322,7 @@ def _latency(ax: Any, res: Result) -> None:
 
 def _cold(ax: Any, res: Result) -> None:
     ax.set_title("3  Cold activation p50 (ms, lower is better)")
-    labels, values, notes = [], [], []
+    labels, values, notes, colors = [], [], [], []
     for transport in ("soap", "rest"):
         cold = res.get(f"cold_{transport}", {})
         if "p50_ratio" not in cold:
@@ -319,8 +330,14 @@ def _cold(ax: Any, res: Result) -> None:
         labels += [f"direct {transport.upper()}", f"gateway {transport.upper()}"]
         values += [cold["direct_p50_ms"], cold["gateway_p50_ms"]]
         notes += ["baseline", f"{cold['p50_ratio']:.2f}x (goal ≤ 1.5)"]
+        colors += ["#888888", "#1f77b4"]
+        if "floor_p50_ratio" in cold:
+            labels.append(f"floor {transport.upper()}")
+            values.append(cold["floor_p50_ms"])
+            notes.append(f"{cold['floor_p50_ratio']:.2f}x")
+            colors.append("#bbbbbb")
     if labels:
-        bars = ax.bar(labels, values, color=["#888888", "#1f77b4"] * (len(labels) // 2))
+        bars = ax.bar(labels, values, color=colors)
         for bar, note in zip(bars, notes, strict=True):
             ax.annotate(
                 note,

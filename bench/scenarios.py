@@ -30,7 +30,7 @@ from bench.direct import DirectRest, DirectSoap
 from bench.loadgen import LoadResult, run_load
 from bench.nginx import available as nginx_available
 from bench.nginx import license_path, start_nginx
-from bench.procs import AUTH, Process, gateway_env, start_bare, start_gateway
+from bench.procs import AUTH, Process, gateway_env, start_bare, start_floor, start_gateway
 
 INSTANT = "BENCH-BULKX-DEMO0-00003"
 DELAYED = "BENCH-DELAY-TWOSC-00001"
@@ -292,7 +292,8 @@ def _asdict(sizes: Sizes) -> dict[str, Any]:
 
 
 async def cold(env: Env, transport: str) -> Result:
-    """One activation at a time: the gateway end to end vs a direct client, interleaved."""
+    """One activation at a time: the gateway end to end, the floor proxy (``bench.floor``) and
+    a direct client, interleaved."""
     prefix = f"cd{uuid.uuid4().hex[:6]}"
     tag = transport[0].upper()
     direct: DirectSoap | DirectRest = (
@@ -301,34 +302,53 @@ async def cold(env: Env, transport: str) -> Result:
         else DirectRest(env.http, f"{env.sandbox.url}/rest/v2")
     )
     via_gw: list[float] = []
+    via_floor: list[float] = []
     via_direct: list[float] = []
     warmup = 5
-    async with gateway(env, f"gateway-{transport}", prefix, LACGW_LAC__TRANSPORT=transport) as gw:
-        for i in range(warmup + env.sizes.cold):
-            started = time.perf_counter()
-            status, body, _ = await activate(env.http, gw.url, INSTANT, hostid(f"G{tag}", i))
-            took_gw = time.perf_counter() - started
-            if status != 200 or body.get("source") != "lac":
-                raise RuntimeError(f"cold activation answered {status} {body.get('source')}")
-            started = time.perf_counter()
-            await direct.activate(INSTANT, hostid(f"D{tag}", i))
-            took_direct = time.perf_counter() - started
-            if i >= warmup:
-                via_gw.append(took_gw * 1000)
-                via_direct.append(took_direct * 1000)
+    floor = start_floor(env.logs, env.sandbox.url, env.redis_url, transport)
+    try:
+        await floor.wait_healthy("/readyz")
+        async with gateway(
+            env, f"gateway-{transport}", prefix, LACGW_LAC__TRANSPORT=transport
+        ) as gw:
+            for i in range(warmup + env.sizes.cold):
+                took_gw = await _timed_activation(env, gw.url, hostid(f"G{tag}", i))
+                took_floor = await _timed_activation(env, floor.url, hostid(f"F{tag}", i))
+                started = time.perf_counter()
+                await direct.activate(INSTANT, hostid(f"D{tag}", i))
+                took_direct = time.perf_counter() - started
+                if i >= warmup:
+                    via_gw.append(took_gw * 1000)
+                    via_floor.append(took_floor * 1000)
+                    via_direct.append(took_direct * 1000)
+    finally:
+        floor.stop()
     gw_p50, direct_p50 = statistics.median(via_gw), statistics.median(via_direct)
+    floor_p50 = statistics.median(via_floor)
     result: Result = {
         "activations": len(via_gw),
         "gateway_p50_ms": round(gw_p50, 3),
         "gateway_p99_ms": round(percentile(via_gw, 99), 3),
+        "floor_p50_ms": round(floor_p50, 3),
         "direct_p50_ms": round(direct_p50, 3),
         "direct_p99_ms": round(percentile(via_direct, 99), 3),
         "p50_ratio": round(gw_p50 / direct_p50, 3),
+        "floor_p50_ratio": round(floor_p50 / direct_p50, 3),
         "goal": {"p50_ratio_max": COLD_GOAL},
         "stretch": {"p50_ratio_max": COLD_STRETCH},
     }
     result["met"] = result["p50_ratio"] <= COLD_GOAL
     return result
+
+
+async def _timed_activation(env: Env, base: str, host: str) -> float:
+    """Seconds one cold activation through ``base`` took; it must come from LAC."""
+    started = time.perf_counter()
+    status, body, _ = await activate(env.http, base, INSTANT, host)
+    took = time.perf_counter() - started
+    if status != 200 or body.get("source") != "lac":
+        raise RuntimeError(f"cold activation answered {status} {body.get('source')}")
+    return took
 
 
 # --- 2: upstream amplification --------------------------------------------------------------
