@@ -327,12 +327,12 @@ def _cold(ax: Any, res: Result) -> None:
         cold = res.get(f"cold_{transport}", {})
         if "p50_ratio" not in cold:
             continue
-        labels += [f"direct {transport.upper()}", f"gateway {transport.upper()}"]
+        labels += [f"direct\n{transport.upper()}", f"gateway\n{transport.upper()}"]
         values += [cold["direct_p50_ms"], cold["gateway_p50_ms"]]
         notes += ["baseline", f"{cold['p50_ratio']:.2f}x (goal ≤ 1.5)"]
         colors += ["#888888", "#1f77b4"]
         if "floor_p50_ratio" in cold:
-            labels.append(f"floor {transport.upper()}")
+            labels.append(f"featureless\nproxy {transport.upper()}")
             values.append(cold["floor_p50_ms"])
             notes.append(f"{cold['floor_p50_ratio']:.2f}x")
             colors.append("#bbbbbb")
