@@ -12,16 +12,36 @@ import orjson
 import zeep
 from lxml import etree
 
+from gateway.lac.soap_ops import SOAP_OPS, Op
+
 WSDL = Path(__file__).resolve().parent.parent / "gateway" / "data" / "wsdl" / "enduser_v2.wsdl"
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 
 # zeep ships no type information: this one name keeps its Any inside this module.
 _Client: Any = zeep.Client
 
 
-class DirectSoap:
-    """CreateLicenseRequest then GetLicense, built and parsed by zeep from the shipped WSDL."""
+class SoapActivation:
+    """CreateLicenseRequest then GetLicense; how each call is built and read is a subclass's."""
+
+    async def call(self, op: Op, activation_key: str, hostid: str) -> tuple[int, str | None]:
+        """LAC's result code and string for ``op``."""
+        raise NotImplementedError
+
+    async def activate(self, activation_key: str, hostid: str) -> str:
+        """The license text of a ready-at-once generation."""
+        code, _ = await self.call(Op.CREATE, activation_key, hostid)
+        if code != 0:
+            raise RuntimeError(f"CreateLicenseRequest answered {code}")
+        code, text = await self.call(Op.GET_LICENSE, activation_key, hostid)
+        if code != 0 or not text:
+            raise RuntimeError(f"GetLicense answered {code}")
+        return text
+
+
+class DirectSoap(SoapActivation):
+    """Both calls built and parsed by zeep from the shipped WSDL."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
         self.http = http
@@ -29,28 +49,20 @@ class DirectSoap:
         self._client = _Client(str(WSDL), settings=zeep.Settings(strict=False))
         self._binding = self._client.service._binding
 
-    async def _call(self, name: str, **args: str) -> tuple[int, str | None]:
-        envelope = self._client.create_message(self._client.service, name, **args)
+    async def call(self, op: Op, activation_key: str, hostid: str) -> tuple[int, str | None]:
+        """LAC's result code and string for ``op``, through zeep."""
+        name = SOAP_OPS[op].name
+        envelope = self._client.create_message(
+            self._client.service, name, activationKey=activation_key, hostid=hostid
+        )
         body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-        async with self.http.post(self.url, data=body, headers=_HEADERS) as resp:
+        async with self.http.post(self.url, data=body, headers=SOAP_HEADERS) as resp:
             reply = etree.fromstring(await resp.read())
         for element in reply.iter():  # the WSDL types every field; LAC's xsi:type adds nothing
             if _XSI_TYPE in element.attrib:
                 del element.attrib[_XSI_TYPE]
         result = self._binding.get(name).process_reply(reply)
         return int(result["result_code"]), result["result_string"]
-
-    async def activate(self, activation_key: str, hostid: str) -> str:
-        """The license text of a ready-at-once generation."""
-        code, _ = await self._call(
-            "CreateLicenseRequest", activationKey=activation_key, hostid=hostid
-        )
-        if code != 0:
-            raise RuntimeError(f"CreateLicenseRequest answered {code}")
-        code, text = await self._call("GetLicense", activationKey=activation_key, hostid=hostid)
-        if code != 0 or not text:
-            raise RuntimeError(f"GetLicense answered {code}")
-        return text
 
 
 class DirectRest:

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import os
 import time
-from pathlib import Path
 
 import aiohttp
 import orjson
@@ -26,7 +25,7 @@ import uvloop
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.direct import WSDL, DirectRest
+from bench.direct import SOAP_HEADERS, WSDL, DirectRest, SoapActivation
 from gateway.lac.soap_codec import SoapCodec
 from gateway.lac.soap_ops import Op
 
@@ -51,34 +50,24 @@ redis.call('PUBLISH', 'floor:licenses', ARGV[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', unpack(ARGV, 5))
 return 1
 """
-SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 LICENSE_TTL_MS = 86_400_000
 JOB_FIELDS = ("id", "activation_key", "hostid", "created_at", "due_at", "deadline_at", "owner")
 
 
-class FloorSoap:
-    """CreateLicenseRequest then GetLicense, built and read as the gateway does."""
+class FloorSoap(SoapActivation):
+    """Both calls built and read as the gateway does (its SOAP templates and reply reader)."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str, codec: SoapCodec) -> None:
         self.http = http
         self.url = url
         self.codec = codec
 
-    async def _call(self, op: Op, activation_key: str, hostid: str) -> tuple[int, str | None]:
+    async def call(self, op: Op, activation_key: str, hostid: str) -> tuple[int, str | None]:
+        """LAC's result code and string for ``op``, through the gateway's codec."""
         body = self.codec.build(op, activation_key=activation_key, hostid=hostid)
         async with self.http.post(self.url, data=body, headers=SOAP_HEADERS) as resp:
             result = self.codec.parse(op, await resp.read())
         return result.result_code, result.result_string
-
-    async def activate(self, activation_key: str, hostid: str) -> str:
-        """The license text of a ready-at-once generation."""
-        code, _ = await self._call(Op.CREATE, activation_key, hostid)
-        if code != 0:
-            raise web.HTTPBadGateway(text=f"CreateLicenseRequest answered {code}")
-        code, text = await self._call(Op.GET_LICENSE, activation_key, hostid)
-        if code != 0 or not text:
-            raise web.HTTPBadGateway(text=f"GetLicense answered {code}")
-        return text
 
 
 class Floor:
@@ -96,10 +85,11 @@ class Floor:
         key, hostid = body["activation_key"], body["hostids"][0]
         aid = "act_" + hashlib.sha256(f"{key}\n{hostid}".encode()).hexdigest()[:26]
         now = time.time()
-        job = [aid, key, hostid, now, now + 30, now + 3600, os.urandom(8).hex()]
+        due = now + 30
+        job = [aid, key, hostid, now, due, now + 3600, os.urandom(8).hex()]
         fields = [value for pair in zip(JOB_FIELDS, job, strict=True) for value in pair]
         keys = [f"floor:l:{aid}", f"floor:n:{aid}", f"floor:j:{aid}", "floor:due"]
-        await self._start(keys=keys, args=[now + 30, *fields])
+        await self._start(keys=keys, args=[due, *fields])
         text = await self.lac.activate(key, hostid)
         answer = {"activation_id": aid, "status": "ready", "source": "lac", "license": text}
         out = orjson.dumps(answer)
@@ -118,7 +108,7 @@ async def serve(port: int, sandbox: str, redis_url: str, transport: str) -> None
     redis = aioredis.from_url(redis_url)
     async with aiohttp.ClientSession() as http:
         if transport == "soap":
-            codec = await asyncio.to_thread(SoapCodec.load, Path(WSDL))
+            codec = await asyncio.to_thread(SoapCodec.load, WSDL)
             lac: FloorSoap | DirectRest = FloorSoap(
                 http, f"{sandbox}/soap/type/enduser/version/2", codec
             )
