@@ -10,6 +10,9 @@ configured transport needs works. No secret, token or license reaches its output
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import ssl
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -67,7 +70,7 @@ class Checker:
         try:
             codec = await load_live(self.session, self.settings, url)
         except (aiohttp.ClientError, TimeoutError, OSError, WsdlUnusable) as exc:
-            self.add(Row(f"{name} WSDL", False, f"{url}: {_why(exc)}", FIX_URL))
+            self.add(Row(f"{name} WSDL", False, f"{url}: {_why(exc)}", _fix_reach(exc)))
             return None
         self.add(Row(f"{name} WSDL", True, f"{url}: loaded"))
         mismatches = compare(codec.signatures(), ops, "live")
@@ -102,7 +105,9 @@ class Checker:
         try:
             status, code = await _rest_status(self.session, self.settings, url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            self.add(Row("REST license-orders", False, _why(exc), FIX_URL, needed))
+            self.add(
+                Row("REST license-orders", False, f"{url}: {_why(exc)}", _fix_reach(exc), needed)
+            )
             return
         ok = status == 404 and code == INVALID_KEY_REST
         result = f"HTTP {status}, code {code}" + (" as expected" if ok else ", expected 404/1712")
@@ -166,13 +171,47 @@ async def _rest_status(
         return reply.status, code
 
 
+_NOT_CONNECTED = (  # the most specific first: each is a ClientConnectorError
+    (aiohttp.ClientConnectorDNSError, "name not resolved"),
+    (aiohttp.ClientConnectorSSLError, "TLS handshake failed"),
+    (aiohttp.ClientConnectorError, "cannot connect"),
+)
+
+
 def _why(exc: BaseException) -> str:
+    """Why a URL was not reached, in an operator's words rather than aiohttp's repr of its
+    connection (which names an ``SSLContext`` by its address)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = exc.certificate_error
+        return f"TLS certificate not trusted: {getattr(error, 'verify_message', None) or error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        what = next(text for kind, text in _NOT_CONNECTED if isinstance(exc, kind))
+        return f"{what}: {_os_reason(exc.os_error)}"
+    if isinstance(exc, TimeoutError):  # aiohttp's connect and read timeouts are TimeoutErrors
+        return "no answer in time (LACGW_LAC__CONNECT_TIMEOUT, READ_TIMEOUT, TOTAL_TIMEOUT)"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without answering"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _os_reason(error: OSError) -> str:
+    """``Connection refused`` rather than ``Connect call failed ('127.0.0.1', 9)``."""
+    if isinstance(error, ssl.SSLError):
+        return error.reason or str(error)
+    if isinstance(error, socket.gaierror) or not error.errno:
+        return error.strerror or str(error)
+    return os.strerror(error.errno)
+
+
 def _lac_error(exc: LacError) -> str:
     return f"{type(exc).__name__} code {exc.code}: {exc.message}"
+
+
+def _fix_reach(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "a private CA's certificate goes in LACGW_LAC__CA_BUNDLE; " + FIX_URL
+    return FIX_URL
 
 
 def _fix(mismatch: object) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+import trustme
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.lac.base import Lac
@@ -48,6 +52,25 @@ async def sandbox_url(tmp_path: Any) -> AsyncIterator[str]:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def https_sandbox(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    """A sandbox behind TLS with a certificate from a private CA; yields (URL, CA file)."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    runner = web.AppRunner(create_sandbox_app(SandboxConfig()))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"https://127.0.0.1:{port}", ca_file
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-"""``check-lac`` against the sandbox: all green, and a LAC without GetLicense named and failed."""
+"""``check-lac`` against the sandbox: all green, a LAC without GetLicense named and failed, and a
+LAC not reached said in words an operator can act on."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -52,6 +55,30 @@ async def test_an_unreachable_lac_fails_every_needed_check() -> None:
     assert not passed(rows)
     assert [row.check for row in rows] == ["end-user WSDL", "vendor WSDL", "REST license-orders"]
     assert all("LACGW_LAC__" in row.todo for row in rows)
+    # The reason, not the client library's repr of its connection (an SSLContext's address).
+    for row in rows:
+        assert row.result.endswith(": cannot connect: Connection refused"), row.result
+        assert row.result.startswith("http://127.0.0.1:9/"), row.result
+
+
+async def test_a_name_that_does_not_resolve_is_said_so() -> None:
+    rows = await run_checks(lac_settings("http://lac.invalid", connect_timeout=2.0))
+    assert not passed(rows)
+    results = [row.result for row in rows]
+    assert all(": name not resolved: " in result for result in results), results
+    assert not any("0x" in result for result in results), results
+
+
+async def test_an_untrusted_certificate_is_said_so_with_its_reason(
+    https_sandbox: tuple[str, Path],
+) -> None:
+    url, _ca_file = https_sandbox
+    rows = await run_checks(lac_settings(url))
+    assert not passed(rows)
+    wsdl = next(row for row in rows if row.check == "end-user WSDL")
+    reason = "TLS certificate not trusted: unable to get local issuer certificate"
+    assert wsdl.result == f"{url}/soap/type/enduser/version/2?wsdl: {reason}", wsdl.result
+    assert "LACGW_LAC__CA_BUNDLE" in wsdl.todo
 
 
 async def test_without_vendor_credentials_the_login_row_says_skipped_once(sandbox_url: str) -> None:

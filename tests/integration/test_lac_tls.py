@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-import trustme
-from aiohttp import web
 
 from gateway.codes import Code
 from gateway.lac.base import LacAmbiguous, LacUnavailable
 from gateway.lac.factory import create_lac
 from gateway.lac.soap_codec import SoapCodec
-from lacsandbox.app import SandboxConfig, create_sandbox_app
 from tests.integration.lac_support import SandboxControl, lac_settings
 
 KEY = "TLSTE-ORDER-00000-00001"
@@ -26,25 +22,6 @@ def trusting(ca_file: Path) -> aiohttp.ClientSession:
     """A session that trusts the private CA, for the control API."""
     context = ssl.create_default_context(cafile=str(ca_file))
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
-
-
-@pytest.fixture
-async def https_sandbox(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
-    """A sandbox behind TLS with a certificate from a private CA; yields (URL, CA file)."""
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    runner = web.AppRunner(create_sandbox_app(SandboxConfig()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"https://127.0.0.1:{port}", ca_file
-    finally:
-        await runner.cleanup()
 
 
 async def test_an_untrusted_certificate_is_refused_before_anything_is_sent(
