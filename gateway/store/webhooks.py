@@ -72,6 +72,7 @@ class WebhookStore:
         self._settle = scripts.register(redis, "webhook_settle-5")
         self._retry = scripts.register(redis, "webhook_retry-4")
         self._quota = scripts.register(redis, "quota_low-2")
+        self._forget = scripts.register(redis, "webhook_forget_consumers-1")
 
     # --- the outbox -----------------------------------------------------------------------
 
@@ -108,6 +109,13 @@ class WebhookStore:
                 raise
             return []
         return [_entry(e) for e in reply[1] if e and e[1] is not None]
+
+    async def forget_consumers(self, idle: float, leaving: str = "") -> int:
+        """Drop the outbox group's consumers that hold nothing and have not read for ``idle``
+        seconds (replicas gone), and ``leaving`` (this replica, stopping) once it holds
+        nothing; how many were dropped. Without it every restart would leave one behind."""
+        args: list[EncodableT] = [OUTBOX_GROUP, ms(idle), leaving]
+        return int(await self._forget(keys=[self.keys.outbox], args=args))
 
     async def done(self, entry: str) -> None:
         """An entry has become its deliveries: acknowledged and dropped from the outbox."""

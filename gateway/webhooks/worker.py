@@ -2,9 +2,11 @@
 
 ``run_once()`` does one round (tests call it directly); ``start()`` runs rounds until
 ``stop()``. A round reads the outbox through its consumer group (entries another replica read
-and never finished are claimed back after a lease), makes one delivery per subscribed
-endpoint, then leases each endpoint's due deliveries, at most ``concurrency`` in flight per
-endpoint across replicas, and sends them in tasks of their own, off every request's path.
+and never finished are claimed back after a lease; once a lease, the group's consumers that
+hold nothing and have not read for a lease, replicas gone, are dropped, and ``stop()`` drops
+this replica's own), makes one delivery per subscribed endpoint, then leases each endpoint's
+due deliveries, at most ``concurrency`` in flight per endpoint across replicas, and sends them
+in tasks of their own, off every request's path.
 
 Order: an endpoint's deliveries are leased in the order they fall due, which is creation order
 until a retry moves one later; with ``concurrency`` 1, first attempts reach a receiver in
@@ -23,6 +25,7 @@ from collections.abc import Callable
 import aiohttp
 import orjson
 import structlog
+from redis.exceptions import RedisError
 from redis.typing import EncodableT
 
 from gateway.metrics import Metrics
@@ -93,6 +96,7 @@ class WebhookWorker:
         }
         self._loop: asyncio.Task[None] | None = None
         self._failing = False
+        self._forget_at = 0.0  # when a round next drops the consumers of replicas gone
 
     # --- one round ------------------------------------------------------------------------
 
@@ -106,10 +110,17 @@ class WebhookWorker:
 
     async def fan_out(self) -> int:
         """Turn unread (or abandoned) outbox entries into deliveries; entries handled."""
-        entries = await self.store.reclaim(self.owner, self.settings.lease, READ_BATCH)
+        lease = self.settings.lease
+        entries = await self.store.reclaim(self.owner, lease, READ_BATCH)
         entries += await self.store.read_new(self.owner, READ_BATCH)
         for entry in entries:
             await self._fan(entry)
+        now = self.clock()
+        if now >= self._forget_at:  # once a lease: a gone replica's entries are reclaimed by then
+            self._forget_at = now + lease
+            forgotten = await self.store.forget_consumers(lease)
+            if forgotten:
+                log.info("webhook_consumers_forgotten", count=forgotten)
         return len(entries)
 
     async def settled(self) -> None:
@@ -238,7 +249,8 @@ class WebhookWorker:
         self._loop = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def stop(self) -> None:
-        """Stop the rounds and every attempt in flight (their leases let another replica in)."""
+        """Stop the rounds and every attempt in flight (their leases let another replica in),
+        then drop this replica's consumer of the outbox unless it still holds entries."""
         tasks = [task for tasks in self._inflight.values() for task in tasks]
         if self._loop is not None:
             tasks.append(self._loop)
@@ -250,6 +262,8 @@ class WebhookWorker:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 task.result()
+        with contextlib.suppress(RedisError, OSError):  # Redis away: the next round elsewhere
+            await self.store.forget_consumers(self.settings.lease, leaving=self.owner)
 
     async def _run(self) -> None:
         with contextlib.suppress(Exception):

@@ -17,6 +17,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.api.keys import METRICS, STORES, WEBHOOK_WORKER
 from gateway.configuration import ConfigurationError, load_settings
+from gateway.store.keys import OUTBOX_GROUP
+from gateway.store.webhooks import WebhookStore
 from tests.gwharness import (
     ADMIN_KEY,
     Running,
@@ -455,3 +457,28 @@ async def test_an_unreadable_outbox_entry_does_not_hold_up_the_others(hooked: Ho
         True,
         None,
     ]
+
+
+async def outbox_consumers(store: WebhookStore) -> set[str]:
+    """The names of the outbox group's consumers."""
+    rows: Any = await store.redis.xinfo_consumers(store.keys.outbox, OUTBOX_GROUP)
+    return {row["name"].decode() for row in rows}
+
+
+async def test_a_replica_leaves_no_consumer_behind(redis_url: str, receiver: Receiver) -> None:
+    async with start_hooked(redis_url, receiver, webhooks={"lease": 0.5}) as gw:
+        store, worker = gw.app[STORES].webhooks, gw.app[WEBHOOK_WORKER]
+        assert worker is not None
+        owner = worker.owner
+        # A replica that read once and is gone, holding nothing: dropped within a lease or two.
+        await store.redis.xgroup_createconsumer(store.keys.outbox, OUTBOX_GROUP, "gw-gone")
+        await issue(gw)
+        await received(gw.receiver, 1)
+        assert owner in await outbox_consumers(store)
+
+        async def gone_dropped() -> bool:
+            return "gw-gone" not in await outbox_consumers(store)
+
+        await until(gone_dropped, "the gone replica's consumer dropped")
+        assert owner in await outbox_consumers(store)  # a live one reads every round
+    assert owner not in await outbox_consumers(store)  # and drops its own when it stops
