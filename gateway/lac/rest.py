@@ -25,6 +25,7 @@ from gateway.codes import Code, code_table
 from gateway.lac.base import (
     IssuedLicense,
     Lac,
+    LacError,
     LacRejected,
     LacUnavailable,
     OrderSummary,
@@ -194,7 +195,37 @@ class LacRestClient:
             raise _unexpected(reply, "create")
 
         url = self._url("licenses", activation_key, hostid)
-        await self._http.call("create", "PUT", url, decode, mutating=True, headers=_ACCEPT)
+        try:
+            await self._http.call("create", "PUT", url, decode, mutating=True, headers=_ACCEPT)
+        except LacRejected as exc:
+            if exc.code != _CREATE_STATUS[403]:
+                raise
+            raise await self._refusal(activation_key, exc) from None
+
+    async def _refusal(self, activation_key: str, refused: LacRejected) -> LacRejected:
+        """What a create's bare 403 means. REST has no code for a full order (SOAP answers 200
+        or 201) and the status alone reads as a misconfigured one: the order's counts, read
+        (nothing changes), tell a full or disabled order apart. Unreadable: as refused."""
+        try:
+            order = await self.order(activation_key)
+        except LacError:
+            return refused
+        if order is None:
+            return refused
+        if not order.enabled:
+            code: int = Code.LICENSE_ORDER_DISABLED
+        elif (
+            order.activations_allowed is not None
+            and order.activations_used is not None
+            and order.activations_used >= order.activations_allowed
+        ):
+            many = order.activations_allowed > 1
+            code = (
+                Code.BULK_LICENSE_COUNT_EXCEEDED if many else Code.LICENSE_ACTIVATION_COUNT_EXCEEDED
+            )
+        else:
+            return refused
+        return LacRejected(code, refused.message, operation=refused.operation)
 
     async def poll(self, activation_key: str, hostid: str) -> PollResult:
         """GET /license-queue/...: 200 pending; 303 to the license or to its errors."""

@@ -196,3 +196,27 @@ async def test_activation_goes_through_once_a_lasting_transient_code_is_over(
 
     assert after.status == 200, after.body[:300]
     assert after.json()["state"] == "ready"
+
+
+@pytest.mark.parametrize(
+    ("key", "seats", "code"),
+    [
+        ("SNGLE-HOST1-DEMO0-00001", 1, Code.LICENSE_ACTIVATION_COUNT_EXCEEDED),
+        ("BULK5-SEATS-DEMO0-00002", 5, Code.BULK_LICENSE_COUNT_EXCEEDED),
+    ],
+)
+async def test_a_full_order_is_said_so_on_both_doors(
+    running: Running, key: str, seats: int, code: int
+) -> None:
+    """REST names no code for a full order (a bare 403): the order's counts tell it apart."""
+    for seat in range(seats):
+        body = {"activation_key": key, "hostids": [f"HOSTNAME=seat{seat}"]}
+        taken = await running.call(
+            "POST", "/v1/activations", json=body, headers={"Prefer": "wait=5"}
+        )
+        assert taken.status == 200, taken.body
+    body = {"activation_key": key, "hostids": ["HOSTNAME=one-too-many"]}
+    reply = await running.call("POST", "/v1/activations", json=body, headers={"Prefer": "wait=5"})
+    problem = problem_of(reply, 409)
+    assert problem["lac_code"] == code
+    assert problem["lac_name"] == lookup(code).name
