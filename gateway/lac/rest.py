@@ -198,7 +198,7 @@ class LacRestClient:
         try:
             await self._http.call("create", "PUT", url, decode, mutating=True, headers=_ACCEPT)
         except LacRejected as exc:
-            if exc.code != _CREATE_STATUS[403]:
+            if exc.code != Code.INVALID_ORDER_CONFIGURATION:  # what a bare 403 reads as
                 raise
             raise await self._refusal(activation_key, exc) from None
 

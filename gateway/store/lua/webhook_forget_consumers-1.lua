@@ -11,8 +11,10 @@ local deleted = 0
 for _, consumer in ipairs(consumers) do
   local info = {}
   for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
-  if info['pending'] == 0 and (info['idle'] >= idle_ms or info['name'] == ARGV[3]) then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+  local name = info['name']
+  local gone = info['idle'] >= idle_ms or name == ARGV[3]
+  if gone and #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, name) == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
     deleted = deleted + 1
   end
 end
