@@ -65,24 +65,20 @@ def _code_numbers(tree: ast.AST) -> list[str]:
     return found
 
 
-def _parsed(path: Path) -> ast.AST:
-    """``path``'s syntax tree, no garbage collected meanwhile: on CPython 3.11 a finaliser run
-    inside the AST constructor (a socket an earlier test left to the collector) fails it with
-    ``SystemError: AST constructor recursion depth mismatch``."""
+def test_no_lac_code_number_outside_the_code_module() -> None:
+    # The sandbox is LAC's stand-in and reads the JSON table on its own. No garbage is
+    # collected while parsing: on CPython 3.11 a finaliser run inside the AST constructor (a
+    # socket an earlier test left to the collector) fails it with "AST constructor recursion
+    # depth mismatch".
     gc.collect()
     gc.disable()
     try:
-        return ast.parse(path.read_text(encoding="utf-8"))
+        offenders = {
+            str(path.relative_to(GATEWAY)): hits
+            for path in GATEWAY.rglob("*.py")
+            if "sandbox" not in path.parts and path.name != "codes.py"
+            if (hits := _code_numbers(ast.parse(path.read_text(encoding="utf-8"))))
+        }
     finally:
         gc.enable()
-
-
-def test_no_lac_code_number_outside_the_code_module() -> None:
-    # The sandbox is LAC's stand-in and reads the JSON table on its own.
-    offenders = {
-        str(path.relative_to(GATEWAY)): hits
-        for path in GATEWAY.rglob("*.py")
-        if "sandbox" not in path.parts and path.name != "codes.py"
-        if (hits := _code_numbers(_parsed(path)))
-    }
     assert offenders == {}
